@@ -1,0 +1,48 @@
+"""Every file format in and out: images, ``_seg.npy`` labels, ROIs, GeoJSON.
+
+No Qt and no torch here. Public names are resolved lazily so that ``import cellpose_io``
+stays cheap and a format library is only imported when its format is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    # errors
+    "CellposeIOError": "cellpose_io.errors",
+    "ImageReadError": "cellpose_io.errors",
+    "LabelReadError": "cellpose_io.errors",
+    # images
+    "Image": "cellpose_io.image",
+    "read_image": "cellpose_io.registry",
+    "list_series": "cellpose_io.registry",
+    "supported_extensions": "cellpose_io.registry",
+    "is_image_file": "cellpose_io.registry",
+    # labels
+    "SegData": "cellpose_io.seg",
+    "save_seg": "cellpose_io.seg",
+    "load_seg": "cellpose_io.seg",
+    "seg_path_for": "cellpose_io.seg",
+    # saving
+    "atomic_write": "cellpose_io.atomic",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cellpose_io.atomic import atomic_write
+    from cellpose_io.errors import CellposeIOError, ImageReadError, LabelReadError
+    from cellpose_io.image import Image
+    from cellpose_io.registry import is_image_file, list_series, read_image, supported_extensions
+    from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cellpose_io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

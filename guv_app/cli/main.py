@@ -1,0 +1,64 @@
+"""``multicellpose`` command line: one entry point, one module per subcommand.
+
+Each module in ``guv_app.cli.commands`` exposes ``register(subparsers)`` which adds its parser
+and sets ``func`` (called with the parsed args, returns an exit code). Errors a user can fix
+are raised as :class:`CLIError` and printed as one line; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from guv_app import __version__
+
+COMMAND_MODULES = ("info", "models", "predict", "train", "evaluate", "make_crops", "measure")
+
+
+class CLIError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="multicellpose", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"multicellpose {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"guv_app.cli.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"guv_app.cli.commands.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("multicellpose: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's one place that turns errors into a line
+        if args.debug:
+            raise
+        print(f"multicellpose {args.command}: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, CLIError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
