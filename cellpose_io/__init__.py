@@ -25,6 +25,13 @@ _EXPORTS = {
     "save_seg": "cellpose_io.seg",
     "load_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
+    # label import/export
+    "read_label_image": "cellpose_io.label_images",
+    "write_label_image": "cellpose_io.label_images",
+    "read_imagej_rois": "cellpose_io.imagej_rois",
+    "write_imagej_rois": "cellpose_io.imagej_rois",
+    "read_geojson": "cellpose_io.geojson",
+    "write_geojson": "cellpose_io.geojson",
     # saving
     "atomic_write": "cellpose_io.atomic",
 }
@@ -32,9 +39,13 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
+    # ruff: noqa: F401  (names re-exported for type checkers only)
     from cellpose_io.atomic import atomic_write
     from cellpose_io.errors import CellposeIOError, ImageReadError, LabelReadError
+    from cellpose_io.geojson import read_geojson, write_geojson
     from cellpose_io.image import Image
+    from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
+    from cellpose_io.label_images import read_label_image, write_label_image
     from cellpose_io.registry import is_image_file, list_series, read_image, supported_extensions
     from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for
 

@@ -1,0 +1,257 @@
+"""ImageJ/Fiji ROIs (``.roi`` and ``RoiSet.zip``, via roifile) to and from instance masks.
+
+Reading fills each area ROI (polygon, freehand, traced, rectangle, oval, ellipse,
+composite) with the pixel-centre rule of :mod:`cellpose_io.rasterize`, which is the rule
+ImageJ itself uses, so a mask made here matches ImageJ's "Create Mask". Line and point ROIs
+have no area and are skipped (logged). The ROI ``group`` (0-255) carries the class.
+
+Writing traces every object along pixel edges: an object with one part and no holes becomes
+a traced polygon ROI; one with holes or several parts a composite (shape) ROI. Both fill
+back to exactly the same pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cellpose_io.atomic import atomic_write_bytes
+from cellpose_io.errors import LabelReadError
+from cellpose_io.label_classes import compact_labels, normalise_class_table, normalise_color
+from cellpose_io.rasterize import (
+    Polygon,
+    fill_ellipse,
+    masks_to_polygons,
+    polygon_window,
+)
+from cellpose_io.seg import SegData
+
+__all__ = ["read_imagej_rois", "roi_to_mask", "write_imagej_rois"]
+
+log = logging.getLogger(__name__)
+
+_MOVETO, _LINETO, _CLOSE = 0.0, 1.0, 4.0
+
+
+def _roifile() -> Any:
+    import roifile
+
+    return roifile
+
+
+def _load_rois(path: Path) -> list[Any]:
+    roifile = _roifile()
+    if not path.is_file():
+        raise LabelReadError(path, "file not found")
+    try:
+        rois = roifile.ImagejRoi.fromfile(path)
+    except Exception as exc:  # roifile raises ValueError/struct.error/BadZipFile/...
+        raise LabelReadError(path, f"not a readable ImageJ ROI file ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(rois, list):
+        rois = [rois]
+    if not rois:
+        raise LabelReadError(path, "contains no ROIs")
+    return rois
+
+
+def roi_to_mask(roi: Any, shape: tuple[int, int]) -> tuple[tuple[int, int], np.ndarray] | None:
+    """Rasterise one area ROI: ((row0, col0), bool window), or None for non-area ROIs.
+
+    Raises ValueError for a composite path with curves (ImageJ stores ovals in shapes as
+    polygons, so curves only come from hand-made files).
+    """
+    roi_type = _roifile().ROI_TYPE
+    kind = roi.roitype
+    if roi.composite:
+        paths = roi.coordinates(multi=True)
+        return polygon_window([np.asarray(p, dtype=np.float64) for p in paths], shape)
+    if kind == roi_type.OVAL:
+        if roi.subpixelrect:
+            box = (float(roi.xd), float(roi.yd), float(roi.widthd), float(roi.heightd))
+        else:
+            box = (roi.left, roi.top, roi.right - roi.left, roi.bottom - roi.top)
+        full = fill_ellipse(*box, shape)
+        return ((0, 0), full) if full.any() else None
+    if kind == roi_type.RECT:
+        if roi.rounded_rect_arc_size:
+            log.debug("rounded rectangle ROI %r filled as a plain rectangle", roi.name)
+        if roi.subpixelrect:
+            x, y = float(roi.xd), float(roi.yd)
+            w, h = float(roi.widthd), float(roi.heightd)
+        else:
+            x, y = roi.left, roi.top
+            w, h = roi.right - roi.left, roi.bottom - roi.top
+        ring = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float64)
+        return polygon_window(ring, shape)
+    if kind in (roi_type.POLYGON, roi_type.FREEHAND, roi_type.TRACED):
+        coords = np.asarray(roi.coordinates(), dtype=np.float64)
+        if len(coords) < 3:
+            return None
+        return polygon_window(coords, shape)
+    return None
+
+
+def _infer_shape(rois: list[Any]) -> tuple[int, int]:
+    bottom = max((int(r.bottom) for r in rois), default=0)
+    right = max((int(r.right) for r in rois), default=0)
+    return (max(bottom, 1), max(right, 1))
+
+
+def _color_of(roi: Any) -> tuple[int, int, int] | None:
+    hex_color = roi.hexcolor(roi.stroke_color) or roi.hexcolor(roi.fill_color)
+    return normalise_color(hex_color) if hex_color else None
+
+
+def read_imagej_rois(
+    path: str | os.PathLike,
+    shape: tuple[int, int] | None = None,
+    class_names: list[str] | None = None,
+) -> SegData:
+    """Read a ``.roi`` or ``RoiSet.zip`` into an instance mask of ``shape`` (H, W).
+
+    Objects get ids 1..N in file order; a later ROI overwrites an earlier one where they
+    overlap, and ROIs left without pixels are dropped (logged). ``shape`` defaults to the
+    ROIs' bounding box from (0, 0). Class ids come from the ROI group (0 = unassigned); names
+    from ``class_names`` or "class k", colours from the first ROI of each group with a
+    stroke or fill colour. Raises :class:`LabelReadError` for unreadable files or when no
+    ROI has an area.
+    """
+    path = Path(path)
+    rois = _load_rois(path)
+    shape = _infer_shape(rois) if shape is None else (int(shape[0]), int(shape[1]))
+    labels = np.zeros(shape, dtype=np.uint32)
+    groups: list[int] = []
+    colors: dict[int, tuple[int, int, int]] = {}
+    skipped: Counter[str] = Counter()
+    for index, roi in enumerate(rois):
+        try:
+            window = roi_to_mask(roi, shape)
+        except (ValueError, NotImplementedError, RuntimeError) as exc:
+            raise LabelReadError(path, f"ROI {index} ({roi.name!r}): {exc}") from exc
+        if window is None:
+            skipped[getattr(roi.roitype, "name", str(roi.roitype)).lower()] += 1
+            continue
+        (r0, c0), sub = window
+        if not sub.any():
+            skipped["outside the image"] += 1
+            continue
+        groups.append(int(roi.group))
+        labels[r0 : r0 + sub.shape[0], c0 : c0 + sub.shape[1]][sub] = len(groups)
+        color = _color_of(roi)
+        if roi.group and color is not None:
+            colors.setdefault(int(roi.group), color)
+    if skipped:
+        log.info("%s: skipped ROIs without area: %s", path, dict(skipped))
+    if not groups:
+        raise LabelReadError(
+            path, f"contains no area ROIs to turn into masks (skipped: {dict(skipped)})"
+        )
+    labels, classes, lost = compact_labels(labels, np.asarray([0, *groups], dtype=np.int32))
+    if lost:
+        log.warning("%s: %d object(s) lost all pixels (overlap or outside the image) and were dropped", path, lost)
+    n_user = int(classes.max())
+    names, class_colors = normalise_class_table(class_names, None, n_user)
+    for k in range(1, len(names)):
+        if k in colors:
+            class_colors[k] = colors[k]
+    max_id = int(labels.max())
+    return SegData(
+        masks=labels,
+        classes=classes,
+        class_names=names,
+        class_colors=class_colors,
+        filename="",
+        ismanual=np.ones(max_id, dtype=bool),
+    )
+
+
+def _shape_path(polygons: list[Polygon]) -> np.ndarray:
+    """ImageJ shape-ROI path (MOVETO/LINETO/CLOSE ops with absolute x, y)."""
+    ops: list[float] = []
+    for poly in polygons:
+        for ring in poly.rings():
+            x0, y0 = ring[0]
+            ops += [_MOVETO, float(x0), float(y0)]
+            for x, y in ring[1:]:
+                ops += [_LINETO, float(x), float(y)]
+            ops.append(_CLOSE)
+    return np.asarray(ops, dtype=np.float32)
+
+
+def _make_roi(obj_id: int, polygons: list[Polygon], width: int) -> Any:
+    roifile = _roifile()
+    name = f"{obj_id:0{width}d}"
+    if len(polygons) == 1 and not polygons[0].holes:
+        ring = polygons[0].exterior
+        roi = roifile.ImagejRoi.frompoints(ring.astype(np.int64), name=name)
+        roi.roitype = roifile.ROI_TYPE.TRACED
+        roi.options = roifile.ROI_OPTIONS.NONE
+        roi.right, roi.bottom = int(ring[:, 0].max()), int(ring[:, 1].max())
+        return roi
+    allpts = np.concatenate([r for p in polygons for r in p.rings()])
+    roi = roifile.ImagejRoi()
+    roi.roitype = roifile.ROI_TYPE.RECT
+    roi.name = name
+    roi.multi_coordinates = _shape_path(polygons)
+    roi.shape_roi_size = len(roi.multi_coordinates)
+    roi.left, roi.top = int(allpts[:, 0].min()), int(allpts[:, 1].min())
+    roi.right, roi.bottom = int(allpts[:, 0].max()), int(allpts[:, 1].max())
+    return roi
+
+
+def write_imagej_rois(
+    path: str | os.PathLike,
+    masks: np.ndarray,
+    classes: np.ndarray | None = None,
+    class_colors: list[Any] | None = None,
+) -> Path:
+    """Write every object of ``masks`` as an ImageJ ROI, atomically.
+
+    ``.zip`` gives a RoiSet for Fiji's ROI Manager (one entry per object, named by its zero-
+    padded id); ``.roi`` is only allowed for a single object. With ``classes`` the ROI group
+    is the class id (ImageJ groups stop at 255) and the stroke colour the class colour.
+    """
+    path = Path(path)
+    masks = np.asarray(masks)
+    if masks.ndim != 2:
+        raise ValueError(f"{path}: masks must be 2-D (H, W), got shape {masks.shape}")
+    polygons = masks_to_polygons(masks)
+    suffix = path.suffix.lower()
+    if suffix not in (".zip", ".roi"):
+        raise ValueError(f"{path}: ImageJ ROIs are written as .zip (RoiSet) or .roi")
+    if suffix == ".roi" and len(polygons) != 1:
+        raise ValueError(
+            f"{path}: a .roi file holds one ROI but the masks have {len(polygons)} objects; "
+            "use a .zip RoiSet"
+        )
+    colors = None
+    if class_colors is not None:
+        colors = [normalise_color(c) for c in class_colors]
+    width = max(4, len(str(max(polygons, default=0))))
+    rois = []
+    for obj_id, polys in polygons.items():
+        roi = _make_roi(obj_id, polys, width)
+        cls = int(classes[obj_id]) if classes is not None and obj_id < len(classes) else 0
+        if 0 < cls <= 255:
+            roi.group = cls
+        elif cls > 255:
+            log.warning("%s: class %d does not fit an ImageJ group (max 255)", path, cls)
+        if colors is not None and 0 < cls < len(colors):
+            roi.stroke_color = bytes([255, *colors[cls]])
+        rois.append(roi)
+    if suffix == ".roi":
+        data = rois[0].tobytes()
+    else:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for roi in rois:
+                zf.writestr(f"{roi.name}.roi", roi.tobytes())
+        data = buf.getvalue()
+    return atomic_write_bytes(path, data)

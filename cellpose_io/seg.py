@@ -1,0 +1,380 @@
+"""``_seg.npy`` label files: written the way the Cellpose GUI reads them, plus class data.
+
+A ``_seg.npy`` file is ``np.save`` of a pickled dict. Upstream Cellpose writes ``masks``,
+``outlines``, ``chan_choose``, ``ismanual``, ``filename``, ``flows`` and ``diameter``; its GUI
+opens a file with only masks/outlines/filename/ismanual and ignores extra keys. We add
+``classes`` (int32 per object id), ``class_names`` (background first), ``class_colors``
+(uint8 (N+1, 3)) and ``mcp_seg_version``. We do not write MultiCellPose 0.9's per-pixel
+``classes_map``: it duplicates ``classes`` at image size and goes stale after an edit;
+reading still derives classes from it by majority vote.
+
+Loading goes through a restricted unpickler (``safe_pickle``), so a crafted file cannot run
+code, and every problem surfaces as ``LabelReadError(path, reason)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cellpose_io.atomic import atomic_write
+from cellpose_io.errors import LabelReadError
+from cellpose_io.label_classes import (
+    classes_from_map,
+    mask_dtype_for,
+    normalise_class_table,
+)
+from cellpose_io.outlines import outlines_from_masks
+from cellpose_io.safe_pickle import load_pickled_npy
+
+__all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for"]
+
+log = logging.getLogger(__name__)
+
+SEG_FORMAT_VERSION = 1
+# Keys this module interprets; anything else in a file is kept in SegData.extra.
+_KNOWN_KEYS = {
+    "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
+    "classes", "classes_map", "class_names", "class_colors", "mcp_seg_version",
+}
+
+
+@dataclass
+class SegData:
+    """Everything in a ``_seg.npy`` file, normalised.
+
+    ``masks`` (H, W) uint16, or uint32 when the largest id is >= 65535; ``classes`` int32
+    indexed by object id (``classes[0] == 0``, 0 = unassigned); ``class_names[0] ==
+    "background"``; one RGB tuple per class name; ``ismanual`` bool per id 1..max_id;
+    ``extra`` keeps keys we do not interpret (e.g. upstream's ``img``, ``colors``) so a
+    load/save round trip loses nothing.
+    """
+
+    masks: np.ndarray
+    classes: np.ndarray
+    class_names: list[str]
+    class_colors: list[tuple[int, int, int]]
+    filename: str
+    outlines: np.ndarray | None = None
+    ismanual: np.ndarray | None = None
+    diameter: float | None = None
+    chan_choose: list[int] = field(default_factory=lambda: [0, 0])
+    flows: list[Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def max_id(self) -> int:
+        return int(self.masks.max()) if self.masks.size else 0
+
+    @property
+    def n_classes(self) -> int:
+        """Number of user classes (background not counted)."""
+        return len(self.class_names) - 1
+
+
+def seg_path_for(image_path: str | os.PathLike, suffix: str = "_seg.npy") -> Path:
+    """Where the label file of ``image_path`` lives: the Cellpose GUI's own naming.
+
+    Upstream drops only the last extension, so ``cells.ome.tif`` -> ``cells.ome_seg.npy``;
+    we do the same so the Cellpose GUI finds our files and we find its files.
+    """
+    image_path = Path(image_path)
+    return image_path.with_name(os.path.splitext(image_path.name)[0] + suffix)
+
+
+def _as_masks(masks: Any) -> np.ndarray:
+    """Validate an instance mask (H, W) (or (1, H, W)) and give it the stored dtype."""
+    arr = np.asarray(masks)
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise ValueError(f"masks must be 2-D (H, W), got shape {arr.shape}")
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.array_equal(arr, np.round(arr)):
+            raise ValueError("masks must hold whole-number object ids, got fractions/NaN")
+    elif arr.dtype.kind not in "ui":
+        raise ValueError(f"masks must be an integer array, got dtype {arr.dtype}")
+    lo = arr.min() if arr.size else 0
+    hi = arr.max() if arr.size else 0
+    if lo < 0:
+        raise ValueError(f"masks hold a negative id ({int(lo)})")
+    return arr.astype(mask_dtype_for(int(hi)), copy=False)
+
+
+def _as_classes(classes: Any, max_id: int) -> np.ndarray:
+    if classes is None:
+        return np.zeros(max_id + 1, dtype=np.int32)
+    arr = np.asarray(classes)
+    if arr.ndim != 1 or arr.dtype.kind not in "uib":
+        raise ValueError(
+            f"classes must be a 1-D integer vector indexed by object id, got "
+            f"shape {arr.shape} dtype {arr.dtype}"
+        )
+    if len(arr) != max_id + 1:
+        raise ValueError(
+            f"classes has {len(arr)} entries but masks have ids up to {max_id} "
+            f"(need {max_id + 1}, entry 0 for the background)"
+        )
+    if arr.size and arr.min() < 0:
+        raise ValueError("classes hold a negative class id")
+    out = arr.astype(np.int32)
+    out[0] = 0
+    return out
+
+
+def _check_storable(value: Any, where: str) -> None:
+    """Refuse values our own restricted loader could not read back."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, np.generic)):
+        if isinstance(value, np.generic) and value.dtype.hasobject:
+            raise TypeError(f"{where}: object-dtype numpy scalars cannot be stored")
+        return
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            for i, item in enumerate(value.flat):
+                _check_storable(item, f"{where}[{i}]")
+        return
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for i, item in enumerate(value):
+            _check_storable(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, f"{where} key")
+            _check_storable(item, f"{where}[{key!r}]")
+        return
+    raise TypeError(
+        f"{where}: {type(value).__name__} cannot be stored in a _seg.npy file "
+        "(use numpy arrays, numbers, strings, lists, tuples or dicts)"
+    )
+
+
+def save_seg(
+    image_path: str | os.PathLike,
+    masks: np.ndarray,
+    classes: np.ndarray | None = None,
+    class_names: list[str] | None = None,
+    class_colors: list[Any] | None = None,
+    *,
+    out_path: str | os.PathLike | None = None,
+    suffix: str = "_seg.npy",
+    **extra: Any,
+) -> Path:
+    """Write ``masks`` (and classes) for ``image_path`` as a Cellpose-readable ``_seg.npy``.
+
+    ``extra`` may set ``outlines``, ``ismanual`` (bool per id 1..max_id), ``diameter``,
+    ``chan_choose``, ``flows`` (a list in Cellpose's layout; omitted when empty) and any
+    other plain-data key. The write is atomic: a crash leaves the previous file intact.
+    Raises ValueError/TypeError for bad input before anything is written.
+    """
+    masks = _as_masks(masks)
+    max_id = int(masks.max()) if masks.size else 0
+    classes_arr = _as_classes(classes, max_id)
+    n_user = int(classes_arr.max()) if classes_arr.size else 0
+    if class_names is not None:
+        named = len(normalise_class_table(class_names, None, 0)[0])
+        if n_user >= named:
+            raise ValueError(f"classes use class {n_user} but only {named - 1} classes are named")
+    names, colors = normalise_class_table(class_names, class_colors, n_user)
+
+    outlines = extra.pop("outlines", None)
+    if outlines is None:
+        outlines = outlines_from_masks(masks)
+    else:
+        outlines = np.asarray(outlines)
+        if outlines.shape != masks.shape:
+            raise ValueError(f"outlines shape {outlines.shape} != masks shape {masks.shape}")
+        outlines = outlines.astype(masks.dtype)
+    ismanual = extra.pop("ismanual", None)
+    ismanual = (
+        np.zeros(max_id, dtype=bool) if ismanual is None else np.asarray(ismanual, dtype=bool)
+    )
+    if ismanual.shape != (max_id,):
+        raise ValueError(f"ismanual must have one entry per id 1..{max_id}, got {ismanual.shape}")
+    diameter = extra.pop("diameter", None)
+    chan_choose = [int(c) for c in extra.pop("chan_choose", None) or [0, 0]]
+    flows = extra.pop("flows", None)
+
+    dat: dict[str, Any] = {
+        "masks": masks,
+        "outlines": outlines,
+        "chan_choose": chan_choose,
+        "ismanual": ismanual,
+        "filename": os.fspath(Path(image_path).absolute()),
+        "diameter": float("nan") if diameter is None else float(diameter),
+        "classes": classes_arr,
+        "class_names": list(names),
+        "class_colors": np.asarray(colors, dtype=np.uint8).reshape(-1, 3),
+        "mcp_seg_version": SEG_FORMAT_VERSION,
+    }
+    if flows is not None and len(flows) > 0:
+        dat["flows"] = list(flows)
+    for key, value in extra.items():
+        if key in dat or key == "classes_map":
+            raise ValueError(f"extra key {key!r} clashes with a key save_seg writes itself")
+        dat[key] = value
+    for key, value in dat.items():
+        _check_storable(value, key)
+
+    target = Path(out_path) if out_path is not None else seg_path_for(image_path, suffix)
+    atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
+    log.debug("saved %d objects to %s", max_id, target)
+    return target
+
+
+def write_seg(data: SegData, out_path: str | os.PathLike | None = None) -> Path:
+    """Save a :class:`SegData` (e.g. after editing one loaded with :func:`load_seg`)."""
+    extra = dict(data.extra)
+    if data.flows is not None:
+        extra["flows"] = data.flows
+    return save_seg(
+        data.filename, data.masks, data.classes, data.class_names, data.class_colors,
+        out_path=out_path if out_path is not None else data.path,
+        outlines=data.outlines, ismanual=data.ismanual, diameter=data.diameter,
+        chan_choose=data.chan_choose, **extra,
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_masks(path: Path, raw: Any) -> np.ndarray:
+    if not isinstance(raw, np.ndarray):
+        raise LabelReadError(path, f"'masks' is a {type(raw).__name__}, not an array")
+    arr = raw
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise LabelReadError(
+            path, f"'masks' has shape {raw.shape}; only 2-D (H, W) label images are supported"
+        )
+    if arr.dtype.kind in "i" and arr.size and arr.min() == -1:
+        arr = arr.astype(np.int64) + 1  # very old Cellpose files count from -1
+    try:
+        return _as_masks(arr)
+    except ValueError as exc:
+        raise LabelReadError(path, f"'masks': {exc}") from exc
+
+
+def _read_classes(path: Path, dat: dict, masks: np.ndarray, max_id: int) -> np.ndarray:
+    raw = dat.get("classes")
+    class_map = dat.get("classes_map")
+    if raw is not None and np.ndim(raw) >= 2:
+        class_map, raw = raw, None  # some 0.9 files stored the per-pixel map as "classes"
+    if raw is not None:
+        arr = np.asarray(raw)
+        if arr.dtype.kind not in "uifb" or (
+            arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr))
+        ):
+            raise LabelReadError(path, f"'classes' must hold integer class ids, got {arr.dtype}")
+        arr = arr.reshape(-1).astype(np.int64)
+        if len(arr) < max_id + 1:
+            raise LabelReadError(
+                path,
+                f"'classes' has {len(arr)} entries but masks have ids up to {max_id} "
+                f"(classes length mismatch, need {max_id + 1})",
+            )
+        if len(arr) > max_id + 1:
+            log.info("%s: ignoring %d class entries beyond the largest id %d",
+                     path, len(arr) - max_id - 1, max_id)
+            arr = arr[: max_id + 1]
+        if arr.size and arr.min() < 0:
+            raise LabelReadError(path, "'classes' holds a negative class id")
+        arr = arr.astype(np.int32)
+        arr[0] = 0
+        return arr
+    if class_map is not None:
+        cmap = np.asarray(class_map)
+        if cmap.ndim == 3 and cmap.shape[0] == 1:
+            cmap = cmap[0]
+        if cmap.shape != masks.shape or cmap.dtype.kind not in "uifb":
+            raise LabelReadError(
+                path, f"'classes_map' has shape {cmap.shape}, masks have {masks.shape}"
+            )
+        return classes_from_map(masks, cmap)
+    return np.zeros(max_id + 1, dtype=np.int32)
+
+
+def _read_optional(path: Path, dat: dict, masks: np.ndarray, max_id: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    outlines = dat.get("outlines")
+    if isinstance(outlines, np.ndarray) and outlines.ndim == 3 and outlines.shape[0] == 1:
+        outlines = outlines[0]
+    if isinstance(outlines, np.ndarray) and outlines.shape == masks.shape:
+        out["outlines"] = outlines.astype(masks.dtype)
+    else:
+        out["outlines"] = outlines_from_masks(masks)
+    ismanual = dat.get("ismanual")
+    if ismanual is not None and np.ndim(ismanual) == 1 and len(ismanual) == max_id:
+        out["ismanual"] = np.asarray(ismanual, dtype=bool)
+    else:
+        out["ismanual"] = np.zeros(max_id, dtype=bool)
+    diameter = dat.get("diameter")
+    try:
+        diameter = None if diameter is None else float(np.asarray(diameter).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        diameter = None
+    out["diameter"] = None if diameter is None or math.isnan(diameter) else diameter
+    chan = dat.get("chan_choose", [0, 0])
+    try:
+        out["chan_choose"] = [int(c) for c in np.asarray(chan).reshape(-1)]
+    except (TypeError, ValueError):
+        out["chan_choose"] = [0, 0]
+    flows = dat.get("flows")
+    out["flows"] = list(flows) if isinstance(flows, (list, tuple)) and len(flows) else None
+    return out
+
+
+def load_seg(path: str | os.PathLike) -> SegData:
+    """Read a ``_seg.npy`` written by us, by Cellpose, or by MultiCellPose 0.9.x.
+
+    Files without class keys read as all objects unassigned (class 0). 0.9 files with a
+    per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
+    vote. Raises :class:`LabelReadError` naming the file and the problem.
+    """
+    path = Path(path)
+    obj = load_pickled_npy(path)
+    if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
+        obj = obj.reshape(-1)[0]
+    if not isinstance(obj, dict):
+        raise LabelReadError(path, f"holds a {type(obj).__name__}, not a _seg.npy dictionary")
+    if "masks" not in obj:
+        if isinstance(obj.get("outlines"), list):
+            raise LabelReadError(path, "old Cellpose outline-list file without 'masks'")
+        raise LabelReadError(path, f"missing key 'masks' (keys: {sorted(map(str, obj))})")
+    masks = _read_masks(path, obj["masks"])
+    max_id = int(masks.max()) if masks.size else 0
+    classes = _read_classes(path, obj, masks, max_id)
+    n_user = int(classes.max()) if classes.size else 0
+    try:
+        names, colors = normalise_class_table(
+            obj.get("class_names"), obj.get("class_colors"), n_user
+        )
+        named = len(normalise_class_table(obj.get("class_names"), None, 0)[0])
+    except (ValueError, TypeError) as exc:
+        raise LabelReadError(path, f"unreadable class table: {exc}") from exc
+    if obj.get("class_names") is not None and n_user >= named:
+        log.warning("%s: objects use class %d but only %d classes are named; "
+                    "added placeholder names", path, n_user, named - 1)
+    filename = obj.get("filename", "")
+    filename = filename.decode("utf-8", "replace") if isinstance(filename, bytes) else filename
+    optional = _read_optional(path, obj, masks, max_id)
+    extra = {k: v for k, v in obj.items() if k not in _KNOWN_KEYS}
+    return SegData(
+        masks=masks,
+        classes=classes,
+        class_names=names,
+        class_colors=colors,
+        filename=str(filename),
+        extra=extra,
+        path=path,
+        **optional,
+    )
