@@ -1,0 +1,278 @@
+"""The Trainer's file session: open images and their labels, save, autosave, folder moves.
+
+Reading and writing go through ``cellpose_io`` only. A file that cannot be read produces a
+message and leaves the current image as it was; a label file that cannot be read is never
+overwritten by autosave (it is moved aside only when the user saves explicitly).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PyQt6 import QtCore, QtWidgets
+
+from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
+from guv_app.services.annotation import ClassTable
+
+if TYPE_CHECKING:
+    from guv_app.controllers.trainer_controller import TrainerController
+
+log = logging.getLogger(__name__)
+AUTOSAVE_KEY = "trainer/autosave"
+LAST_DIR_KEY = "trainer/last_dir"
+
+
+class TrainerFiles(QtCore.QObject):
+    """Which image is open, where its labels go, and when they are written."""
+
+    AUTOSAVE_DELAY_MS = 1500
+
+    def __init__(self, ctl: TrainerController) -> None:
+        super().__init__(ctl)
+        self.ctl = ctl
+        self.window = ctl.window
+        self.path: Path | None = None
+        self.image = None  # cellpose_io.Image of the open file
+        self.t = self.z = self.series = 0
+        self.folder: list[Path] = []
+        self.index = -1
+        self.token = 0  # changes with every opened document, to drop stale save results
+        self.protect_seg = False  # the existing label file could not be read
+        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.autosave = self.settings.value(AUTOSAVE_KEY, True, type=bool)
+        self.autosaver = Autosaver(self)
+        self.autosaver.saved.connect(self._on_saved)
+        self.autosaver.failed.connect(lambda job, msg: self.window.show_message(msg))
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.AUTOSAVE_DELAY_MS)
+        self._timer.timeout.connect(self.autosave_now)
+        a = self.window.actions
+        a["autosave"].setChecked(self.autosave)
+        a["autosave"].toggled.connect(self.set_autosave)
+        a["save"].triggered.connect(self.save)
+        a["open"].triggered.connect(self.ask_open)
+        a["next"].triggered.connect(lambda: self.step(+1))
+        a["prev"].triggered.connect(lambda: self.step(-1))
+        a["z_next"].triggered.connect(lambda: self._plane_step(0, +1))
+        a["z_prev"].triggered.connect(lambda: self._plane_step(0, -1))
+        a["t_next"].triggered.connect(lambda: self._plane_step(+1, 0))
+        a["t_prev"].triggered.connect(lambda: self._plane_step(-1, 0))
+        self.window.filesDropped.connect(lambda paths: self.open_path(paths[0]))
+        self.window.channel_panel.planeChanged.connect(self.set_plane)
+        self.window.channel_panel.seriesChanged.connect(self.set_series)
+        self.window.close_guard = self.can_close
+
+    # ------------------------------------------------------------------ opening
+    def ask_open(self) -> None:
+        start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
+        dlg = QtWidgets.QFileDialog(self.window, "Open image", start)
+        dlg.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+        dlg.fileSelected.connect(self.open_path)
+        dlg.open()
+
+    def open_path(self, path: str | os.PathLike) -> bool:
+        """Open an image (or the first image of a folder); False and a message on failure."""
+        import cellpose_io
+
+        path = Path(path)
+        if path.is_dir():
+            files = self._list_folder(path)
+            if not files:
+                self.window.show_message(f"{path}: no image files in this folder")
+                return False
+            path = files[0]
+        if not self.leave_current():
+            return False
+        try:
+            image = cellpose_io.read_image(path, 0)
+            planes = image.plane(0, 0)
+        except (cellpose_io.CellposeIOError, IndexError, OSError, ValueError) as exc:
+            self.window.show_message(f"Cannot open {path}: {getattr(exc, 'reason', exc)}")
+            return False
+        self._set_image(path, image, planes)
+        self.folder = self._list_folder(path.parent)
+        self.index = next((i for i, p in enumerate(self.folder) if p == path), -1)
+        self.settings.setValue(LAST_DIR_KEY, str(path.parent))
+        self._update_folder_label()
+        return True
+
+    def _set_image(self, path: Path, image, planes: np.ndarray) -> None:
+        if self.image is not None and hasattr(self.image, "close"):
+            self.image.close()
+        self.path, self.image = path, image
+        self.t = self.z = 0
+        self.series = getattr(image, "series", 0)
+        self.window.channel_panel.set_stack(
+            list(getattr(image, "series_names", []) or []), self.series,
+            getattr(image, "size_t", 1), getattr(image, "size_z", 1),
+        )
+        self._load_labels(path, planes.shape[-2:])
+        self.ctl.set_planes(planes, new_image=True)
+        self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
+        self.window.setWindowModified(False)
+
+    def _load_labels(self, path: Path, shape: tuple[int, int]) -> None:
+        import cellpose_io
+
+        self.token += 1
+        self.protect_seg = False
+        doc = self.ctl.doc
+        seg_file = cellpose_io.seg_path_for(path)
+        table = doc.class_table.copy()  # keep the classes when the next image has no labels
+        table.visible = [True] * len(table)
+        if seg_file.exists():
+            try:
+                seg = cellpose_io.load_seg(seg_file)
+                if tuple(seg.masks.shape) != tuple(shape):
+                    raise cellpose_io.LabelReadError(
+                        seg_file, f"labels are {seg.masks.shape}, image is {tuple(shape)}")
+                doc.reset(seg.masks, seg.classes,
+                          ClassTable.from_lists(seg.class_names, seg.class_colors))
+                return
+            except cellpose_io.CellposeIOError as exc:
+                self.protect_seg = True
+                self.window.show_message(
+                    f"The labels of {path.name} cannot be read ({exc.reason}); starting empty. "
+                    "The file is kept; saving moves it aside first.")
+        doc.reset(np.zeros(shape, np.uint32), None, table)
+
+    def set_plane(self, t: int, z: int) -> None:
+        if self.image is None or (t, z) == (self.t, self.z):
+            return
+        try:
+            planes = self.image.plane(t, z)
+        except (OSError, ValueError, IndexError) as exc:
+            self.window.show_message(f"Cannot read plane t={t} z={z} of {self.path}: {exc}")
+            return
+        self.t, self.z = t, z
+        self.ctl.set_planes(planes, new_image=False)
+
+    def _plane_step(self, dt: int, dz: int) -> None:
+        panel = self.window.channel_panel
+        panel.t.setValue(panel.t.value() + dt)
+        panel.z.setValue(panel.z.value() + dz)
+
+    def set_series(self, series: int) -> None:
+        import cellpose_io
+
+        if self.path is None or series == self.series:
+            return
+        try:
+            image = cellpose_io.read_image(self.path, series)
+            planes = image.plane(0, 0)
+        except cellpose_io.CellposeIOError as exc:
+            self.window.show_message(str(exc))
+            return
+        if self.image is not None:
+            self.image.close()
+        self.image, self.series, self.t, self.z = image, series, 0, 0
+        self.ctl.set_planes(planes, new_image=True)
+
+    def channel_names(self, n: int) -> list[str]:
+        names = list(getattr(self.image, "channel_names", []) or [])
+        return names if len(names) == n else [f"channel {i}" for i in range(n)]
+
+    # ----------------------------------------------------------------- folder
+    def _list_folder(self, folder: Path) -> list[Path]:
+        import cellpose_io
+
+        try:
+            return sorted(p for p in folder.iterdir() if p.is_file() and cellpose_io.is_image_file(p))
+        except OSError as exc:
+            self.window.show_message(f"Cannot list {folder}: {exc}")
+            return []
+
+    def step(self, delta: int) -> bool:
+        """Open the next/previous image of the folder, saving (or asking) first."""
+        if not self.folder or self.index < 0:
+            return False
+        j = self.index + delta
+        if not 0 <= j < len(self.folder):
+            self.window.statusBar().showMessage("No more images in this folder", 3000)
+            return False
+        return self.open_path(self.folder[j])
+
+    def labelled_count(self) -> int:
+        import cellpose_io
+
+        return sum(cellpose_io.seg_path_for(p).exists() for p in self.folder)
+
+    def _update_folder_label(self) -> None:
+        if not self.folder:
+            self.window.folder_label.setText("")
+            return
+        self.window.folder_label.setText(
+            f"image {self.index + 1}/{len(self.folder)} · {self.labelled_count()} labelled")
+
+    # ------------------------------------------------------------------ saving
+    def _job(self) -> SaveJob:
+        doc = self.ctl.doc
+        t = doc.class_table
+        return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
+                       list(t.colors), doc.version, self.token)
+
+    def save(self) -> bool:
+        """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
+        if self.path is None:
+            return False
+        import cellpose_io
+
+        self._timer.stop()
+        self.autosaver.wait()
+        if self.protect_seg:
+            seg = cellpose_io.seg_path_for(self.path)
+            if seg.exists():
+                seg.replace(seg.with_name(seg.name + ".unreadable"))
+            self.protect_seg = False
+        job = self._job()
+        try:
+            out = write_job(job)
+        except (OSError, ValueError, TypeError) as exc:
+            self.window.show_message(f"Could not save the labels of {self.path}: {exc}")
+            return False
+        self._on_saved(job, out)
+        return True
+
+    def set_autosave(self, on: bool) -> None:
+        self.autosave = bool(on)
+        self.settings.setValue(AUTOSAVE_KEY, self.autosave)
+        self.on_state_changed()
+
+    def on_state_changed(self) -> None:
+        """Document changed: (re)start the autosave countdown."""
+        if self.autosave and self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+            self._timer.start()
+
+    def autosave_now(self) -> None:
+        if self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+            self.autosaver.submit(self._job())
+
+    def _on_saved(self, job: SaveJob, out: Path) -> None:
+        if job.token == self.token:
+            self.ctl.doc.mark_saved(job.version)
+        self.window.statusBar().showMessage(f"Saved {Path(out).name}", 3000)
+        self._update_folder_label()
+
+    def leave_current(self) -> bool:
+        """Before switching images: save (autosave) or ask; False = stay."""
+        self._timer.stop()
+        if self.path is None or not self.ctl.doc.dirty:
+            return True
+        if self.autosave and not self.protect_seg:
+            self.autosaver.submit(self._job())
+            return True
+        answer = self.window.ask_unsaved(self.path.name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def can_close(self) -> bool:
+        ok = self.leave_current()
+        if ok:
+            self.autosaver.wait()
+        return ok

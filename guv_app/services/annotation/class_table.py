@@ -1,0 +1,71 @@
+"""The table of user classes: names, colours and visibility, with class 0 = background.
+
+Plain data so the label document can snapshot it for undo and the file layer can save it
+as the ``class_names`` / ``class_colors`` lists of the ``_seg.npy`` contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Color = tuple[int, int, int]
+
+# Distinct, colour-blind friendly defaults (Okabe-Ito, then Tol bright) for new classes.
+DEFAULT_COLORS: tuple[Color, ...] = (
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+    (213, 94, 0), (204, 121, 167), (238, 102, 119), (34, 136, 51), (170, 51, 119),
+)
+BACKGROUND_COLOR: Color = (0, 0, 0)
+
+
+@dataclass
+class ClassTable:
+    """Class names and colours indexed by class id; index 0 is always ``background``."""
+
+    names: list[str] = field(default_factory=lambda: ["background"])
+    colors: list[Color] = field(default_factory=lambda: [BACKGROUND_COLOR])
+    visible: list[bool] = field(default_factory=lambda: [True])
+
+    def __post_init__(self) -> None:
+        if not self.names or self.names[0] != "background":
+            raise ValueError("class 0 must be named 'background'")
+        if len(self.colors) != len(self.names):
+            raise ValueError("class_colors must have one colour per class name")
+        self.colors = [tuple(int(v) for v in c[:3]) for c in self.colors]  # type: ignore[misc]
+        if len(self.visible) != len(self.names):
+            self.visible = [True] * len(self.names)
+
+    @classmethod
+    def from_lists(cls, names: list[str] | None, colors: list | None = None) -> ClassTable:
+        """Build from saved lists, tolerating missing colours (old files) and no names."""
+        names = list(names) if names else ["background"]
+        if names[0] != "background":
+            names = ["background", *names]
+        colors = list(colors) if colors is not None else []
+        out = [BACKGROUND_COLOR]
+        for i in range(1, len(names)):
+            c = colors[i] if i < len(colors) else DEFAULT_COLORS[(i - 1) % len(DEFAULT_COLORS)]
+            out.append(tuple(int(v) for v in c[:3]))  # type: ignore[arg-type]
+        return cls(list(map(str, names)), out)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_user_classes(self) -> int:
+        return len(self.names) - 1
+
+    def copy(self) -> ClassTable:
+        return ClassTable(list(self.names), list(self.colors), list(self.visible))
+
+    def next_color(self) -> Color:
+        used = set(self.colors)
+        for c in DEFAULT_COLORS:
+            if c not in used:
+                return c
+        return DEFAULT_COLORS[(len(self.names) - 1) % len(DEFAULT_COLORS)]
+
+    def check_id(self, class_id: int, *, allow_background: bool = True) -> None:
+        low = 0 if allow_background else 1
+        if not low <= class_id < len(self.names):
+            raise ValueError(f"class id {class_id} is not in 0..{len(self.names) - 1}")

@@ -1,0 +1,296 @@
+"""The label document of one image: instance masks, per-object classes, class table, undo.
+
+Plain Python and numpy (no Qt) so every edit can be tested without a GUI and reused by
+scripts. Views follow it through :attr:`LabelDocument.events`. Edits are in
+:mod:`guv_app.services.annotation.edits` (mixed in); this module holds the state and the
+three primitives every edit goes through (pixel block, object classes, class table), which
+keep areas, bounding boxes, history and the dirty flag consistent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from guv_app.services.annotation.class_table import ClassTable
+from guv_app.services.annotation.edits import EditOps, _ndimage
+from guv_app.services.annotation.events import EventEmitter, LabelEvent
+from guv_app.services.annotation.history import (
+    ClassAtom,
+    History,
+    MaskAtom,
+    Slices,
+    Step,
+    TableAtom,
+)
+
+
+class LabelDocument(EditOps):
+    """Masks (H, W) uint32, ``classes[id]`` (int32, class 0 = unassigned), class table."""
+
+    def __init__(
+        self,
+        masks: np.ndarray | None = None,
+        classes: np.ndarray | None = None,
+        class_table: ClassTable | None = None,
+        *,
+        shape: tuple[int, int] | None = None,
+        history_limit: int = 200,
+    ) -> None:
+        self.events = EventEmitter()
+        self._history = History(history_limit)
+        self._group: Step | None = None
+        self._group_depth = 0
+        self.selected: set[int] = set()
+        self.current_class = 0
+        self.version = 0
+        self.saved_version = 0
+        if masks is None:
+            if shape is None:
+                raise ValueError("give masks or a shape")
+            masks = np.zeros(shape, np.uint32)
+        self.reset(masks, classes, class_table)
+
+    # ----------------------------------------------------------------- loading
+    def reset(
+        self,
+        masks: np.ndarray,
+        classes: np.ndarray | None = None,
+        class_table: ClassTable | None = None,
+    ) -> None:
+        """Replace everything without undo (opening a file); the document is clean after."""
+        masks = np.asarray(masks)
+        if masks.ndim != 2:
+            raise ValueError(f"masks must be 2-D, got shape {masks.shape}")
+        if masks.size and masks.min() < 0:
+            raise ValueError("masks contain negative ids")
+        self._masks = np.ascontiguousarray(masks, dtype=np.uint32)
+        self._table = class_table.copy() if class_table is not None else ClassTable()
+        n = int(self._masks.max()) + 1 if self._masks.size else 1
+        self._areas = np.bincount(self._masks.ravel(), minlength=n).astype(np.int64)
+        self._classes = np.zeros(len(self._areas), np.int32)
+        if classes is not None:
+            cl = np.asarray(classes, dtype=np.int64).ravel()[: len(self._classes)]
+            cl = np.where((cl >= 0) & (cl < len(self._table)), cl, 0)
+            self._classes[: len(cl)] = cl
+        self._classes[0] = 0
+        self._next_id = n
+        self._bboxes: dict[int, list[int]] | None = None
+        self.selected = set()
+        self.current_class = 1 if len(self._table) > 1 else 0
+        self._history.clear()
+        self.version = self.saved_version = 0
+        self.events.emit(LabelEvent("reset"))
+        self.events.emit(LabelEvent("state"))
+
+    # --------------------------------------------------------------- read-only
+    @property
+    def masks(self) -> np.ndarray:
+        """The live label image; treat as read-only (edit through methods)."""
+        return self._masks
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._masks.shape  # type: ignore[return-value]
+
+    @property
+    def class_table(self) -> ClassTable:
+        return self._table
+
+    @property
+    def max_id(self) -> int:
+        nz = np.flatnonzero(self._areas[1:])
+        return int(nz[-1]) + 1 if len(nz) else 0
+
+    @property
+    def classes(self) -> np.ndarray:
+        """``classes[id]`` for ids 0..max_id (the ``_seg.npy`` contract)."""
+        return self._classes[: self.max_id + 1].copy()
+
+    @property
+    def class_lookup(self) -> np.ndarray:
+        """Class of every id that may appear in :attr:`masks` (a live view, read-only)."""
+        return self._classes[: len(self._areas)]
+
+    def object_ids(self) -> np.ndarray:
+        return np.flatnonzero(self._areas[1:]) + 1
+
+    @property
+    def n_objects(self) -> int:
+        return int(np.count_nonzero(self._areas[1:]))
+
+    def area(self, obj: int) -> int:
+        return int(self._areas[obj]) if 0 <= obj < len(self._areas) else 0
+
+    def class_of(self, obj: int) -> int:
+        return int(self._classes[obj]) if 0 <= obj < len(self._classes) else 0
+
+    def label_at(self, x: float, y: float) -> int:
+        """Object id under view point (x, y), 0 outside the image or on background."""
+        r, c = int(np.floor(y)), int(np.floor(x))
+        h, w = self.shape
+        return int(self._masks[r, c]) if 0 <= r < h and 0 <= c < w else 0
+
+    def counts_per_class(self) -> np.ndarray:
+        """Number of objects per class id (index 0 = unassigned)."""
+        ids = self.object_ids()
+        return np.bincount(self._classes[ids], minlength=len(self._table))[: len(self._table)]
+
+    def bbox_of(self, obj: int) -> Slices | None:
+        """A bounding box that contains every pixel of ``obj`` (may be slightly larger)."""
+        if self.area(obj) == 0:
+            return None
+        if self._bboxes is None:
+            self._bboxes = {}
+            for i, sl in enumerate(_ndimage().find_objects(self._masks), start=1):
+                if sl is not None:
+                    self._bboxes[i] = [sl[0].start, sl[0].stop, sl[1].start, sl[1].stop]
+        b = self._bboxes.get(obj)
+        if b is None:  # pragma: no cover - the cache is maintained on every write
+            return None
+        return slice(b[0], b[1]), slice(b[2], b[3])
+
+    # ---------------------------------------------------------- dirty / history
+    @property
+    def dirty(self) -> bool:
+        return self.version != self.saved_version
+
+    def mark_saved(self, version: int | None = None) -> None:
+        """Record that ``version`` (default: the current one) is on disk."""
+        self.saved_version = self.version if version is None else version
+        self.events.emit(LabelEvent("state"))
+
+    @property
+    def can_undo(self) -> bool:
+        return self._history.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self._history.can_redo
+
+    def undo(self) -> bool:
+        step = self._history.pop_undo()
+        if step is None:
+            return False
+        step.undo(self)
+        self._changed()
+        return True
+
+    def redo(self) -> bool:
+        step = self._history.pop_redo()
+        if step is None:
+            return False
+        step.redo(self)
+        self._changed()
+        return True
+
+    @contextlib.contextmanager
+    def group(self, name: str) -> Iterator[None]:
+        """Make every edit inside one undo step (e.g. a whole brush stroke)."""
+        self.begin_group(name)
+        try:
+            yield
+        finally:
+            self.end_group()
+
+    def begin_group(self, name: str) -> None:
+        if self._group_depth == 0:
+            self._group = Step(name)
+        self._group_depth += 1
+
+    def end_group(self) -> None:
+        if self._group_depth == 0:
+            return
+        self._group_depth -= 1
+        if self._group_depth == 0 and self._group is not None:
+            step, self._group = self._group, None
+            if step.atoms:
+                self._history.push(step)
+                self._changed()
+
+    def _record(self, atom: MaskAtom | ClassAtom | TableAtom) -> None:
+        if self._group is not None:
+            self._group.atoms.append(atom)
+        else:
+            self._history.push(Step(type(atom).__name__, [atom]))
+            self._changed()
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.events.emit(LabelEvent("state"))
+
+    # --------------------------------------------------------------- primitives
+    def _new_id(self) -> int:
+        new = self._next_id
+        self._next_id += 1
+        self._ensure_capacity(new + 1)
+        return new
+
+    def _ensure_capacity(self, n: int) -> None:
+        if n > len(self._areas):
+            grow = max(n, 2 * len(self._areas))
+            self._areas = np.concatenate([self._areas, np.zeros(grow - len(self._areas), np.int64)])
+            self._classes = np.concatenate(
+                [self._classes, np.zeros(grow - len(self._classes), np.int32)]
+            )
+
+    def _write(self, sl: Slices, new_block: np.ndarray) -> None:
+        """Set ``masks[sl] = new_block`` as an undoable atom."""
+        old = self._masks[sl].copy()
+        if np.array_equal(old, new_block):
+            return
+        self._record(MaskAtom(sl, old, np.asarray(new_block, np.uint32).copy()))
+        self._apply_block(sl, new_block)
+
+    def _apply_block(self, sl: Slices, block: np.ndarray) -> None:
+        cur = self._masks[sl]
+        changed = cur != block
+        old_vals = cur[changed]
+        new_vals = np.asarray(block)[changed]
+        if new_vals.size:
+            self._ensure_capacity(int(new_vals.max()) + 1)
+        n = len(self._areas)
+        lost = np.bincount(old_vals, minlength=n)
+        gained = np.bincount(new_vals, minlength=n)
+        self._areas += gained - lost
+        cur[...] = block
+        ids = np.flatnonzero(lost + gained)
+        if self._bboxes is not None:
+            r0, r1, c0, c1 = sl[0].start, sl[0].stop, sl[1].start, sl[1].stop
+            for i in np.flatnonzero(gained).tolist():
+                b = self._bboxes.get(i)
+                if b is None or self._areas[i] == gained[i]:
+                    self._bboxes[i] = [r0, r1, c0, c1]
+                else:
+                    b[0], b[1], b[2], b[3] = min(b[0], r0), max(b[1], r1), min(b[2], c0), max(b[3], c1)
+        gone = [i for i in ids.tolist() if i and self._areas[i] == 0 and i in self.selected]
+        self.selected.difference_update(gone)
+        self.events.emit(LabelEvent("labels", sl, ids[ids > 0]))
+
+    def _set_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
+        ids = np.asarray(ids, np.int64)
+        values = np.broadcast_to(np.asarray(values, np.int32), ids.shape).copy()
+        self._ensure_capacity(int(ids.max()) + 1 if ids.size else 1)
+        old = self._classes[ids].copy()
+        keep = old != values
+        if not keep.any():
+            return
+        ids, old, values = ids[keep], old[keep], values[keep]
+        self._record(ClassAtom(ids, old, values))
+        self._apply_classes(ids, values)
+
+    def _apply_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
+        self._classes[ids] = values
+        self.events.emit(LabelEvent("classes", None, ids))
+
+    def _set_table(self, table: ClassTable) -> None:
+        self._record(TableAtom(self._table.copy(), table.copy()))
+        self._apply_table(table)
+
+    def _apply_table(self, table: ClassTable) -> None:
+        self._table = table
+        if self.current_class >= len(table):
+            self.current_class = len(table) - 1
+        self.events.emit(LabelEvent("table"))

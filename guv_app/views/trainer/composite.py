@@ -1,0 +1,67 @@
+"""Channel compositing for display: per-channel colour and contrast, summed to RGB uint8."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CHANNEL_COLORS: dict[str, tuple[int, int, int]] = {
+    "gray": (255, 255, 255), "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255),
+    "cyan": (0, 255, 255), "magenta": (255, 0, 255), "yellow": (255, 255, 0),
+}
+
+
+@dataclass
+class ChannelDisplay:
+    """How one channel is shown: colour name, contrast window, visibility."""
+
+    color: str = "gray"
+    low: float = 0.0
+    high: float = 1.0
+    visible: bool = True
+
+
+def auto_levels(plane: np.ndarray, lo: float = 1.0, hi: float = 99.8) -> tuple[float, float]:
+    """Percentile contrast window, on a subsample so it stays fast on big planes."""
+    flat = np.asarray(plane).ravel()
+    step = max(flat.size // 250_000, 1)
+    sample = flat[::step].astype(np.float32)
+    a, b = np.percentile(sample, [lo, hi]) if sample.size else (0.0, 1.0)
+    if b <= a:
+        b = a + 1.0
+    return float(a), float(b)
+
+
+def default_displays(planes: np.ndarray) -> list[ChannelDisplay]:
+    """Gray for one channel, RGB for three, then cyan/magenta/yellow; auto contrast."""
+    n = planes.shape[0]
+    if n == 1:
+        names = ["gray"]
+    elif n == 3:
+        names = ["red", "green", "blue"]
+    else:
+        order = ["green", "magenta", "cyan", "yellow", "red", "blue", "gray"]
+        names = [order[i % len(order)] for i in range(n)]
+    out = []
+    for i, name in enumerate(names):
+        lo, hi = auto_levels(planes[i])
+        out.append(ChannelDisplay(name, lo, hi, True))
+    return out
+
+
+def composite(planes: np.ndarray, displays: list[ChannelDisplay]) -> np.ndarray:
+    """(C, Y, X) planes -> (Y, X, 3) uint8 additive colour composite."""
+    c, h, w = planes.shape
+    acc = np.zeros((h, w, 3), np.float32)
+    for i in range(c):
+        d = displays[i]
+        if not d.visible:
+            continue
+        scale = 1.0 / max(d.high - d.low, 1e-12)
+        norm = np.clip((planes[i].astype(np.float32) - d.low) * scale, 0.0, 1.0)
+        rgb = np.asarray(CHANNEL_COLORS.get(d.color, (255, 255, 255)), np.float32)
+        for k in range(3):
+            if rgb[k]:
+                acc[..., k] += norm * rgb[k]
+    return np.clip(acc, 0, 255).astype(np.uint8)

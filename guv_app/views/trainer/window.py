@@ -1,0 +1,159 @@
+"""The Trainer main window: canvas in the middle, panels on the right, menus and keys.
+
+Only layout and actions live here; the controller connects ``window.actions[name]`` and the
+panels' signals to the label document and the file layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from guv_app.views.trainer.canvas import LabelCanvas
+from guv_app.views.trainer.channel_panel import ChannelPanel
+from guv_app.views.trainer.class_panel import ClassPanel
+from guv_app.views.trainer.tool_panel import TOOL_LABELS, ToolPanel
+
+Qt = QtCore.Qt
+
+# name, menu, text, shortcuts, scope ("window" or "canvas": only while the image has focus,
+# so arrow and letter keys keep working in the panels' lists and spin boxes)
+ACTIONS: list[tuple[str, str, str, tuple[str, ...], str]] = [
+    ("open", "File", "Open image…", ("Ctrl+O",), "window"),
+    ("save", "File", "Save labels", ("Ctrl+S",), "window"),
+    ("next", "File", "Next image in folder", ("Right",), "canvas"),
+    ("prev", "File", "Previous image in folder", ("Left",), "canvas"),
+    ("autosave", "File", "Autosave", (), "window"),
+    ("close", "File", "Close", ("Ctrl+W",), "window"),
+    ("undo", "Edit", "Undo", ("Ctrl+Z",), "window"),
+    ("redo", "Edit", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "window"),
+    ("delete", "Edit", "Delete selected objects", ("Delete", "Backspace"), "canvas"),
+    ("merge", "Edit", "Merge selected objects", ("M",), "canvas"),
+    ("fill_holes", "Edit", "Fill holes of selected objects", ("F",), "canvas"),
+    ("assign", "Edit", "Give selected objects the current class", ("A",), "canvas"),
+    ("select_none", "Edit", "Clear selection", ("Ctrl+Shift+A",), "window"),
+    ("brush_bigger", "Edit", "Bigger brush", ("]",), "canvas"),
+    ("brush_smaller", "Edit", "Smaller brush", ("[",), "canvas"),
+    ("color_by_class", "View", "Colour by class", ("C",), "canvas"),
+    ("cycle_masks", "View", "Masks: filled / outlines / hidden", ("O",), "canvas"),
+    ("zoom_in", "View", "Zoom in", ("+", "="), "canvas"),
+    ("zoom_out", "View", "Zoom out", ("-",), "canvas"),
+    ("fit", "View", "Fit image", ("0",), "canvas"),
+    ("z_next", "View", "Next Z plane", ("PgUp",), "canvas"),
+    ("z_prev", "View", "Previous Z plane", ("PgDown",), "canvas"),
+    ("t_next", "View", "Next time point", (".",), "canvas"),
+    ("t_prev", "View", "Previous time point", (",",), "canvas"),
+    ("run_model", "Model", "Run model on image (not available yet)", (), "window"),
+    ("train", "Model", "Train model… (not available yet)", ("Ctrl+T",), "window"),
+]
+
+
+class TrainerWindow(QtWidgets.QMainWindow):
+    filesDropped = QtCore.pyqtSignal(list)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("MultiCellPose Trainer[*]")
+        self.setAcceptDrops(True)
+        self.resize(1280, 860)
+        self.canvas = LabelCanvas()
+        self.setCentralWidget(self.canvas)
+        self.class_panel = ClassPanel()
+        self.tool_panel = ToolPanel()
+        self.channel_panel = ChannelPanel()
+        side = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(side)
+        lay.addWidget(self.class_panel, 2)
+        lay.addWidget(self.tool_panel)
+        lay.addWidget(self.channel_panel)
+        lay.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        dock = QtWidgets.QDockWidget("Labels", self)
+        dock.setObjectName("trainerSide")
+        dock.setWidget(scroll)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.cursor_label = QtWidgets.QLabel()
+        self.folder_label = QtWidgets.QLabel()
+        self.statusBar().addWidget(self.cursor_label, 1)
+        self.statusBar().addPermanentWidget(self.folder_label)
+        self.actions: dict[str, QtGui.QAction] = {}
+        self._build_actions()
+        self.close_guard: Callable[[], bool] | None = None
+        self.message_box: QtWidgets.QMessageBox | None = None
+
+    def _build_actions(self) -> None:
+        menus: dict[str, QtWidgets.QMenu] = {}
+        for name, menu, text, keys, scope in ACTIONS:
+            if menu not in menus:
+                menus[menu] = self.menuBar().addMenu(menu)
+            act = QtGui.QAction(text, self)
+            act.setObjectName(f"action_{name}")
+            if keys:
+                act.setShortcuts([QtGui.QKeySequence(k) for k in keys])
+            if scope == "canvas":
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                self.canvas.addAction(act)
+            menus[menu].addAction(act)
+            self.actions[name] = act
+        self.actions["autosave"].setCheckable(True)
+        self.actions["color_by_class"].setCheckable(True)
+        self.actions["run_model"].setEnabled(False)
+        self.actions["train"].setEnabled(False)
+        tools = menus["Edit"].addMenu("Tool")
+        for tool, label, key in TOOL_LABELS:
+            act = QtGui.QAction(label, self)
+            act.setShortcut(QtGui.QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.canvas.addAction(act)
+            tools.addAction(act)
+            self.actions[f"tool_{tool.value}"] = act
+
+    # ------------------------------------------------------------------ feedback
+    def show_message(self, text: str, *, title: str = "MultiCellPose", error: bool = True) -> None:
+        """Tell the user something without blocking the window (non-modal box + status)."""
+        self.statusBar().showMessage(text, 10000)
+        if self.message_box is not None:
+            self.message_box.close()
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Warning if error
+                    else QtWidgets.QMessageBox.Icon.Information)
+        box.setWindowTitle(title)
+        box.setText(text)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(self._message_gone)
+        self.message_box = box
+        box.show()
+
+    def _message_gone(self) -> None:
+        self.message_box = None
+
+    def ask_unsaved(self, name: str) -> str:
+        """Blocking question (only when autosave is off): 'save', 'discard' or 'cancel'."""
+        Btn = QtWidgets.QMessageBox.StandardButton
+        answer = QtWidgets.QMessageBox.question(
+            self, "Unsaved labels", f"Save the changes to the labels of {name}?",
+            Btn.Save | Btn.Discard | Btn.Cancel, Btn.Save,
+        )
+        return {Btn.Save: "save", Btn.Discard: "discard"}.get(answer, "cancel")
+
+    # ---------------------------------------------------------------- Qt events
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if self.close_guard is not None and not self.close_guard():
+            ev.ignore()
+            return
+        super().closeEvent(ev)
+
+    def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev: QtGui.QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.filesDropped.emit(paths)
