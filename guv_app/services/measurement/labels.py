@@ -1,0 +1,56 @@
+"""Which images of a folder to measure and which label file belongs to each.
+
+Predictions are saved beside an image as ``<stem>_pred_seg.npy`` and training labels as
+``<stem>_seg.npy``; ``auto`` prefers the prediction (what the Analyzer produced, possibly
+corrected) and falls back to the training labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LABEL_CHOICES = ("auto", "pred", "seg")
+PRED_SUFFIX = "_pred_seg.npy"
+SEG_SUFFIX = "_seg.npy"
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image to measure and its label file (None when it has none of the wanted kind)."""
+
+    image: Path
+    labels: Path | None
+
+
+def label_path(image: Path, labels: str = "auto") -> Path | None:
+    """The label file to use for ``image`` under the ``labels`` rule, if it exists."""
+    from cellpose_io import seg_path_for
+
+    if labels not in LABEL_CHOICES:
+        raise ValueError(f"labels must be one of {LABEL_CHOICES}, got {labels!r}")
+    suffixes = {"auto": (PRED_SUFFIX, SEG_SUFFIX), "pred": (PRED_SUFFIX,), "seg": (SEG_SUFFIX,)}
+    for suffix in suffixes[labels]:
+        candidate = Path(seg_path_for(image, suffix=suffix))
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_items(folder: str | Path, labels: str = "auto") -> list[ImageItem]:
+    """Every image file directly in ``folder`` (sorted by name) with its label file.
+
+    Label files themselves (``*_seg.npy``) and hidden files are not images.
+    """
+    from cellpose_io import is_image_file
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a folder")
+    items = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file() or path.name.endswith(SEG_SUFFIX):
+            continue
+        if is_image_file(path):
+            items.append(ImageItem(path, label_path(path, labels)))
+    return items

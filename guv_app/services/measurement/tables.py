@@ -1,0 +1,98 @@
+"""Combine per-image tables and write them as CSV (atomically, no pandas needed).
+
+Cells of a column an image does not have (e.g. a plugin failed there, or the image has
+fewer channels) are left empty; NaN values are written as ``nan``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from guv_app.plugins.base import Table
+from guv_app.services.measurement.runner import KEY_COLUMNS, ImageMeasurement
+
+# Identifier-like columns that make no sense to average in the summary.
+NOT_AVERAGED = {"object_id", "class_id", "nearest_id", "n_objects"}
+
+
+def merge_plugins(measurement: ImageMeasurement, plugin_order: Sequence[str]) -> Table:
+    """One table per image with the key columns and every plugin's columns side by side.
+
+    All plugins return rows for the same objects in the same order (checked by
+    ``check_table``), so merging is placing columns next to each other. A column name used
+    by two plugins is prefixed with the later plugin's name.
+    """
+    merged: Table = dict(measurement.key)
+    for name in plugin_order:
+        table = measurement.tables.get(name)
+        if table is None:
+            continue
+        for column, values in table.items():
+            if column in KEY_COLUMNS:
+                continue
+            merged[f"{name}_{column}" if column in merged else column] = values
+    return merged
+
+
+def column_order(tables: Iterable[Table]) -> list[str]:
+    """Union of the tables' columns, in first-seen order."""
+    seen: dict[str, None] = {}
+    for table in tables:
+        for column in table:
+            seen.setdefault(column, None)
+    return list(seen)
+
+
+def _cells(values: np.ndarray) -> list[str]:
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        return [repr(float(v)) if v == v else "nan" for v in array.tolist()]
+    if array.dtype.kind == "b":
+        return ["1" if v else "0" for v in array.tolist()]
+    return [str(v) for v in array.tolist()]
+
+
+def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
+    """The rows of ``tables`` one after the other under one header (union of columns)."""
+    columns = list(columns) if columns is not None else column_order(tables)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for table in tables:
+        n = len(next(iter(table.values()))) if table else 0
+        cells = [_cells(table[c]) if c in table else [""] * n for c in columns]
+        writer.writerows(zip(*cells, strict=True))
+    return out.getvalue()
+
+
+def write_csv(path: str | Path, tables: Sequence[Table], columns: Sequence[str] | None = None) -> Path:
+    """Write ``tables`` as one CSV, replacing ``path`` atomically."""
+    from cellpose_io.atomic import atomic_write_text
+
+    return atomic_write_text(path, csv_text(tables, columns))
+
+
+def summary_row(
+    image: str, status: str, error: str, merged: Table | None, class_names: Sequence[str]
+) -> Table:
+    """One summary row: object count per class and the mean of every numeric measurement."""
+    row: dict[str, object] = {"image": image, "status": status, "error": error}
+    if merged is not None:
+        names = merged["class_name"]
+        row["n_objects"] = len(names)
+        for name in class_names:
+            row[f"count_{name}"] = int(np.sum(names == name))
+        for column, values in merged.items():
+            array = np.asarray(values)
+            if column in NOT_AVERAGED or column in KEY_COLUMNS or array.dtype.kind not in "iuf":
+                continue
+            with np.errstate(invalid="ignore"):
+                row[f"mean_{column}"] = float(np.nanmean(array)) if np.isfinite(array).any() \
+                    else float("nan")
+    return {k: np.array([v], dtype=object if isinstance(v, str) else None)
+            for k, v in row.items()}
