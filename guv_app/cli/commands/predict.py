@@ -1,0 +1,147 @@
+"""``multicellpose predict``: segment images with a model and write ``<stem>_pred_seg.npy``.
+
+The output has the ``_seg.npy`` layout (opens in the Cellpose GUI and in MultiCellPose) with
+per-object classes and the model's class names/colours. Files go next to each image or into
+``--out``. Multi-dimensional files are segmented on their first plane (t=0, z=0) of series
+0. Progress goes to stderr, a summary to stdout. Exit code 0 when every image was
+segmented, 1 when some failed (each named on stderr), 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+PRED_SUFFIX = "_pred_seg.npy"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "predict", help="segment images with a model (writes <stem>_pred_seg.npy)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--model", required=True, metavar="NAME|PATH",
+                   help="built-in (cpsam, tiny) or trained model name, model folder or weights")
+    p.add_argument("--input", required=True, metavar="FILE|DIR", help="image file or folder")
+    p.add_argument("--out", metavar="DIR", help="write results here (default: beside images)")
+    p.add_argument("--channels", metavar="C[,C...]",
+                   help="image channels fed to the network, in order (default: the model's)")
+    p.add_argument("--diameter", type=float, default=None,
+                   help="object diameter in pixels (default: the model's)")
+    p.add_argument("--flow-threshold", type=float, default=0.4, help="0 turns the check off")
+    p.add_argument("--cellprob-threshold", type=float, default=0.0)
+    p.add_argument("--niter", type=int, default=None, help="flow steps (default 200 x scale)")
+    p.add_argument("--min-size", type=int, default=15, help="smallest object kept (pixels)")
+    p.add_argument("--tile-overlap", type=float, default=0.1)
+    p.add_argument("--batch-size", type=int, default=8, help="tiles per network pass")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--weights", metavar="FILE", help="cpsam weights file to use")
+    p.set_defaults(func=run)
+
+
+def list_inputs(path: Path) -> list[Path]:
+    """The image files to segment: the file itself, or the folder's image files (sorted)."""
+    from cellpose_io import is_image_file
+    from guv_app.cli.main import CLIError
+
+    if not path.exists():
+        raise CLIError(f"{path}: no such file or folder")
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.iterdir()
+                   if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+    if not files:
+        raise CLIError(f"{path}: no image files in this folder")
+    return files
+
+
+def output_path(image: Path, out_dir: Path | None) -> Path:
+    from cellpose_io import seg_path_for
+
+    target = seg_path_for(image, suffix=PRED_SUFFIX)
+    return target if out_dir is None else out_dir / target.name
+
+
+def parse_channels(text: str | None) -> list[int] | None:
+    """``"1,0"`` -> ``[1, 0]``; a one-line CLIError for anything else."""
+    from guv_app.cli.main import CLIError
+
+    if not text:
+        return None
+    try:
+        channels = [int(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise CLIError(f"--channels must be comma-separated integers, got {text!r}") from exc
+    if not 1 <= len(channels) <= 3 or min(channels) < 0:
+        raise CLIError(f"--channels takes 1 to 3 channel numbers >= 0, got {text!r}")
+    return channels
+
+
+def _bar(done: int, total: int, width: int = 24) -> str:
+    filled = int(width * done / max(total, 1))
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from guv_app.cli.main import CLIError
+
+    channels = parse_channels(args.channels)
+    files = list_inputs(Path(args.input))
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise CLIError(f"{out_dir}: --out must be a folder")
+        out_dir.mkdir(parents=True, exist_ok=True)
+    if args.batch_size < 1 or not 0 <= args.tile_overlap < 0.5:
+        raise CLIError("--batch-size must be >= 1 and --tile-overlap in [0, 0.5)")
+
+    import cellpose_io
+    from guv_app.services.engine.errors import EngineError
+    from guv_app.services.engine.inference import SegmentParams, segment_batch
+    from guv_app.services.engine.loading import load_model
+
+    params = SegmentParams(
+        channels=channels, diameter=args.diameter,
+        flow_threshold=args.flow_threshold, cellprob_threshold=args.cellprob_threshold,
+        niter=args.niter, min_size=args.min_size, tile_overlap=args.tile_overlap,
+        batch_size=args.batch_size, device=args.device,
+    )
+    tic = time.perf_counter()
+    try:
+        model = load_model(args.model, args.device, weights_path=args.weights)
+    except (EngineError, ValueError) as exc:
+        raise CLIError(str(exc)) from exc
+    total = len(files)
+    print(f"model {model.meta.name} ({model.meta.backbone}, {model.meta.n_classes} classes) "
+          f"on {model.device}: {total} image(s)", file=sys.stderr)
+    n_ok, n_objects, failed = 0, 0, []
+    for item in segment_batch(files, model, params):
+        name = Path(item.source).name
+        if item.ok:
+            res = item.result
+            try:
+                target = cellpose_io.save_seg(
+                    item.source, res.masks, res.classes, res.class_names, res.class_colors,
+                    out_path=output_path(Path(item.source), out_dir), suffix=PRED_SUFFIX,
+                    diameter=res.diameter, model_name=res.model_name,
+                )
+            except (OSError, ValueError, TypeError) as exc:
+                failed.append(f"{item.source}: cannot save result ({exc})")
+                status = "save failed"
+            else:
+                n_ok += 1
+                n_objects += res.n_objects
+                status = f"{res.n_objects} objects -> {target.name} ({item.seconds:.1f} s)"
+        else:
+            failed.append(item.error)
+            status = "FAILED"
+        print(f"{_bar(item.index + 1, total)} {name}: {status}", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - tic
+    for message in failed:
+        print(f"multicellpose predict: error: {message}", file=sys.stderr)
+    where = out_dir if out_dir is not None else "beside the images"
+    print(f"segmented {n_ok} of {total} image(s), {n_objects} objects, "
+          f"{len(failed)} failed, {elapsed:.1f} s; results {where}")
+    return 0 if not failed else 1

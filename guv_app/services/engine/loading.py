@@ -1,0 +1,265 @@
+"""Load a model by name or path into a ready-to-run network (cached per device).
+
+Names are resolved in this order: built-in (``cpsam``, ``tiny``), trained model in the
+registry, then a filesystem path (a model folder with ``meta.json``, or a bare weights file
+such as an upstream Cellpose-SAM checkpoint or our ``weights.pt``).
+
+Weights are loaded with explicit key checks: a pretrained 3-channel (flows + cellprob)
+checkpoint fills the encoder and the standard ``out``/``W2`` readout bit for bit and leaves
+only the class head fresh; anything else missing or unexpected (e.g. unmerged LoRA keys) is
+an error rather than silently random weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from guv_app.services.engine import registry
+from guv_app.services.engine.errors import ModelLoadError, ModelNotFoundError
+from guv_app.services.engine.meta import ModelMeta
+from guv_app.services.engine.network import build_network, infer_architecture
+from guv_app.services.engine.weights import Progress, ensure_cpsam_weights
+
+log = logging.getLogger(__name__)
+
+_CACHE: OrderedDict[tuple, LoadedModel] = OrderedDict()
+_CACHE_SIZE = 2  # a vit_l is ~1.2 GB: keep few
+_CACHE_LOCK = threading.Lock()
+_CLASS_PREFIXES = ("class_out.", "class_W2")
+
+
+@dataclass
+class LoadedModel:
+    """A network in eval mode on ``device`` with its description.
+
+    Cached instances are shared: do not train ``net`` in place; call
+    ``load_model(..., cache=False)`` for a private copy.
+    """
+
+    net: Any
+    meta: ModelMeta
+    device: Any
+    source: str = ""
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"``: cuda > mps > cpu; anything else is passed to ``torch.device``."""
+    if isinstance(device, torch.device):
+        return device
+    if device in (None, "", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but no CUDA GPU is available")
+    mps = getattr(torch.backends, "mps", None)
+    if dev.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ValueError(f"device {device!r} requested but Apple MPS is not available")
+    return dev
+
+
+def read_state_dict(path: str | Path, *, mmap: bool = True) -> dict[str, torch.Tensor]:
+    """``torch.load`` a state dict safely (weights only) with a clear error on bad files.
+
+    Memory-mapped when the file format allows it, so loading vit_l weights does not hold a
+    second 1.2 GB copy in memory while they are copied into the network.
+    """
+    path = Path(path)
+    try:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)  # legacy format
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{path}: weights file not found") from exc
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise ModelLoadError(f"{path}: not a readable weights file ({exc})") from exc
+    if not isinstance(state, dict) or not state:
+        raise ModelLoadError(f"{path}: not a state dict")
+    if next(iter(state)).startswith("module."):  # saved from DataParallel
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    return state
+
+
+def load_state_into(net: torch.nn.Module, state: dict, *, source: str = "weights") -> None:
+    """Load ``state`` into ``net``; only the class head may be missing, nothing unexpected.
+
+    A class head of a different size (e.g. a 2-class parent into a 3-class child) is
+    dropped and left fresh.
+    """
+    own = net.state_dict()
+    state = dict(state)
+    for key in [k for k in state if k.startswith(_CLASS_PREFIXES)]:
+        if key not in own or own[key].shape != state[key].shape:
+            state.pop(key)
+    mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if mismatched:
+        raise ModelLoadError(
+            f"{source}: weights do not fit the {getattr(net, 'arch', '?')} network "
+            f"(shape mismatch in {', '.join(mismatched[:4])})"
+        )
+    result = net.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.startswith(_CLASS_PREFIXES)]
+    if missing or result.unexpected_keys:
+        raise ModelLoadError(
+            f"{source}: weights do not match the network (missing: {missing[:4]}, "
+            f"unexpected: {result.unexpected_keys[:4]})"
+        )
+
+
+def build_from_meta(
+    meta: ModelMeta,
+    folder: Path | None = None,
+    *,
+    weights_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> torch.nn.Module:
+    """A CPU network for ``meta`` with its weights loaded (eval mode)."""
+    kind = (meta.weights or {}).get("kind", "state_dict")
+    if kind == "cpsam":  # find/download first: no point building vit_l without weights
+        path = ensure_cpsam_weights(weights_path, progress=progress)
+        state = read_state_dict(path)
+        net = build_network(meta.backbone, meta.n_classes)
+        load_state_into(net, state, source=str(path))
+        return net
+    net = build_network(meta.backbone, meta.n_classes)
+    if kind == "seeded":
+        return net
+    if folder is None:
+        raise ModelLoadError(f"model {meta.name!r}: weights kind {kind!r} needs a model folder")
+    if kind == "state_dict":
+        path = folder / meta.weights.get("file", registry.WEIGHTS_FILE)
+        load_state_into(net, read_state_dict(path), source=str(path))
+        return net
+    if kind == "lora":
+        if meta.parent:
+            load_state_into(net, _parent_state(meta.parent, progress),
+                            source=f"parent model {meta.parent}")
+        try:
+            from guv_app.services.engine.lora import load_lora_weights
+        except ImportError as exc:
+            raise ModelLoadError(
+                f"model {meta.name!r} stores LoRA weights but LoRA loading is not available "
+                f"({exc})"
+            ) from exc
+        return load_lora_weights(net, folder, meta).eval()
+    raise ModelLoadError(f"model {meta.name!r}: unknown weights kind {kind!r}")
+
+
+def _parent_state(parent: str, progress: Progress | None) -> dict:
+    """The parent model's weights as a state dict, without building a second network when
+    a file holds them (cpsam, state_dict models)."""
+    meta, folder, _ = _resolve(parent)
+    kind = (meta.weights or {}).get("kind", "state_dict")
+    if kind == "cpsam":
+        return read_state_dict(ensure_cpsam_weights(progress=progress))
+    if kind == "state_dict" and folder is not None:
+        return read_state_dict(folder / meta.weights.get("file", registry.WEIGHTS_FILE))
+    if kind == "file":
+        return read_state_dict(meta.weights["path"])
+    return _load_uncached(parent, progress=progress).net.state_dict()
+
+
+def _resolve(name_or_path: str | Path) -> tuple[ModelMeta, Path | None, str]:
+    """(meta, folder, cache identity) for a name or a path."""
+    name = str(name_or_path)
+    if name in registry.BUILTIN_NAMES:
+        return registry.get_model_meta(name), None, f"builtin:{name}"
+    try:
+        meta = registry.get_model_meta(name)
+        folder = registry.model_dir(name)
+        return meta, folder, f"{folder}:{_mtime(folder)}"
+    except ModelNotFoundError:
+        pass
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return registry.read_meta(path), path, f"{path.resolve()}:{_mtime(path)}"
+    if path.is_file():
+        state = read_state_dict(path)
+        try:
+            backbone, n_classes = infer_architecture(state)
+        except ValueError as exc:
+            raise ModelLoadError(f"{path}: {exc}") from exc
+        meta = ModelMeta(name=path.stem, backbone=backbone, n_classes=n_classes,
+                         kind="trained", description=f"weights file {path}",
+                         weights={"kind": "file", "path": str(path)})
+        return meta, None, f"{path.resolve()}:{_mtime(path)}"
+    known = ", ".join(m.name for m in registry.list_models())
+    raise ModelNotFoundError(f"no model or file named {name!r} (models: {known})")
+
+
+def _mtime(path: Path) -> float:
+    target = path / registry.META_FILE if path.is_dir() else path
+    try:
+        return target.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _load_uncached(name_or_path, *, weights_path=None, progress=None) -> LoadedModel:
+    meta, folder, ident = _resolve(name_or_path)
+    if (meta.weights or {}).get("kind") == "file":
+        path = Path(meta.weights["path"])
+        net = build_network(meta.backbone, meta.n_classes)
+        load_state_into(net, read_state_dict(path), source=str(path))
+    else:
+        net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress)
+    return LoadedModel(net=net.eval(), meta=meta, device=torch.device("cpu"), source=ident)
+
+
+def load_model(
+    name_or_path: str | Path,
+    device: str | torch.device = "auto",
+    *,
+    cache: bool = True,
+    weights_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> LoadedModel:
+    """Load a model (built-in, registry name, model folder or weights file) onto ``device``.
+
+    The network is float32 and in eval mode. ``weights_path`` points ``cpsam`` at a user's
+    weights file; ``progress`` reports a weights download. With ``cache`` the same
+    ``LoadedModel`` is returned for repeated calls until the model's files change.
+    """
+    dev = resolve_device(device)
+    meta, _, ident = _resolve(name_or_path)
+    key = (ident, str(dev), str(weights_path or ""))
+    if cache:
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+    loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress)
+    loaded.net = loaded.net.to(dev).eval()
+    loaded.device = dev
+    if cache:
+        with _CACHE_LOCK:
+            _CACHE[key] = loaded
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    log.info("loaded model %s (%s, %d classes) on %s", meta.name, meta.backbone,
+             meta.n_classes, dev)
+    return loaded
+
+
+def clear_cache() -> None:
+    """Forget cached networks (frees their memory once no caller holds them)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

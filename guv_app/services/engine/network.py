@@ -1,0 +1,237 @@
+"""Cellpose-SAM with a multi-class readout, built on upstream ``cellpose.vit.CPSAM``.
+
+Every backbone goes through upstream's own ``CPSAM.__init__`` and ``CPSAM.forward``: only
+the SAM image encoder handed to it differs (``vit_l`` is SAM's, exactly what Cellpose-SAM
+builds; ``vit_b`` is SAM's base encoder; ``tiny`` is a 2-block, 64-wide encoder of the same
+class that runs on a laptop CPU in seconds). The encoder is swapped in by temporarily pointing
+``cellpose.vit.sam_model_registry["vit_l"]`` at our builder while CPSAM is constructed, so
+patch-size and position-embedding adaptation, rdrop and the readout are upstream code.
+
+The class head is a separate readout (``class_out`` conv + fixed ``class_W2`` unpatching
+kernel) applied to the same neck features, caught with a forward hook held for one call. The standard
+``out``/``W2`` readout keeps nout=3, so a saved state dict still loads into upstream Cellpose
+as a plain flows model (the ``class_*`` keys are simply unexpected there), and with
+``n_classes == 0`` the forward pass *is* upstream's.
+
+Output of ``forward(x)``: ``(y, style)`` with ``y`` of shape (B, n_cls + 3, H, W):
+``y[:, :-3]`` class logits (background first; absent when N == 0), ``y[:, -3]`` dY,
+``y[:, -2]`` dX, ``y[:, -1]`` cellprob logit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from guv_app.services.engine.meta import BACKBONES
+
+TINY_SEED = 0  # the tiny backbone's weights are the same on every machine and every run
+
+# SAM encoder hyper-parameters; vit_l/vit_b are segment_anything's own builders.
+TINY_CONFIG = {"embed_dim": 64, "depth": 2, "num_heads": 2, "out_chans": 64}
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _tiny_sam(checkpoint=None) -> SimpleNamespace:
+    """Stand-in for ``sam_model_registry[...]``: an object with a small ``image_encoder``.
+
+    Built at SAM's native geometry (1024 px, 16 px patches) so that CPSAM's adaptation to
+    8 px patches / 256 px tiles runs unchanged; every block uses global attention like CPSAM.
+    """
+    from segment_anything.modeling import ImageEncoderViT
+
+    depth = TINY_CONFIG["depth"]
+    encoder = ImageEncoderViT(
+        img_size=1024,
+        patch_size=16,
+        embed_dim=TINY_CONFIG["embed_dim"],
+        depth=depth,
+        num_heads=TINY_CONFIG["num_heads"],
+        mlp_ratio=4.0,
+        out_chans=TINY_CONFIG["out_chans"],
+        qkv_bias=True,
+        use_rel_pos=True,
+        window_size=0,
+        global_attn_indexes=tuple(range(depth)),
+    )
+    return SimpleNamespace(image_encoder=encoder)
+
+
+def _sam_builder(backbone: str):
+    if backbone == "tiny":
+        return _tiny_sam
+    from segment_anything import sam_model_registry
+
+    return sam_model_registry[backbone]
+
+
+@contextlib.contextmanager
+def _encoder_swapped(backbone: str) -> Iterator[None]:
+    """Make upstream CPSAM build ``backbone``'s encoder instead of vit_l (vit_l: no change)."""
+    import cellpose.vit as cpvit
+
+    if backbone == "vit_l":
+        yield
+        return
+    with _BUILD_LOCK:
+        original = cpvit.sam_model_registry
+        cpvit.sam_model_registry = {"vit_l": _sam_builder(backbone)}
+        try:
+            yield
+        finally:
+            cpvit.sam_model_registry = original
+
+
+def _cpsam_class():
+    # cellpose.vit warns at import that the optional DINOv3 backbone is missing; we never
+    # use it, so keep that line out of users' consoles.
+    vit_log = logging.getLogger("cellpose.vit")
+    level = vit_log.level
+    vit_log.setLevel(logging.ERROR)
+    try:
+        from cellpose.vit import CPSAM
+    finally:
+        vit_log.setLevel(level)
+
+    return CPSAM
+
+
+def _make_class():
+    CPSAM = _cpsam_class()
+
+    class MultiClassCPSAM(CPSAM):
+        """Upstream CPSAM plus an optional class readout beside the flows readout."""
+
+        def __init__(
+            self,
+            backbone: str = "vit_l",
+            n_classes: int = 0,
+            ps: int = 8,
+            bsize: int = 256,
+            rdrop: float = 0.4,
+            dtype: torch.dtype = torch.float32,
+        ) -> None:
+            with _encoder_swapped(backbone):
+                super().__init__(ps=ps, nout=3, bsize=bsize, rdrop=rdrop, dtype=dtype)
+            self.arch = backbone
+            self.bsize = bsize
+            self.n_classes = int(n_classes)
+            self.n_cls = self.n_classes + 1 if self.n_classes > 0 else 0
+            if self.n_cls:
+                feat_dim = self.out.in_channels
+                self.class_out = nn.Conv2d(feat_dim, self.n_cls * ps**2, kernel_size=1)
+                self.class_W2 = nn.Parameter(
+                    torch.eye(self.n_cls * ps**2).reshape(self.n_cls * ps**2, self.n_cls, ps, ps),
+                    requires_grad=False,
+                )
+            self.to(dtype)
+
+        def forward(self, x: torch.Tensor):  # noqa: D401 - same contract as upstream
+            if not self.n_cls:
+                return super().forward(x)
+            # Catch the neck's output during upstream's forward. The hook lives only for
+            # this call (the module stays deep-copyable/picklable) and keeps only this
+            # thread's tensor.
+            thread, captured = threading.get_ident(), []
+
+            def keep(module, inputs, output):
+                if threading.get_ident() == thread:
+                    captured.append(output)
+
+            handle = self.encoder.neck.register_forward_hook(keep)
+            try:
+                y, style = super().forward(x)
+            finally:
+                handle.remove()
+            feats = captured[-1]
+            logits = F.conv_transpose2d(
+                self.class_out(feats), self.class_W2, stride=self.ps, padding=0
+            )
+            return torch.cat((logits, y), dim=1), style
+
+        def readout_keys(self) -> list[str]:
+            """State-dict keys of the class head (absent from upstream checkpoints)."""
+            return [k for k in self.state_dict() if k.startswith(("class_out.", "class_W2"))]
+
+    MultiClassCPSAM.__qualname__ = "MultiClassCPSAM"
+    MultiClassCPSAM.__module__ = __name__
+    return MultiClassCPSAM
+
+
+_CLASS = None
+_CLASS_LOCK = threading.Lock()
+
+
+def network_class() -> type:
+    """The network class (created on first use so that importing this module stays cheap)."""
+    global _CLASS
+    with _CLASS_LOCK:
+        if _CLASS is None:
+            _CLASS = _make_class()
+    return _CLASS
+
+
+def __getattr__(name: str):
+    if name == "MultiClassCPSAM":
+        return network_class()
+    raise AttributeError(name)
+
+
+def build_network(
+    backbone: str,
+    n_classes: int,
+    *,
+    seed: int | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    rdrop: float = 0.4,
+    bsize: int = 256,
+    ps: int = 8,
+) -> nn.Module:
+    """Build an untrained network (random weights) for ``backbone`` with N user classes.
+
+    ``seed`` makes the initial weights reproducible; the ``tiny`` backbone defaults to
+    ``TINY_SEED`` so it is the same network everywhere. The module is returned in eval mode
+    (upstream builds in training mode, where rdrop randomly skips blocks); call ``.train()``
+    to train. Builds on the current default device, so ``with torch.device("meta")`` gives a
+    weightless skeleton for shape checks.
+    """
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r} (expected one of {', '.join(BACKBONES)})")
+    if n_classes < 0:
+        raise ValueError("n_classes must be >= 0")
+    if seed is None and backbone == "tiny":
+        seed = TINY_SEED
+    cls = network_class()
+    if seed is None:
+        net = cls(backbone, n_classes, ps=ps, bsize=bsize, rdrop=rdrop, dtype=dtype)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = cls(backbone, n_classes, ps=ps, bsize=bsize, rdrop=rdrop, dtype=dtype)
+    if device is not None:
+        net = net.to(device)
+    return net.eval()
+
+
+def infer_architecture(state_dict: dict) -> tuple[str, int]:
+    """Backbone name and number of user classes of a saved state dict (ours or upstream's)."""
+    key = "encoder.patch_embed.proj.weight"
+    if key not in state_dict or "W2" not in state_dict:
+        raise ValueError("not a Cellpose-SAM (CP4) state dict: no encoder patch embedding / W2")
+    width = state_dict[key].shape[0]
+    by_width = {1024: "vit_l", 768: "vit_b", TINY_CONFIG["embed_dim"]: "tiny"}
+    if width not in by_width:
+        raise ValueError(f"unknown encoder width {width} (expected 1024, 768 or 64)")
+    n_classes = 0
+    if "class_W2" in state_dict:
+        n_classes = int(state_dict["class_W2"].shape[1]) - 1
+    return by_width[width], n_classes
