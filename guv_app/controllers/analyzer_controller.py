@@ -1,0 +1,297 @@
+"""Analyzer controller: image list, batch prediction on a worker, correction, promote.
+
+Wires :class:`~guv_app.views.analyzer.window.AnalyzerWindow` to the Qt-free services
+(:mod:`guv_app.services.analysis`, the engine registry) and composes the Trainer's editor
+(:mod:`.analyzer_editor`) and the measurement side (:mod:`.analyzer_measure`). Questions to
+the user go through ``self.confirm(title, text) -> bool`` so tests answer them by replacing
+that callable instead of blocking on a dialog.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PyQt6 import QtCore, QtWidgets
+
+from guv_app.controllers.analyzer_editor import PredictionEditor
+from guv_app.controllers.analyzer_measure import MeasureController
+from guv_app.controllers.analyzer_workers import Task
+from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
+from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
+from guv_app.services.analysis.promote import PromoteResult, promote, promote_conflicts
+from guv_app.views.analyzer.window import AnalyzerWindow
+
+log = logging.getLogger(__name__)
+LAST_DIR_KEY = "analyzer/last_dir"
+
+
+class AnalyzerController(QtCore.QObject):
+    """Owns one Analyzer window."""
+
+    batchFinished = QtCore.pyqtSignal(object)  # BatchResult
+
+    def __init__(self, window: AnalyzerWindow | None = None) -> None:
+        super().__init__()
+        self.window = window or AnalyzerWindow()
+        self.images: list[Path] = []
+        self.task: Task | None = None
+        self.last_batch: BatchResult | None = None
+        self.last_promote: PromoteResult | None = None
+        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.confirm: Callable[[str, str], bool] = self._confirm
+        self.editor = PredictionEditor(self)
+        self.window.set_editor(self.editor.widget)
+        self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
+        self.measure = MeasureController(self.window, lambda: list(self.images),
+                                         before_run=self.editor.leave, parent=self)
+        w, inf, files = self.window, self.window.inference, self.window.files
+        inf.runCurrent.connect(self.run_current)
+        inf.runFolder.connect(self.run_folder)
+        inf.cancelRequested.connect(self.cancel)
+        inf.refreshModels.connect(self.refresh_models)
+        files.openFolderRequested.connect(self.ask_folder)
+        files.addFilesRequested.connect(self.ask_files)
+        files.promoteRequested.connect(self.promote_selected)
+        files.currentChanged.connect(self.show_row)
+        w.close_guard = self.can_close
+        self.refresh_models()
+
+    # ------------------------------------------------------------------ models
+    def refresh_models(self) -> None:
+        """Fill the model combo from the registry (built-ins first, then trained models)."""
+        from guv_app.services.engine.registry import list_models
+
+        metas = list_models()
+        tips = [f"{m.backbone}, {m.n_classes} class(es)"
+                + (f": {', '.join(m.class_names[1:])}" if m.n_classes else "")
+                + (f"\n{m.description}" if m.description else "") for m in metas]
+        self.window.inference.set_models([m.name for m in metas], tips)
+
+    def segment_params(self):
+        """(model name, engine SegmentParams, force) from the form."""
+        from guv_app.services.engine.inference import SegmentParams
+
+        s = self.window.inference.settings()
+        params = SegmentParams(
+            channels=s["channels"], diameter=s["diameter"], flow_threshold=s["flow_threshold"],
+            cellprob_threshold=s["cellprob_threshold"], niter=s["niter"],
+            min_size=s["min_size"],
+        )
+        return s["model"], params, s["force"]
+
+    # ------------------------------------------------------------------ images
+    def ask_folder(self) -> None:
+        start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Open folder", start)
+        if folder:
+            self.open_folder(folder)
+
+    def ask_files(self) -> None:
+        start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
+        files, _ = QtWidgets.QFileDialog.getOpenFileNames(self.window, "Add images", start)
+        if files:
+            self.set_images([*self.images, *map(Path, files)])
+
+    def open_folder(self, folder: str | os.PathLike) -> bool:
+        try:
+            images = list_images(folder)
+        except OSError as exc:
+            self.window.show_message(f"Cannot open {folder}: {exc}")
+            return False
+        self.settings.setValue(LAST_DIR_KEY, str(folder))
+        self.window.setWindowTitle(f"{Path(folder).name} — MultiCellPose Analyzer")
+        self.set_images(images)
+        if not images:
+            self.window.show_message(f"{folder}: no image files in this folder")
+        return True
+
+    def set_images(self, images: Sequence[Path]) -> None:
+        """Show these images (duplicates dropped, order kept) and open the first."""
+        if not self.editor.leave():
+            return
+        seen: dict[Path, None] = {}
+        for p in images:
+            seen.setdefault(Path(p), None)
+        self.images = list(seen)
+        files = self.window.files
+        files.set_files([p.name for p in self.images],
+                        ["yes" if pred_path_for(p).exists() else "" for p in self.images])
+        self._update_summary()
+        if self.images:
+            files.set_current(0)
+
+    def current_row(self) -> int:
+        return self.window.files.table.currentRow()
+
+    def show_row(self, row: int) -> None:
+        if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
+            if not self.editor.open(self.images[row]):
+                self.window.show_message(self.editor.error or "cannot open image")
+            self.window.tabs.setCurrentIndex(0)
+
+    def _refresh_row(self, row: int) -> None:
+        if 0 <= row < len(self.images):
+            model, params, _ = self.segment_params()
+            state = prediction_state(self.images[row], settings_hash(model, params))
+            self.window.files.set_prediction(row, {"none": "", "current": "yes",
+                                                   "other": "other settings"}.get(state, state))
+
+    def _update_summary(self) -> None:
+        n = len(self.images)
+        n_pred = sum(pred_path_for(p).exists() for p in self.images)
+        self.window.files.summary.setText(f"{n} image(s) · {n_pred} predicted")
+
+    # ------------------------------------------------------------------ batch
+    @property
+    def running(self) -> bool:
+        return self.task is not None and self.task.running
+
+    def run_current(self) -> bool:
+        """Predict the image on screen (always reruns; asks before replacing corrections)."""
+        row = self.current_row()
+        if not 0 <= row < len(self.images):
+            return False
+        image = self.images[row]
+        if prediction_state(image) == "edited" and not self.confirm(
+                "Replace corrected prediction?",
+                f"The prediction of {image.name} was corrected by hand. Replace it with a "
+                "new prediction?"):
+            return False
+        return self._start([row], force=True)
+
+    def run_folder(self) -> bool:
+        """Predict every image; skips those done with the same model and parameters."""
+        _, _, force = self.segment_params()
+        return self._start(list(range(len(self.images))), force=force)
+
+    def _start(self, rows: list[int], *, force: bool) -> bool:
+        if self.running or not rows or not self.editor.leave():
+            return False
+        model, params, _ = self.segment_params()
+        if not model:
+            self.window.show_message("Choose a model first")
+            return False
+        images = [self.images[r] for r in rows]
+        for r in rows:
+            self.window.files.set_status(r, "queued")
+
+        def job(progress, cancel, on_item):
+            return predict_images(images, model, params, force=force, progress=progress,
+                                  cancel=cancel, on_image=on_item)
+
+        self.task = Task(job, self)
+        self.task.item.connect(self._on_image)
+        self.task.progress.connect(self.window.inference.show_progress)
+        self.task.done.connect(self._on_batch_done)
+        self.task.error.connect(self._on_batch_error)
+        self.task.finished.connect(lambda: self.window.inference.set_running(False))
+        self.window.inference.set_running(True)
+        self.window.inference.show_progress(0, len(images), f"loading model {model}…")
+        self.task.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.window.inference.progress_label.setText("cancelling…")
+
+    def _row_of(self, image: str) -> int:
+        path = Path(image)
+        return next((i for i, p in enumerate(self.images) if p == path), -1)
+
+    def _on_image(self, status: ImageStatus) -> None:
+        row = self._row_of(status.image)
+        if row < 0:
+            return
+        text = status.reason or (f"{status.n_objects} objects in {status.seconds:.1f} s"
+                                 if status.status == "done" else "")
+        self.window.files.set_status(row, status.status, text)
+        if status.status == "done":
+            self.window.files.set_prediction(row, "yes")
+            if self.images[row] == self.editor.path:
+                self.editor.reload()
+
+    def _on_batch_done(self, result: BatchResult) -> None:
+        self.last_batch = result
+        for status in result.images:  # 'cancelled' rows never came through _on_image
+            if status.status == "cancelled":
+                row = self._row_of(status.image)
+                if row >= 0:
+                    self.window.files.set_status(row, "cancelled", status.reason)
+        self._update_summary()
+        failed = result.failures
+        text = (f"{result.count('done')} done, {result.count('failed')} failed, "
+                f"{result.count('skipped')} skipped"
+                + (f", {result.count('cancelled')} cancelled" if result.cancelled else ""))
+        self.window.inference.progress_label.setText(text)
+        self.window.show_message(text + (f" — {failed[0]}" if failed else ""))
+        self.batchFinished.emit(result)
+
+    def _on_batch_error(self, message: str) -> None:
+        self.window.inference.progress_label.setText(f"Prediction failed: {message}")
+        self.window.show_message(f"Prediction failed: {message}")
+
+    # ---------------------------------------------------------------- promote
+    def promote_selected(self) -> PromoteResult | None:
+        """Copy the selected images' predictions to training labels.
+
+        Images that already have training labels are replaced only if the user agrees;
+        otherwise they are kept and only the others are promoted.
+        """
+        rows = self.window.files.selected_rows()
+        images = [self.images[r] for r in rows if 0 <= r < len(self.images)]
+        if not images or not self.editor.leave():
+            return None
+        conflicts = promote_conflicts(images)
+        overwrite: list[str] = []
+        if conflicts:
+            names = "\n".join(Path(c).name for c in conflicts[:10])
+            more = f"\n… and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+            if self.confirm(
+                    "Replace training labels?",
+                    f"{len(conflicts)} image(s) already have training labels (_seg.npy):\n"
+                    f"{names}{more}\n\nReplace them with the predictions? "
+                    "(No: keep them and promote only the other images.)"):
+                overwrite = conflicts
+        result = promote(images, overwrite)
+        self.last_promote = result
+        parts = [f"{len(result.promoted)} promoted"]
+        if result.kept_existing:
+            parts.append(f"{len(result.kept_existing)} kept their labels")
+        if result.no_prediction:
+            parts.append(f"{len(result.no_prediction)} without prediction")
+        if result.failed:
+            parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
+        self.window.show_message("Promote: " + ", ".join(parts))
+        return result
+
+    def _confirm(self, title: str, text: str) -> bool:
+        Btn = QtWidgets.QMessageBox.StandardButton
+        answer = QtWidgets.QMessageBox.question(self.window, title, text,
+                                                Btn.Yes | Btn.No, Btn.No)
+        return answer == Btn.Yes
+
+    # ------------------------------------------------------------------ closing
+    def can_close(self) -> bool:
+        """Save pending edits and stop workers before the window closes."""
+        self.editor.leave()
+        for task in (self.task, self.measure.task):
+            if task is not None and task.running:
+                task.cancel()
+                task.wait()
+        return True
+
+    def show(self) -> None:
+        self.window.show()
+
+
+def open_analyzer(path: str | os.PathLike | None = None) -> AnalyzerController:
+    """Create, show and return an Analyzer (optionally on a folder); home-window factory."""
+    ctl = AnalyzerController()
+    ctl.show()
+    if path is not None:
+        ctl.open_folder(path)
+    return ctl

@@ -1,0 +1,144 @@
+"""Browse and correct predictions with the Trainer's own viewer, tools and undo.
+
+A :class:`~guv_app.controllers.trainer_controller.TrainerController` is composed, not
+copied: its window (canvas, class/tool/channel panels, Edit and View menus) is embedded in
+the Analyzer's Image tab, and its label document holds the prediction. The Trainer's file
+session is never given a path, so it never reads or writes ``_seg.npy``; this class loads
+the image and its ``_pred_seg.npy`` instead, and saves edits back to the prediction
+(shortly after each edit, before switching images, and on Ctrl+S).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from guv_app.controllers.trainer_controller import TrainerController
+from guv_app.services.analysis.predictions import pred_path_for, save_edited_prediction
+from guv_app.services.annotation import ClassTable, LabelEvent
+
+log = logging.getLogger(__name__)
+
+# Trainer actions that act on the Trainer's own files: disabled inside the Analyzer
+_FILE_ACTIONS = ("open", "save", "next", "prev", "autosave", "close", "run_model", "train")
+
+
+class PredictionEditor(QtCore.QObject):
+    """The embedded Trainer view editing one image's prediction."""
+
+    saved = QtCore.pyqtSignal(object)  # Path of the written prediction file
+    SAVE_DELAY_MS = 800
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.trainer = TrainerController()
+        self.doc = self.trainer.doc
+        w = self.trainer.window
+        w.setWindowFlags(QtCore.Qt.WindowType.Widget)
+        w.setAcceptDrops(False)
+        for name in _FILE_ACTIONS:
+            w.actions[name].setEnabled(False)
+        bar = w.menuBar()
+        for action in list(bar.actions()):  # keep Edit and View, drop File and Model
+            if action.text() in ("File", "Model"):
+                bar.removeAction(action)
+        for name in ("undo", "redo", "select_none"):  # window shortcuts work when embedded
+            w.addAction(w.actions[name])
+        self.save_action = QtGui.QAction("Save prediction", w)
+        self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))
+        self.save_action.triggered.connect(self.save)
+        w.addAction(self.save_action)
+        self.path: Path | None = None
+        self.error: str | None = None
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.SAVE_DELAY_MS)
+        self._timer.timeout.connect(self.save)
+        self.doc.events.connect(self._on_doc_event)
+
+    @property
+    def widget(self) -> QtWidgets.QWidget:
+        return self.trainer.window
+
+    def show(self) -> None:
+        self.trainer.window.show()
+
+    # ------------------------------------------------------------------ loading
+    def open(self, image: Path) -> bool:
+        """Show ``image`` with its prediction (empty labels when it has none)."""
+        import cellpose_io
+
+        if not self.leave():
+            return False
+        try:
+            planes = cellpose_io.read_image(image).plane(0, 0)
+        except (cellpose_io.CellposeIOError, OSError, ValueError, IndexError) as exc:
+            self.error = f"Cannot open {image.name}: {getattr(exc, 'reason', exc)}"
+            self.path = None
+            self.doc.reset(np.zeros((1, 1), np.uint32))
+            self.trainer.window.statusBar().showMessage(self.error)
+            return False
+        self.error = None
+        self.path = Path(image)
+        self._load_prediction(planes.shape[-2:])
+        self.trainer.set_planes(planes, new_image=True)
+        return True
+
+    def reload(self) -> None:
+        """Re-read the prediction of the open image (after a batch wrote a new one)."""
+        if self.path is not None and not self.doc.dirty:
+            import cellpose_io
+
+            shape = cellpose_io.read_image(self.path).shape[-2:]
+            self._load_prediction(tuple(shape))
+
+    def _load_prediction(self, shape: tuple[int, int]) -> None:
+        import cellpose_io
+
+        pred = pred_path_for(self.path)
+        if pred.exists():
+            try:
+                seg = cellpose_io.load_seg(pred)
+                if tuple(seg.masks.shape) != tuple(shape):
+                    raise cellpose_io.LabelReadError(
+                        pred, f"prediction is {seg.masks.shape}, image is {tuple(shape)}")
+                self.doc.reset(seg.masks, seg.classes,
+                               ClassTable.from_lists(seg.class_names, seg.class_colors))
+                return
+            except cellpose_io.CellposeIOError as exc:
+                self.trainer.window.statusBar().showMessage(
+                    f"Prediction of {self.path.name} cannot be read: {exc.reason}")
+        self.doc.reset(np.zeros(shape, np.uint32), None, self.doc.class_table)
+
+    # ------------------------------------------------------------------- saving
+    def _on_doc_event(self, ev: LabelEvent) -> None:
+        if ev.kind == "state" and self.doc.dirty and self.path is not None:
+            self._timer.start()
+
+    def save(self) -> Path | None:
+        """Write the edited prediction now (atomic); None when there is nothing to save."""
+        self._timer.stop()
+        if self.path is None or not self.doc.dirty:
+            return None
+        t = self.doc.class_table
+        version = self.doc.version
+        try:
+            out = save_edited_prediction(self.path, self.doc.masks.copy(), self.doc.classes,
+                                         list(t.names), list(t.colors))
+        except (OSError, ValueError, TypeError) as exc:
+            self.trainer.window.show_message(f"Could not save the prediction of "
+                                             f"{self.path.name}: {exc}")
+            return None
+        self.doc.mark_saved(version)
+        self.trainer.window.statusBar().showMessage(f"Saved {out.name}", 3000)
+        self.saved.emit(out)
+        return out
+
+    def leave(self) -> bool:
+        """Before another image (or a batch touching this one): write pending edits."""
+        if self.path is not None and self.doc.dirty:
+            return self.save() is not None
+        return True
