@@ -75,3 +75,23 @@ def test_predict_reports_corrupt_file_and_goes_on(folder, tmp_path, capsys):
     assert "segmented 2 of 3 image(s)" in captured.out
     assert len(list(out.glob("*_pred_seg.npy"))) == 2
     assert np.load(next(out.glob("*_pred_seg.npy")), allow_pickle=True).item()["masks"].any()
+
+
+def test_predict_rerun_skips_same_settings_and_force_reruns(folder, tmp_path, capsys):
+    """The CLI writes the same prediction metadata as the Analyzer, so reruns are skipped."""
+    out = tmp_path / "out"
+    args = ["predict", "--model", "tiny", "--input", str(folder), "--out", str(out),
+            "--flow-threshold", "0"]
+    assert main(args) == 0
+    first = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(args) == 0
+    summary = capsys.readouterr().out
+    assert "segmented 0 of 2 image(s)" in summary and "2 skipped" in summary
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == first
+    assert main(args + ["--cellprob-threshold", "-1"]) == 0
+    changed = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert all(changed[name] != first[name] for name in first)
+    capsys.readouterr()
+    assert main(args + ["--cellprob-threshold", "-1", "--force"]) == 0
+    assert "segmented 2 of 2" in capsys.readouterr().out

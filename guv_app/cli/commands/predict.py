@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-PRED_SUFFIX = "_pred_seg.npy"
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -38,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="tiles per network pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--weights", metavar="FILE", help="cpsam weights file to use")
+    p.add_argument("--force", action="store_true",
+                   help="predict again even where a prediction with the same model and "
+                        "parameters (or one corrected by hand) exists")
     p.set_defaults(func=run)
 
 
@@ -55,13 +56,6 @@ def list_inputs(path: Path) -> list[Path]:
     if not files:
         raise CLIError(f"{path}: no image files in this folder")
     return files
-
-
-def output_path(image: Path, out_dir: Path | None) -> Path:
-    from cellpose_io import seg_path_for
-
-    target = seg_path_for(image, suffix=PRED_SUFFIX)
-    return target if out_dir is None else out_dir / target.name
 
 
 def parse_channels(text: str | None) -> list[int] | None:
@@ -97,10 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or not 0 <= args.tile_overlap < 0.5:
         raise CLIError("--batch-size must be >= 1 and --tile-overlap in [0, 0.5)")
 
-    import cellpose_io
-    from guv_app.services.engine.errors import EngineError
-    from guv_app.services.engine.inference import SegmentParams, segment_batch
-    from guv_app.services.engine.loading import load_model
+    from guv_app.services.analysis.batch import predict_images
+    from guv_app.services.engine.inference import SegmentParams
 
     params = SegmentParams(
         channels=channels, diameter=args.diameter,
@@ -108,40 +100,42 @@ def run(args: argparse.Namespace) -> int:
         niter=args.niter, min_size=args.min_size, tile_overlap=args.tile_overlap,
         batch_size=args.batch_size, device=args.device,
     )
-    tic = time.perf_counter()
-    try:
-        model = load_model(args.model, args.device, weights_path=args.weights)
-    except (EngineError, ValueError) as exc:
-        raise CLIError(str(exc)) from exc
+    if not Path(args.model).exists():  # a name: fail on a typo before touching any image
+        from guv_app.services.engine.errors import EngineError
+        from guv_app.services.engine.registry import get_model_meta
+
+        try:
+            get_model_meta(args.model)
+        except EngineError as exc:
+            raise CLIError(str(exc)) from exc
     total = len(files)
-    print(f"model {model.meta.name} ({model.meta.backbone}, {model.meta.n_classes} classes) "
-          f"on {model.device}: {total} image(s)", file=sys.stderr)
-    n_ok, n_objects, failed = 0, 0, []
-    for item in segment_batch(files, model, params):
-        name = Path(item.source).name
-        if item.ok:
-            res = item.result
-            try:
-                target = cellpose_io.save_seg(
-                    item.source, res.masks, res.classes, res.class_names, res.class_colors,
-                    out_path=output_path(Path(item.source), out_dir), suffix=PRED_SUFFIX,
-                    diameter=res.diameter, model_name=res.model_name,
-                )
-            except (OSError, ValueError, TypeError) as exc:
-                failed.append(f"{item.source}: cannot save result ({exc})")
-                status = "save failed"
-            else:
-                n_ok += 1
-                n_objects += res.n_objects
-                status = f"{res.n_objects} objects -> {target.name} ({item.seconds:.1f} s)"
+    print(f"model {args.model}: {total} image(s)", file=sys.stderr)
+    finished = 0
+
+    def report(status) -> None:
+        nonlocal finished
+        finished += 1
+        name = Path(status.image).name
+        if status.status == "done":
+            text = (f"{status.n_objects} objects -> {Path(status.prediction).name} "
+                    f"({status.seconds:.1f} s)")
         else:
-            failed.append(item.error)
-            status = "FAILED"
-        print(f"{_bar(item.index + 1, total)} {name}: {status}", file=sys.stderr, flush=True)
+            text = status.status.upper() if status.status == "failed" else status.reason
+        print(f"{_bar(finished, total)} {name}: {text}", file=sys.stderr, flush=True)
+
+    tic = time.perf_counter()
+    result = predict_images(files, args.model, params, force=args.force, on_image=report,
+                            out_dir=out_dir, weights_path=args.weights)
     elapsed = time.perf_counter() - tic
-    for message in failed:
-        print(f"multicellpose predict: error: {message}", file=sys.stderr)
+    failed = [s for s in result.images if s.status == "failed"]
+    if failed and len(failed) == total and all(
+            s.reason.startswith("cannot load model") for s in failed):
+        raise CLIError(failed[0].reason)
+    for status in failed:
+        print(f"multicellpose predict: error: {status.image}: {status.reason}", file=sys.stderr)
+    n_objects = sum(s.n_objects for s in result.images if s.status == "done")
     where = out_dir if out_dir is not None else "beside the images"
-    print(f"segmented {n_ok} of {total} image(s), {n_objects} objects, "
-          f"{len(failed)} failed, {elapsed:.1f} s; results {where}")
+    print(f"segmented {result.count('done')} of {total} image(s), {n_objects} objects, "
+          f"{result.count('skipped')} skipped (same model and parameters), {len(failed)} "
+          f"failed, {elapsed:.1f} s; results {where}")
     return 0 if not failed else 1

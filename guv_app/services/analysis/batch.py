@@ -81,11 +81,11 @@ def format_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def skip_reason(image: Path, settings: str) -> str | None:
+def skip_reason(image: Path, settings: str, out_dir: Path | None = None) -> str | None:
     """Why ``image`` needs no new prediction, or None when it must run."""
     from cellpose_io import CellposeIOError
 
-    pred = pred_path_for(image)
+    pred = pred_path_for(image, out_dir)
     if not pred.exists():
         return None
     try:
@@ -124,17 +124,22 @@ def predict_images(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     on_image: Callable[[ImageStatus], None] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    weights_path: str | os.PathLike | None = None,
 ) -> BatchResult:
-    """Predict ``images`` with ``model`` (registry name or path) and save beside each image.
+    """Predict ``images`` with ``model`` (registry name or path) and save beside each image
+    (or into ``out_dir``).
 
     ``params`` is an engine ``SegmentParams`` (None: defaults). ``progress(done, total,
     message)`` counts images (the message names the image and the ETA); ``on_image`` gets
     each :class:`ImageStatus` as soon as it is known; ``cancel`` stops between tiles.
+    ``weights_path`` points the built-in ``cpsam`` at a local weights file.
     """
     from guv_app.services.engine.inference import SegmentParams
 
     params = params if params is not None else SegmentParams()
     paths = [Path(p) for p in images]
+    out = Path(out_dir) if out_dir is not None else None
     total = len(paths)
     settings = settings_hash(model, params)
     result = BatchResult(model, settings)
@@ -150,16 +155,17 @@ def predict_images(
 
     todo: list[int] = []
     for i, path in enumerate(paths):
-        reason = None if force else skip_reason(path, settings)
+        reason = None if force else skip_reason(path, settings, out)
         if reason is None:
             todo.append(i)
         else:
             finish(i, ImageStatus(str(path), "skipped", reason,
-                                  prediction=str(pred_path_for(path))))
+                                  prediction=str(pred_path_for(path, out))))
     if progress is not None:
         progress(done, total, f"{done} skipped" if done else "starting")
     if todo and not (cancel is not None and cancel.is_set()):
-        _run(paths, todo, model, params, finish, progress, cancel, lambda: done)
+        _run(paths, todo, model, params, finish, progress, cancel, lambda: done,
+             out, weights_path)
     for i, status in enumerate(statuses):
         if status is None:
             result.cancelled = True
@@ -173,14 +179,15 @@ def predict_images(
     return result
 
 
-def _run(paths, todo, model, params, finish, progress, cancel, n_done) -> None:
+def _run(paths, todo, model, params, finish, progress, cancel, n_done, out_dir,
+         weights_path) -> None:
     """Load the model and predict the images in ``todo`` (indices into ``paths``)."""
     from guv_app.services.engine.errors import EngineError
     from guv_app.services.engine.inference import segment_batch
     from guv_app.services.engine.loading import load_model
 
     try:
-        loaded = load_model(model, params.device)
+        loaded = load_model(model, params.device, weights_path=weights_path)
     except (EngineError, OSError, ValueError, RuntimeError) as exc:
         log.error("cannot load model %s: %s", model, exc)
         for i in todo:
@@ -206,7 +213,7 @@ def _run(paths, todo, model, params, finish, progress, cancel, n_done) -> None:
         try:
             out = save_prediction(paths[i], res.masks, res.classes, res.class_names,
                                   res.class_colors, model=model, params=params,
-                                  diameter=res.diameter)
+                                  diameter=res.diameter, out_dir=out_dir)
         except (OSError, ValueError, TypeError) as exc:
             finish(i, ImageStatus(str(paths[i]), "failed", f"cannot save prediction: {exc}",
                                   seconds=item.seconds))

@@ -36,11 +36,13 @@ PRED_KEYS = (KEY_MODEL, KEY_HASH, KEY_PARAMS, KEY_EDITED, KEY_CREATED)
 _NOT_IN_HASH = ("device", "batch_size")
 
 
-def pred_path_for(image_path: str | os.PathLike) -> Path:
-    """Where the prediction of ``image_path`` is saved (Cellpose naming, own suffix)."""
+def pred_path_for(image_path: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:
+    """Where the prediction of ``image_path`` is saved (Cellpose naming, own suffix):
+    beside the image, or in ``out_dir`` when the user keeps results elsewhere."""
     from cellpose_io import seg_path_for
 
-    return seg_path_for(image_path, suffix=PRED_SUFFIX)
+    path = seg_path_for(image_path, suffix=PRED_SUFFIX)
+    return path if out_dir is None else Path(out_dir) / path.name
 
 
 def label_path_for(image_path: str | os.PathLike) -> Path:
@@ -121,13 +123,14 @@ def save_prediction(
     model: str,
     params: Any,
     diameter: float | None = None,
+    out_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Write a fresh model prediction for ``image_path`` (atomically) and return its path."""
     from cellpose_io import save_seg
 
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        diameter=diameter,
+        out_path=pred_path_for(image_path, out_dir), diameter=diameter,
         **{KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
            KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
     )
