@@ -1,0 +1,61 @@
+"""``multicellpose evaluate --model M --dir DIR [--out CSV]``: AP of a model on labelled images.
+
+Images are matched to labels as for training (``_seg.npy`` or ``<stem><mask-filter>``);
+prints per-image and mean AP at IoU 0.5/0.75/0.9 and writes them as CSV with ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("evaluate", help="average precision of a model on labelled images",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, metavar="M", help="model name or folder")
+    p.add_argument("--dir", required=True, metavar="DIR", help="labelled images")
+    p.add_argument("--out", metavar="CSV", help="write per-image and mean AP here")
+    p.add_argument("--img-filter", default="", metavar="S")
+    p.add_argument("--mask-filter", default="_masks", metavar="S")
+    p.add_argument("--mask-dir", metavar="DIR")
+    p.add_argument("--subfolders", action="store_true")
+    p.add_argument("--channels", metavar="C[,C...]", help="default: the model's channels")
+    p.add_argument("--diameter", type=float, default=None)
+    p.add_argument("--flow-threshold", type=float, default=0.4)
+    p.add_argument("--cellprob-threshold", type=float, default=0.0)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cellpose_io.atomic import atomic_write_text
+    from guv_app.cli.commands.train import parse_int_list
+    from guv_app.cli.main import CLIError
+    from guv_app.services.engine.errors import EngineError
+    from guv_app.services.engine.inference import SegmentParams
+    from guv_app.services.training.evaluate import evaluate_folder
+
+    params = SegmentParams(channels=parse_int_list(args.channels, "--channels"),
+                           diameter=args.diameter, flow_threshold=args.flow_threshold,
+                           cellprob_threshold=args.cellprob_threshold, device=args.device)
+
+    def progress(done: int, total: int, message: str) -> None:
+        print(f"evaluate {done}/{total} {message}", file=sys.stderr, flush=True)
+
+    try:
+        report = evaluate_folder(args.model, args.dir, img_filter=args.img_filter,
+                                 mask_filter=args.mask_filter, mask_dir=args.mask_dir,
+                                 subfolders=args.subfolders, params=params, progress=progress)
+    except (FileNotFoundError, ValueError, EngineError) as exc:
+        raise CLIError(str(exc)) from exc
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if not report.metrics.per_image:
+        raise CLIError(f"{args.dir}: no labelled images could be evaluated")
+    text = report.csv_text()
+    print(text, end="")
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"written {args.out}", file=sys.stderr)
+    return 0

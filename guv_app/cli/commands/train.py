@@ -1,0 +1,189 @@
+"""``multicellpose train``: fine-tune a model on a labelled folder and add it to the registry.
+
+Same service and defaults as the GUI's training dialog. Progress goes to stderr: a live bar
+on a terminal, one line per epoch otherwise (Slurm logs). Ctrl+C or SIGTERM (Slurm's
+time limit) stops within one step and keeps a checkpoint; run again with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from guv_app.services.training.config import DEFAULT_LR, MODES, TrainConfig
+
+_D = TrainConfig()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="fine-tune a model (LoRA / unfrozen blocks) on labelled images",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--train-dir", required=True, metavar="DIR", help="images with labels")
+    val = p.add_mutually_exclusive_group()
+    val.add_argument("--test-dir", metavar="DIR", help="separate validation folder")
+    val.add_argument("--test-ratio", type=float, metavar="R",
+                     help="fraction of training images held out for validation (default 0.2)")
+    p.add_argument("--model-name", required=True, metavar="NAME", help="name in the registry")
+    p.add_argument("--base-model", default=_D.base_model, metavar="M",
+                   help=f"built-in or registered model to start from (default {_D.base_model})")
+    p.add_argument("--mode", choices=MODES, default=_D.mode,
+                   help=f"what trains besides the head (default {_D.mode})")
+    p.add_argument("--blocks", type=int, default=_D.blocks, metavar="N",
+                   help=f"last N encoder blocks adapted/unfrozen, 0 = all (default {_D.blocks})")
+    p.add_argument("--epochs", type=int, default=_D.epochs, metavar="E")
+    p.add_argument("--batch-size", type=int, default=_D.batch_size)
+    p.add_argument("--bsize", type=int, default=_D.bsize, help="crop size (network tile)")
+    p.add_argument("--images-per-epoch", type=int, default=_D.images_per_epoch,
+                   help="0 = every training region once (at least 8)")
+    p.add_argument("--lr", type=float, default=0.0,
+                   help="learning rate, 0 = per mode default "
+                   + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
+    p.add_argument("--weight-decay", type=float, default=_D.weight_decay)
+    p.add_argument("--lora-rank", type=int, default=_D.lora_rank)
+    p.add_argument("--lora-alpha", type=float, default=_D.lora_alpha)
+    p.add_argument("--lora-dropout", type=float, default=_D.lora_dropout)
+    p.add_argument("--flow-weight", type=float, default=_D.flow_weight)
+    p.add_argument("--cellprob-weight", type=float, default=_D.cellprob_weight)
+    p.add_argument("--class-weight", type=float, default=_D.class_weight,
+                   help="weight of the class cross-entropy term")
+    p.add_argument("--class-weights", default="auto",
+                   help="per-class weights: auto (inverse pixel frequency), none, or w0,w1,...")
+    p.add_argument("--validate-every", type=int, default=_D.validate_every, metavar="K")
+    p.add_argument("--seed", type=int, default=_D.seed)
+    p.add_argument("--device", default=_D.device, help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--save-merged", action="store_true", help="also save merged full weights")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    data = p.add_argument_group("data")
+    data.add_argument("--img-filter", default="", metavar="S", help="image stem suffix")
+    data.add_argument("--mask-filter", default="_masks", metavar="S",
+                      help="mask file suffix (default _masks)")
+    data.add_argument("--mask-dir", metavar="DIR", help="masks in another folder")
+    data.add_argument("--subfolders", action="store_true", help="also look one level down")
+    data.add_argument("--channels", metavar="C[,C...]",
+                      help="image channels feeding the network, in order (e.g. 1,0)")
+    data.add_argument("--min-objects", type=int, default=1, help="skip images with fewer")
+    data.add_argument("--tile-size", type=int, default=512,
+                      help="cut large images into tiles of about this size (0 = never)")
+    p.set_defaults(func=run)
+
+
+def parse_int_list(text: str | None, what: str) -> list[int] | None:
+    from guv_app.cli.main import CLIError
+
+    if text is None or text == "":
+        return None
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise CLIError(f"{what} must be comma-separated integers, got {text!r}") from exc
+
+
+def _class_weights(text: str):
+    from guv_app.cli.main import CLIError
+
+    if text in ("auto", "none"):
+        return text
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise CLIError(f"--class-weights must be auto, none or numbers, got {text!r}") from exc
+
+
+class StderrProgress:
+    """Training events as text on stderr: a redrawn line on a tty, epoch lines otherwise."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, event) -> None:
+        if event.kind == "step" and self.tty:
+            width = 30
+            filled = int(width * event.step / max(1, event.n_steps))
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {event.line()}\x1b[K")
+        elif event.kind != "step":
+            text = f"{event.kind}: {event.line()}"
+            self.stream.write(f"\r{text}\x1b[K\n" if self.tty else f"{text}\n")
+        self.stream.flush()
+
+    def dataset(self, done: int, total: int, message: str) -> None:
+        if self.tty:
+            self.stream.write(f"\rpreparing data {done}/{total} {message}\x1b[K")
+            if done >= total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def _config(args) -> TrainConfig:
+    from guv_app.cli.main import CLIError
+
+    try:
+        return TrainConfig(
+            base_model=args.base_model, model_name=args.model_name, mode=args.mode,
+            blocks=args.blocks, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
+            lora_dropout=args.lora_dropout, epochs=args.epochs, batch_size=args.batch_size,
+            bsize=args.bsize, images_per_epoch=args.images_per_epoch, learning_rate=args.lr,
+            weight_decay=args.weight_decay, flow_weight=args.flow_weight,
+            cellprob_weight=args.cellprob_weight, class_weight=args.class_weight,
+            class_weights=_class_weights(args.class_weights),
+            validate_every=args.validate_every, seed=args.seed, device=args.device,
+            save_merged=args.save_merged,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from pathlib import Path
+
+    from guv_app.cli.main import CLIError
+    from guv_app.services.datasets.builder import DatasetOptions
+    from guv_app.services.engine.errors import EngineError
+    from guv_app.services.training.runner import run_training
+
+    config = _config(args)
+    options = DatasetOptions(
+        img_filter=args.img_filter, mask_filter=args.mask_filter,
+        mask_dir=Path(args.mask_dir) if args.mask_dir else None, subfolders=args.subfolders,
+        channels=parse_int_list(args.channels, "--channels"), min_objects=args.min_objects,
+        tile_size=args.tile_size, test_dir=Path(args.test_dir) if args.test_dir else None,
+        seed=args.seed,
+    )
+    if args.test_ratio is not None:
+        options.test_ratio = args.test_ratio
+    cancel = threading.Event()
+    reporter = StderrProgress()
+
+    def stop(signum, frame) -> None:
+        sys.stderr.write("\nstopping after this step (checkpoint kept)...\n")
+        cancel.set()
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = run_training(args.train_dir, config, options, progress=reporter,
+                               dataset_progress=reporter.dataset, cancel=cancel,
+                               resume=args.resume)
+    except (ValueError, FileNotFoundError, EngineError) as exc:
+        raise CLIError(str(exc)) from exc
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    for s in outcome.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if outcome.cancelled:
+        print(f"training stopped at step {outcome.result.steps_done}; checkpoint "
+              f"{outcome.result.checkpoint}; continue with --resume", file=sys.stderr)
+        return 130
+    print(f"model {outcome.model_name} saved to {outcome.model_dir}")
+    print(f"trained on {outcome.n_train} region(s), validated on {outcome.n_val}; "
+          f"{outcome.result.counts.summary()}")
+    if outcome.metrics is not None:
+        aps = ", ".join(f"AP@{t:g} {v:.3f}" for t, v in
+                        zip(outcome.metrics.thresholds, outcome.metrics.mean_ap, strict=True))
+        print(f"validation: {aps}")
+    return 0

@@ -1,0 +1,280 @@
+"""Build a training set from a folder: pair, read, split, crop/tile, class maps and flows.
+
+The result is plain arrays in dataclasses (picklable, no torch) so the same call serves the
+GUI worker, the CLI and a cluster job. The user's folders are only read; flows go to the
+cache (see :mod:`.flows`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from guv_app.services.datasets import classmap, regions
+from guv_app.services.datasets.discovery import (
+    DEFAULT_MASK_FILTER,
+    LabelledPair,
+    Skipped,
+    find_labelled_images,
+)
+from guv_app.services.datasets.flows import flows_for
+from guv_app.services.datasets.labels import (
+    LabelProblem,
+    RawLabels,
+    file_sha256,
+    read_labels,
+    read_plane,
+)
+from guv_app.services.datasets.preprocess import to_network_input
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class DatasetOptions:
+    """How to find and cut the data. Defaults follow the Cellpose conventions."""
+
+    img_filter: str = ""
+    mask_filter: str = DEFAULT_MASK_FILTER
+    mask_dir: Path | None = None
+    subfolders: bool = False
+    channels: list[int] | None = None
+    min_objects: int = 1
+    tile_size: int = 512
+    region_class: str | None = "region"
+    regions: dict[str, list[np.ndarray]] | None = None  # image path -> (N, 2) y,x polygons (ROIs)
+    test_dir: Path | None = None
+    test_ratio: float = 0.2  # used when no test_dir; 0 = no validation
+    seed: int = 0
+    base_class_names: list[str] | None = None
+    base_class_colors: list[tuple[int, int, int]] | None = None
+    use_flow_cache: bool = True
+
+
+@dataclass
+class Sample:
+    """One training region: network input, instance masks, flow targets, class targets."""
+
+    image_path: Path
+    label_path: Path
+    box: regions.Box
+    image: np.ndarray  # (3, H, W) float32 normalised
+    masks: np.ndarray  # (H, W) uint32 instance ids
+    flows: np.ndarray  # (2, H, W) float32 dY, dX
+    class_map: np.ndarray  # (H, W) int16: 0 bg, k class, -1 unassigned object
+
+    @property
+    def n_objects(self) -> int:
+        return int(len(np.unique(self.masks)) - (1 if (self.masks == 0).any() else 0))
+
+
+@dataclass
+class DatasetFile:
+    """A file that went into training, for meta.json (provenance, with content hashes)."""
+
+    image: str
+    labels: str
+    image_sha256: str
+    labels_sha256: str
+    role: str  # "train" or "val"
+    n_regions: int
+
+
+@dataclass
+class TrainingSet:
+    train: list[Sample]
+    val: list[Sample]
+    class_names: list[str]
+    class_colors: list[tuple[int, int, int]]
+    channels: list[int] | None
+    files: list[DatasetFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    diam_labels: float = 30.0
+
+    @property
+    def n_classes(self) -> int:
+        """Number of USER classes (excluding background)."""
+        return len(self.class_names) - 1
+
+
+def split_pairs(
+    pairs: Sequence[LabelledPair], ratio: float, seed: int
+) -> tuple[list[LabelledPair], list[LabelledPair]]:
+    """Seeded random split by file (tiles of one image never straddle train and val)."""
+    pairs = list(pairs)
+    if not 0.0 <= ratio < 1.0:
+        raise ValueError(f"validation ratio must be in [0, 1), got {ratio}")
+    n_val = int(round(len(pairs) * ratio))
+    if ratio > 0 and len(pairs) >= 2:
+        n_val = min(max(n_val, 1), len(pairs) - 1)
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    val_idx = set(order[:n_val].tolist())
+    train = [p for i, p in enumerate(pairs) if i not in val_idx]
+    val = [p for i, p in enumerate(pairs) if i in val_idx]
+    return train, val
+
+
+def _region_ids(raw: RawLabels, region_class: str | None) -> list[int]:
+    if not region_class or raw.classes is None:
+        return []
+    names = [n.strip().lower() for n in raw.class_names]
+    if region_class.lower() not in names:
+        return []
+    rid = names.index(region_class.lower())
+    ids = np.nonzero(raw.classes[: int(raw.masks.max()) + 1] == rid)[0]
+    return [int(i) for i in ids if i > 0]
+
+
+def _boxes(pair, raw, image_shape, options) -> list[regions.Box]:
+    boxes: list[regions.Box] = []
+    rids = _region_ids(raw, options.region_class)
+    if rids:
+        boxes += regions.mask_boxes(raw.masks, rids)
+        raw.masks = np.where(np.isin(raw.masks, rids), 0, raw.masks).astype(raw.masks.dtype)
+    wanted = {Path(k).resolve(): v for k, v in (options.regions or {}).items()}
+    for poly in wanted.get(pair.image.resolve(), []):
+        box = regions.polygon_box(poly, image_shape)
+        if box is not None:
+            boxes.append(box)
+    if not boxes:
+        boxes = [(0, image_shape[0], 0, image_shape[1])]
+    tiles = []
+    for y0, y1, x0, x1 in boxes:
+        for ty0, ty1, tx0, tx1 in regions.tile_boxes((y1 - y0, x1 - x0), options.tile_size):
+            tiles.append((y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1))
+    return tiles
+
+
+@dataclass
+class _Loaded:
+    pair: LabelledPair
+    plane: np.ndarray
+    raw: RawLabels
+
+
+def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
+    plane = read_plane(pair.image)
+    raw = read_labels(pair)
+    if raw.masks.ndim != 2:
+        raise LabelProblem(f"labels are {raw.masks.ndim}-D, expected 2-D")
+    if raw.masks.shape != plane.shape[-2:]:
+        raise LabelProblem(
+            f"shape mismatch: image {plane.shape[-2]}x{plane.shape[-1]}, "
+            f"labels {raw.masks.shape[0]}x{raw.masks.shape[1]}"
+        )
+    if options.channels is not None:
+        bad = [c for c in options.channels if not 0 <= c < plane.shape[0]]
+        if bad:
+            raise LabelProblem(f"channel {bad[0]} does not exist (image has {plane.shape[0]})")
+    return _Loaded(pair, plane, raw)
+
+
+def _count_objects(masks: np.ndarray) -> int:
+    return int(np.count_nonzero(np.bincount(masks.ravel().astype(np.int64))[1:]))
+
+
+def _median_diameter(masks_list: Sequence[np.ndarray]) -> float:
+    diams = []
+    for m in masks_list:
+        areas = np.bincount(m.ravel().astype(np.int64))[1:]
+        areas = areas[areas > 0]
+        diams.extend((2.0 * np.sqrt(areas / np.pi)).tolist())
+    return float(np.median(diams)) if diams else 30.0
+
+
+def build_training_set(
+    train_dir: str | Path,
+    options: DatasetOptions | None = None,
+    progress: Progress | None = None,
+) -> TrainingSet:
+    """Everything training needs from a folder (and ``options.test_dir`` or a split).
+
+    Files that cannot be used are listed in ``skipped`` with a reason (no labels, unreadable,
+    shape mismatch, too few objects, missing channel). Raises ``ValueError`` when nothing
+    usable remains, naming the folder and the most common reason.
+    """
+    options = options or DatasetOptions()
+    find = dict(
+        img_filter=options.img_filter, mask_filter=options.mask_filter,
+        mask_dir=options.mask_dir, subfolders=options.subfolders,
+    )
+    report = find_labelled_images(train_dir, **find)
+    skipped = list(report.skipped)
+    if options.test_dir is not None:
+        val_report = find_labelled_images(options.test_dir, **find)
+        skipped += val_report.skipped
+        roles = [(p, "train") for p in report.pairs] + [(p, "val") for p in val_report.pairs]
+    else:
+        train_pairs, val_pairs = split_pairs(report.pairs, options.test_ratio, options.seed)
+        roles = [(p, "train") for p in train_pairs] + [(p, "val") for p in val_pairs]
+
+    loaded: list[tuple[_Loaded, str]] = []
+    for i, (pair, role) in enumerate(roles):
+        if progress:
+            progress(i, len(roles) * 2, f"reading {pair.image.name}")
+        try:
+            item = _load(pair, options)
+        except LabelProblem as exc:
+            skipped.append(Skipped(pair.image, str(exc)))
+            continue
+        loaded.append((item, role))
+
+    names, remaps = classmap.merge_class_names(
+        [it.raw.class_names for it, _ in loaded], base=options.base_class_names
+    )
+    region = (options.region_class or "").lower()
+    keep = [n for n in names if not (region and n.lower() == region)]
+    to_keep = np.array([keep.index(n) if n in keep else 0 for n in names], dtype=np.int64)
+
+    train: list[Sample] = []
+    val: list[Sample] = []
+    files: list[DatasetFile] = []
+    for k, ((item, role), remap) in enumerate(zip(loaded, remaps, strict=True)):
+        pair = item.pair
+        if progress:
+            progress(len(roles) + k, len(roles) * 2, f"flows for {pair.image.name}")
+        boxes = _boxes(pair, item.raw, item.plane.shape[-2:], options)
+        masks = item.raw.masks
+        n_obj = _count_objects(masks)
+        if n_obj < options.min_objects:
+            skipped.append(Skipped(pair.image, f"too few objects ({n_obj} < {options.min_objects})"))
+            continue
+        cmap = classmap.build_class_map(masks, item.raw.classes, to_keep[remap])
+        flows = flows_for(masks, use_cache=options.use_flow_cache)
+        x = to_network_input(item.plane, options.channels)
+        samples = [
+            Sample(pair.image, pair.labels, box, regions.crop(x, box), regions.crop(masks, box),
+                   regions.crop(flows, box), regions.crop(cmap, box))
+            for box in boxes
+        ]
+        (train if role == "train" else val).extend(samples)
+        files.append(DatasetFile(str(pair.image), str(pair.labels), file_sha256(pair.image),
+                                 file_sha256(pair.labels), role, len(samples)))
+
+    if not train:
+        reasons = [s.reason for s in skipped]
+        common = max(set(reasons), key=reasons.count) if reasons else "no images found"
+        raise ValueError(f"{train_dir}: no usable training images ({common})")
+    colors = _colors(keep, loaded, options)
+    if progress:
+        progress(len(roles) * 2, len(roles) * 2, "dataset ready")
+    return TrainingSet(train, val, keep, colors, options.channels, files, skipped,
+                       _median_diameter([s.masks for s in train]))
+
+
+def _colors(names: list[str], loaded: list, options: DatasetOptions) -> list[tuple[int, int, int]]:
+    known: dict[str, tuple[int, int, int]] = {}
+    for name, col in zip(options.base_class_names or [], options.base_class_colors or [],
+                         strict=False):
+        known.setdefault(name, tuple(col))
+    for item, _ in loaded:
+        for name, col in zip(item.raw.class_names, item.raw.class_colors, strict=False):
+            known.setdefault(name.strip(), tuple(col))
+    fallback = classmap.default_colors(len(names))
+    return [known.get(n, fallback[i]) for i, n in enumerate(names)]

@@ -1,0 +1,130 @@
+"""Find which images in a folder have labels, the way Cellpose users lay them out.
+
+Two conventions are accepted, checked in this order for every image:
+
+1. ``<image stem>_seg.npy`` beside the image (ours, Cellpose's, MultiCellPose 0.9's);
+2. ``<base><mask_filter>.<ext>`` beside the image (or in ``mask_dir``), where ``base`` is the
+   image stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter``/``--mask_filter``).
+
+Nothing is read here except file names: the report says which images were paired and which
+were skipped and why, so a user sees at once why an image did not count.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SEG_SUFFIX = "_seg.npy"
+DEFAULT_MASK_FILTER = "_masks"
+# Derived files other tools write beside images: never treat them as training images.
+_DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    """One image and the file holding its labels (``kind`` is "seg" or "mask")."""
+
+    image: Path
+    labels: Path
+    kind: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was left out of a training set, and why (shown to the user)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class DiscoveryReport:
+    """What :func:`find_labelled_images` found: usable pairs and skipped files."""
+
+    pairs: list[LabelledPair] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{len(self.pairs)} labelled image(s), {len(self.skipped)} skipped"
+
+
+def _is_image(path: Path) -> bool:
+    from cellpose_io import is_image_file
+
+    return path.is_file() and is_image_file(path)
+
+
+def _folders(folder: Path, subfolders: bool) -> list[Path]:
+    found = [folder]
+    if subfolders:
+        found += sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return found
+
+
+def _mask_for(image: Path, base: str, mask_filter: str, mask_dir: Path | None) -> Path | None:
+    where = [mask_dir] if mask_dir is not None else [image.parent]
+    for folder in where:
+        candidates = sorted(
+            p for p in folder.glob(f"{_glob_escape(base + mask_filter)}.*")
+            if p.stem == base + mask_filter and p != image and _is_image(p)
+        )
+        if candidates:
+            return candidates[0]
+    return None
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def find_labelled_images(
+    folder: str | Path,
+    *,
+    img_filter: str = "",
+    mask_filter: str = DEFAULT_MASK_FILTER,
+    mask_dir: str | Path | None = None,
+    subfolders: bool = False,
+    seg_suffix: str = SEG_SUFFIX,
+) -> DiscoveryReport:
+    """Pair every image in ``folder`` (and one level down if ``subfolders``) with its labels.
+
+    ``img_filter`` keeps only images whose stem ends with it (Cellpose convention) and is
+    removed from the stem to find ``<base><mask_filter>`` files. Mask and label files
+    themselves are never listed as images. Raises ``FileNotFoundError`` for a missing folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: training folder does not exist")
+    mdir = Path(mask_dir) if mask_dir is not None else None
+    if mdir is not None and not mdir.is_dir():
+        raise FileNotFoundError(f"{mdir}: mask folder does not exist")
+    report = DiscoveryReport()
+    for sub in _folders(folder, subfolders):
+        for path in sorted(sub.iterdir()):
+            if path.name.startswith(".") or not _is_image(path):
+                continue
+            stem = path.stem
+            if mask_filter and stem.endswith(mask_filter) and mdir is None:
+                continue  # a mask file, found through its image
+            if stem.endswith(_DERIVED_SUFFIXES):
+                continue
+            if img_filter and not stem.endswith(img_filter):
+                continue
+            base = stem[: len(stem) - len(img_filter)] if img_filter else stem
+            seg = path.with_name(stem + seg_suffix)
+            if seg.is_file():
+                report.pairs.append(LabelledPair(path, seg, "seg"))
+                continue
+            mask = _mask_for(path, base, mask_filter, mdir)
+            if mask is not None:
+                report.pairs.append(LabelledPair(path, mask, "mask"))
+            else:
+                report.skipped.append(
+                    Skipped(path, f"no labels (no {seg.name} and no {base}{mask_filter}.*)")
+                )
+    log.info("%s: %s", folder, report.summary())
+    return report

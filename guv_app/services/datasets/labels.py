@@ -1,0 +1,75 @@
+"""Read one labelled pair into arrays: image plane, instance masks, per-object classes.
+
+Read-only on the user's files. Problems become :class:`LabelProblem` with a one-line reason
+so the dataset builder can report the file as skipped and carry on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guv_app.services.datasets.discovery import LabelledPair
+
+
+class LabelProblem(Exception):
+    """A labelled pair that cannot be used; ``str()`` is the reason shown to the user."""
+
+
+@dataclass
+class RawLabels:
+    """Labels of one image as stored: masks, classes by object id, the file's class list."""
+
+    masks: np.ndarray
+    classes: np.ndarray | None
+    class_names: list[str]
+    class_colors: list[tuple[int, int, int]]
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Content hash recorded in a model's meta.json for every training file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_plane(path: Path, t: int = 0, z: int = 0) -> np.ndarray:
+    """(C, Y, X) plane of an image file through cellpose_io."""
+    from cellpose_io import CellposeIOError, read_image
+
+    try:
+        return np.asarray(read_image(path).plane(t=t, z=z))
+    except CellposeIOError as exc:
+        raise LabelProblem(f"unreadable image ({exc.reason})") from exc
+    except (OSError, ValueError) as exc:
+        raise LabelProblem(f"unreadable image ({exc})") from exc
+
+
+def read_labels(pair: LabelledPair) -> RawLabels:
+    """Masks and classes of a pair, from ``_seg.npy`` or a mask image."""
+    from cellpose_io import CellposeIOError
+
+    if pair.kind == "seg":
+        from cellpose_io import load_seg
+
+        try:
+            seg = load_seg(pair.labels)
+        except CellposeIOError as exc:
+            raise LabelProblem(f"unreadable labels {pair.labels.name} ({exc.reason})") from exc
+        masks = np.asarray(seg.masks)
+        classes = None if seg.classes is None else np.asarray(seg.classes, dtype=np.int64)
+        names = list(seg.class_names or ["background"])
+        colors = [tuple(int(v) for v in c) for c in (seg.class_colors or [])]
+        return RawLabels(masks, classes, names, colors)
+    from cellpose_io.label_images import read_label_image
+
+    try:
+        masks = read_label_image(pair.labels)
+    except CellposeIOError as exc:
+        raise LabelProblem(f"unreadable mask {pair.labels.name} ({exc.reason})") from exc
+    return RawLabels(masks.astype(np.uint32), None, ["background"], [])

@@ -1,0 +1,191 @@
+"""One call for a whole fine-tune: dataset -> base model -> training -> evaluation -> registry.
+
+This is what the Ctrl+T dialog's worker and ``multicellpose train`` both call. Plain data in
+and out; progress through ``progress(TrainEvent)`` and ``dataset_progress(done, total, msg)``;
+cancel through a ``threading.Event``. Checkpoints live in ``app_home()/runs/<name>/`` (never
+in the user's folders) and are removed after a successful save.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from guv_app.services.datasets.builder import (
+    DatasetOptions,
+    Sample,
+    TrainingSet,
+    build_training_set,
+)
+from guv_app.services.training.config import TrainConfig
+from guv_app.services.training.metrics import InstanceMetrics, instance_metrics
+from guv_app.services.training.trainer import ProgressFn, TrainResult, train_network
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingOutcome:
+    model_name: str
+    model_dir: Path | None  # None when cancelled (nothing saved)
+    cancelled: bool
+    result: TrainResult
+    metrics: InstanceMetrics | None
+    n_train: int
+    n_val: int
+    skipped: list = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_dir_for(name: str) -> Path:
+    from guv_app import paths
+
+    return paths.app_home() / "runs" / name
+
+
+def prepare_network(base_model: str, n_classes: int, device: str = "cpu"):
+    """A private copy of the base model's network with an ``n_classes`` class head."""
+    from guv_app.services.engine.loading import load_model, load_state_into
+    from guv_app.services.engine.network import build_network
+
+    base = load_model(base_model, device="cpu", cache=False)
+    if base.meta.n_classes == n_classes:
+        return base.net, base.meta
+    net = build_network(base.meta.backbone, n_classes)
+    load_state_into(net, base.net.state_dict(), source=f"base model {base_model}")
+    return net, base.meta
+
+
+def predict_masks(net, meta, samples: Sequence[Sample], device="cpu",
+                  cancel: threading.Event | None = None) -> list:
+    """``segment`` each sample's (already prepared) image with the in-memory ``net``."""
+    from guv_app.services.engine.inference import SegmentParams, segment
+    from guv_app.services.engine.loading import LoadedModel, resolve_device
+
+    dev = resolve_device(device)
+    loaded = LoadedModel(net=net.to(dev).eval(), meta=meta, device=dev, source="training")
+    # samples are already channel-selected and normalised like inference does it
+    params = SegmentParams(channels=[0, 1, 2], normalize=False, device=str(dev))
+    out = []
+    for s in samples:
+        if cancel is not None and cancel.is_set():
+            break
+        out.append(segment(s.image, loaded, params))
+    return out
+
+
+def evaluate_samples(net, meta, samples: Sequence[Sample], class_names: Sequence[str],
+                     device="cpu", cancel: threading.Event | None = None) -> InstanceMetrics:
+    results = predict_masks(net, meta, samples, device, cancel)
+    used = samples[: len(results)]
+    return instance_metrics(
+        [f"{s.image_path.name}{list(s.box)}" for s in used], [s.masks for s in used],
+        [r.masks for r in results], [s.class_map for s in used],
+        [r.classes for r in results], class_names)
+
+
+def model_meta_for(config: TrainConfig, dataset: TrainingSet, base_meta, result: TrainResult,
+                   metrics: InstanceMetrics | None, timings: dict[str, float]):
+    from guv_app.services.engine.meta import ModelMeta
+    from guv_app.services.training.save import versions
+
+    extra = {
+        "training": {
+            "mode": config.mode,
+            "config": config.to_dict(),
+            "lora": result.lora.to_dict() if result.lora else None,
+            "trained_blocks": result.blocks,
+            "trainable_parameters": vars(result.counts),
+            "class_weights": result.class_weights,
+            "epochs_done": result.epochs_done,
+            "steps_done": result.steps_done,
+            "final_train_loss": result.rows[-1]["train_loss"] if result.rows else None,
+            "final_val_loss": result.rows[-1]["val_loss"] if result.rows else None,
+        },
+        "dataset": {
+            "files": [vars(f) for f in dataset.files],
+            "n_train_regions": len(dataset.train),
+            "n_val_regions": len(dataset.val),
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in dataset.skipped],
+            "diam_labels": dataset.diam_labels,
+        },
+        "metrics": metrics.to_dict() if metrics else None,
+        "timings": timings,
+        "versions": versions(),
+        "base_model": config.base_model,
+    }
+    return ModelMeta(
+        name=config.model_name, backbone=base_meta.backbone, n_classes=dataset.n_classes,
+        class_names=list(dataset.class_names), class_colors=list(dataset.class_colors),
+        channels=dataset.channels, diam_mean=base_meta.diam_mean,
+        default_diameter=base_meta.default_diameter, parent=config.base_model, kind="trained",
+        description=f"{config.mode} fine-tune of {config.base_model}", extra=extra,
+    )
+
+
+def run_training(
+    train_dir: str | Path,
+    config: TrainConfig,
+    options: DatasetOptions | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    dataset_progress: Callable[[int, int, str], None] | None = None,
+    cancel: threading.Event | None = None,
+    resume: bool = False,
+    dataset: TrainingSet | None = None,
+) -> TrainingOutcome:
+    """Fine-tune ``config.base_model`` on ``train_dir`` and save as ``config.model_name``."""
+    from guv_app.services.engine import registry
+    from guv_app.services.training.save import (
+        adapter_payload,
+        merge_in_place,
+        save_trained_model,
+    )
+
+    registry.validate_name(config.model_name)
+    if not registry.is_name_free(config.model_name):
+        raise ValueError(f"model name {config.model_name!r} is taken; choose another")
+    base_meta = registry.get_model_meta(config.base_model)
+    options = options or DatasetOptions()
+    if base_meta.n_classes > 0 and options.base_class_names is None:
+        options.base_class_names = list(base_meta.class_names)
+        options.base_class_colors = list(base_meta.class_colors)
+    if options.channels is None and base_meta.channels is not None:
+        options.channels = list(base_meta.channels)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if dataset is None:
+        dataset = build_training_set(train_dir, options, dataset_progress)
+    timings["dataset_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    net, base_meta = prepare_network(config.base_model, dataset.n_classes)
+    timings["load_base_s"] = time.perf_counter() - t0
+    run_dir = run_dir_for(config.model_name)
+    result = train_network(net, dataset, config, run_dir, progress=progress, cancel=cancel,
+                           resume=resume)
+    timings["train_s"] = result.elapsed_s
+    outcome = TrainingOutcome(config.model_name, None, result.cancelled, result, None,
+                              len(dataset.train), len(dataset.val), list(dataset.skipped), timings)
+    if result.cancelled:
+        return outcome
+
+    t0 = time.perf_counter()
+    payload = adapter_payload(result.net)
+    merged = merge_in_place(result.net)  # result.net is the merged, plain network from here
+    meta = model_meta_for(config, dataset, base_meta, result, None, timings)
+    if dataset.val:
+        outcome.metrics = evaluate_samples(merged, meta, dataset.val, dataset.class_names,
+                                           config.device, cancel)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings)
+    outcome.model_dir = save_trained_model(
+        config.model_name, result, payload, meta,
+        merged_net=merged if config.save_merged else None)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return outcome
