@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 
@@ -51,6 +52,9 @@ def test_save_and_load_trained_model_by_name():
     folder = registry.save_model("guv-v1", _meta(), net.state_dict())
     assert folder == paths.models_dir() / "guv-v1"
     assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "weights.pt"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # readable by colleagues
     assert not registry.is_name_free("guv-v1")
     meta = registry.get_model_meta("guv-v1")
     assert meta.kind == "trained" and meta.weights == {"kind": "state_dict", "file": "weights.pt"}

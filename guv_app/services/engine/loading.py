@@ -149,7 +149,8 @@ def build_from_meta(
         load_state_into(net, read_state_dict(path), source=str(path))
         return net
     if kind == "lora":
-        if meta.parent:
+        # Merged full weights (saved when asked) make the parent's weights unnecessary.
+        if meta.parent and not meta.weights.get("merged_file"):
             load_state_into(net, _parent_state(meta.parent, progress),
                             source=f"parent model {meta.parent}")
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -133,6 +134,13 @@ def get_model_meta(name: str) -> ModelMeta:
     return read_meta(folder)
 
 
+def _default_dir_mode() -> int:
+    """Permissions ``mkdir`` would give (0o777 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
 def save_model(
     name: str,
     meta: ModelMeta,
@@ -161,6 +169,7 @@ def save_model(
         meta.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=paths.models_dir()))
     try:
+        tmp.chmod(_default_dir_mode())  # mkdtemp makes 0o700: colleagues must read models
         if state_dict is not None:
             import torch
 
