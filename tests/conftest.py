@@ -13,6 +13,35 @@ os.environ.setdefault("LANG", "C.UTF-8")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 DATA = Path(__file__).parent / "data"
+_TESTS = Path(__file__).resolve().parent
+
+
+def _is_gui_test(path: Path) -> bool:
+    """GUI tests live in folders named ``gui*`` (views driven through pytest-qt)."""
+    rel = Path(path).resolve().relative_to(_TESTS)
+    return bool(rel.parts) and rel.parts[0].startswith("gui")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Unexpected Qt warnings fail the GUI tests."""
+    for item in items:
+        if _is_gui_test(item.path):
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            item.add_marker(pytest.mark.qt_log_ignore(
+                "This plugin does not support", "QFont::", "propagateSizeHints"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_qsettings(request, tmp_path):
+    """GUI tests write their QSettings (autosave toggle, last folder, dialog values) under
+    tmp_path, never into the user's real settings."""
+    if _is_gui_test(request.node.path):
+        from PyQt6.QtCore import QSettings
+
+        for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+            for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+                QSettings.setPath(fmt, scope, str(tmp_path / "qsettings"))
+    yield
 
 
 @pytest.fixture(autouse=True)

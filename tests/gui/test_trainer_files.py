@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import frame_region_on_screen, real_mask
 from PyQt6 import QtCore, QtWidgets
 from trainer_gestures import key, trace
+from trainer_helpers import frame_region_on_screen, real_mask
 
 import cellpose_io
 

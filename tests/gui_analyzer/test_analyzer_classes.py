@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import tifffile
-from conftest import DSB
+from analyzer_helpers import DSB
 
 from guv_app.services.analysis.predictions import save_prediction
 

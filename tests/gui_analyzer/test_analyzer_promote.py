@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import tifffile
-from conftest import DSB
+from analyzer_helpers import DSB
 
 import cellpose_io
 from guv_app.services.analysis.predictions import label_path_for, save_prediction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
-from conftest import tiny_settings
+from analyzer_helpers import tiny_settings
 
 import cellpose_io
 from guv_app.services.analysis.predictions import KEY_EDITED, label_path_for, pred_path_for

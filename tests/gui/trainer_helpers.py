@@ -1,0 +1,37 @@
+"""Helpers for the Trainer GUI tests (a unique module name: test folders share sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+DSB = Path(__file__).resolve().parents[1] / "data" / "labelled" / "dsb2018"
+
+
+def frame_region_on_screen(ctl, qtbot, xr, yr) -> None:
+    """Zoom so the image region the tests draw in lies on the (offscreen) screen.
+
+    QTest mouse moves are clamped to the screen (800x800 offscreen, 400x400 logical at
+    QT_SCALE_FACTOR=2), so the drawn region must map inside it; zooming in also keeps the
+    rounding of mouse positions to screen pixels well below one image pixel.
+    """
+    from PyQt6.QtCore import QPoint
+
+    ctl.window.move(0, 0)
+    qtbot.wait(10)
+    screen = ctl.window.screen().availableGeometry()
+    vp = ctl.canvas.viewport()
+    origin = vp.mapToGlobal(QPoint(0, 0))
+    room_w = min(vp.width(), screen.right() - origin.x()) - 10
+    room_h = min(vp.height(), screen.bottom() - origin.y()) - 10
+    per_px = max((xr[1] - xr[0]) / room_w, (yr[1] - yr[0]) / room_h)
+    ctl.canvas.vb.setRange(xRange=(xr[0], xr[0] + per_px * vp.width()),
+                           yRange=(yr[0], yr[0] + per_px * vp.height()), padding=0)
+    qtbot.wait(20)
+
+
+def real_mask(name: str) -> np.ndarray:
+    import tifffile
+
+    return tifffile.imread(DSB / "masks" / f"{name}.tif").astype(np.uint32)
