@@ -19,6 +19,7 @@ from PyQt6 import QtCore, QtWidgets
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_workers import Task
+from guv_app.controllers.model_catalog import default_catalog
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
 from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
 from guv_app.services.analysis.promote import PromoteResult, promote, promote_conflicts
@@ -52,6 +53,8 @@ class AnalyzerController(QtCore.QObject):
         inf.runFolder.connect(self.run_folder)
         inf.cancelRequested.connect(self.cancel)
         inf.refreshModels.connect(self.refresh_models)
+        self.catalog = default_catalog()  # shared: a model trained in Ctrl+T shows up here
+        self.catalog.models_changed.connect(self._fill_models)
         files.openFolderRequested.connect(self.ask_folder)
         files.addFilesRequested.connect(self.ask_files)
         files.promoteRequested.connect(self.promote_selected)
@@ -61,10 +64,13 @@ class AnalyzerController(QtCore.QObject):
 
     # ------------------------------------------------------------------ models
     def refresh_models(self) -> None:
-        """Fill the model combo from the registry (built-ins first, then trained models)."""
-        from guv_app.services.engine.registry import list_models
+        """Re-read the registry through the shared catalog, then fill the model combo."""
+        self.catalog.refresh()
+        self._fill_models()
 
-        metas = list_models()
+    def _fill_models(self, *_names) -> None:
+        """Model combo from the catalog (built-ins first, then trained models)."""
+        metas = self.catalog.models
         tips = [f"{m.backbone}, {m.n_classes} class(es)"
                 + (f": {', '.join(m.class_names[1:])}" if m.n_classes else "")
                 + (f"\n{m.description}" if m.description else "") for m in metas]

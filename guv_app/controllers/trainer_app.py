@@ -18,7 +18,10 @@ def open_trainer(
     With ``defer`` the window appears first and the image is read in the next event-loop
     turn, so the user sees the window without waiting for the file.
     """
+    from guv_app.controllers.training_attach import attach_training
+
     ctl = TrainerController()
+    attach_training(ctl)  # Ctrl+T training, model list, "run model on current image"
     ctl.show()
     if path is not None:
         if defer:

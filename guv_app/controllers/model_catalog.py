@@ -1,0 +1,101 @@
+"""The list of models every model selector shows, refreshed in one place.
+
+The Trainer's and the Analyzer's model combo boxes subscribe to one :class:`ModelCatalog`;
+when training registers a model the training controller calls :meth:`ModelCatalog.refresh`
+and every combo box lists the new model at once. Listing reads only ``meta.json`` files
+(no torch), so a refresh is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from PyQt6 import QtCore, QtWidgets, sip
+
+from guv_app.services.engine import registry
+from guv_app.services.engine.meta import ModelMeta
+
+log = logging.getLogger(__name__)
+
+
+class ModelCatalog(QtCore.QObject):
+    """Holds ``registry.list_models()``; emits ``models_changed(names)`` when it changes."""
+
+    models_changed = QtCore.pyqtSignal(list)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._models: list[ModelMeta] = []
+        self.refresh()
+
+    @property
+    def models(self) -> list[ModelMeta]:
+        return list(self._models)
+
+    def names(self) -> list[str]:
+        return [m.name for m in self._models]
+
+    def meta(self, name: str) -> ModelMeta | None:
+        return next((m for m in self._models if m.name == name), None)
+
+    def refresh(self) -> list[str]:
+        """Re-read the registry; emits ``models_changed`` only if the list differs."""
+        try:
+            models = registry.list_models()
+        except OSError as exc:  # unreadable models folder: keep what we had, say why
+            log.warning("cannot list models: %s", exc)
+            return self.names()
+        before = [(m.name, m.created) for m in self._models]
+        self._models = models
+        if [(m.name, m.created) for m in models] != before:
+            self.models_changed.emit(self.names())
+        return self.names()
+
+    def bind_combo(self, combo: QtWidgets.QComboBox, *, prefer: str | None = None) -> None:
+        """Keep ``combo`` listing the models; its selection survives refreshes."""
+
+        def fill(names: list[str]) -> None:
+            if sip.isdeleted(combo):  # the selector went away before the catalog
+                _disconnect(self.models_changed, fill)
+                return
+            current = combo.currentText() or prefer
+            blocker = QtCore.QSignalBlocker(combo)
+            combo.clear()
+            for name in names:
+                meta = self.meta(name)
+                combo.addItem(name)
+                if meta is not None and meta.description:
+                    combo.setItemData(combo.count() - 1, meta.description,
+                                      QtCore.Qt.ItemDataRole.ToolTipRole)
+            i = combo.findText(current) if current else -1
+            combo.setCurrentIndex(i if i >= 0 else 0)
+            del blocker
+            if combo.currentText() != current:
+                combo.currentTextChanged.emit(combo.currentText())
+
+        fill(self.names())
+        self.models_changed.connect(fill)
+
+
+def _disconnect(signal, slot) -> None:
+    with contextlib.suppress(TypeError, RuntimeError):  # already gone with the catalog
+        signal.disconnect(slot)
+
+
+_DEFAULT: ModelCatalog | None = None
+
+
+def default_catalog() -> ModelCatalog:
+    """The application's shared catalog (created on first use, lives with the QApplication)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        app = QtCore.QCoreApplication.instance()
+        _DEFAULT = ModelCatalog(app)
+        _DEFAULT.destroyed.connect(_forget_default)
+    return _DEFAULT
+
+
+def _forget_default(*_args) -> None:
+    global _DEFAULT
+    _DEFAULT = None

@@ -1,0 +1,1 @@
+"""The training dialog (Ctrl+T) and the Trainer's model tools: Qt widgets only."""
