@@ -56,3 +56,19 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture
+def wait_exposed(qtbot):
+    """Wait until an already shown window is exposed (mapping view -> screen coordinates is
+    only right after that). ``qtbot.waitExposed`` only works as a context manager around
+    ``show()``; called plainly it returns at once."""
+
+    def wait(widget, timeout: int = 5000) -> None:
+        def exposed() -> bool:
+            handle = widget.windowHandle()
+            return handle is not None and handle.isExposed()
+
+        qtbot.waitUntil(exposed, timeout=timeout)
+
+    return wait

@@ -33,7 +33,7 @@ def image_folder(tmp_path) -> Path:
 
 
 @pytest.fixture
-def trainer(qtbot, image_folder):
+def trainer(qtbot, image_folder, wait_exposed):
     """A shown Trainer with the first image of ``image_folder`` open and autosave on."""
     from guv_app.controllers.trainer_controller import TrainerController
 
@@ -41,7 +41,7 @@ def trainer(qtbot, image_folder):
     qtbot.addWidget(ctl.window)
     ctl.window.resize(1000, 800)
     ctl.show()
-    qtbot.waitExposed(ctl.window)
+    wait_exposed(ctl.window)
     assert ctl.files.open_path(image_folder / "fluorescence_02903040e19d.png")
     frame_region_on_screen(ctl, qtbot, (90, 280), (90, 270))
     yield ctl

@@ -15,19 +15,19 @@ A = [(150.0, 150.0), (200.0, 150.0), (200.0, 190.0), (150.0, 190.0)]
 NAME = "fluorescence_02903040e19d"
 
 
-def _new_trainer(qtbot):
+def _new_trainer(qtbot, wait_exposed):
     from guv_app.controllers.trainer_controller import TrainerController
 
     ctl = TrainerController()
     qtbot.addWidget(ctl.window)
     ctl.show()
-    qtbot.waitExposed(ctl.window)
+    wait_exposed(ctl.window)
     ctl.window.activateWindow()
     qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window, timeout=1000)
     return ctl
 
 
-def test_save_then_reopen_gives_identical_labels(qtbot, image_folder):
+def test_save_then_reopen_gives_identical_labels(qtbot, image_folder, wait_exposed):
     img = image_folder / f"{NAME}.png"
     mask = real_mask(NAME)
     classes = np.zeros(int(mask.max()) + 1, np.int32)
@@ -35,7 +35,7 @@ def test_save_then_reopen_gives_identical_labels(qtbot, image_folder):
     classes[2::2] = 2
     cellpose_io.save_seg(img, mask, classes, ["background", "a", "b"],
                          [(0, 0, 0), (255, 0, 0), (0, 255, 0)])
-    ctl = _new_trainer(qtbot)
+    ctl = _new_trainer(qtbot, wait_exposed)
     ctl.files.set_autosave(False)
     assert ctl.files.open_path(img)
     assert np.array_equal(ctl.doc.masks, mask)
@@ -49,7 +49,7 @@ def test_save_then_reopen_gives_identical_labels(qtbot, image_folder):
     masks, classes_now = ctl.doc.masks.copy(), ctl.doc.classes
     on_disk = cellpose_io.load_seg(cellpose_io.seg_path_for(img))
     assert np.array_equal(on_disk.masks, masks)
-    other = _new_trainer(qtbot)
+    other = _new_trainer(qtbot, wait_exposed)
     assert other.files.open_path(img)
     assert np.array_equal(other.doc.masks, masks)
     assert np.array_equal(other.doc.classes, classes_now)
@@ -100,11 +100,11 @@ def test_unreadable_image_shows_message_and_window_stays_usable(trainer, qtbot, 
     box.close()
 
 
-def test_unreadable_label_file_is_never_overwritten_by_autosave(qtbot, image_folder):
+def test_unreadable_label_file_is_never_overwritten_by_autosave(qtbot, image_folder, wait_exposed):
     img = image_folder / f"{NAME}.png"
     seg = cellpose_io.seg_path_for(img)
     seg.write_bytes(b"garbage, not a numpy file")
-    ctl = _new_trainer(qtbot)
+    ctl = _new_trainer(qtbot, wait_exposed)
     ctl.files._timer.setInterval(5)
     assert ctl.files.open_path(img)
     assert ctl.window.message_box is not None
@@ -153,7 +153,8 @@ def test_missing_window_entry_gives_a_closable_message(qtbot, monkeypatch):
     home.message_box.close()
 
 
-def test_z_and_t_keys_change_the_plane_and_cursor_shows_values(qtbot, tmp_path, data_dir):
+def test_z_and_t_keys_change_the_plane_and_cursor_shows_values(qtbot, tmp_path, data_dir,
+                                                                 wait_exposed):
     import shutil
 
     from PyQt6.QtTest import QTest
@@ -161,7 +162,7 @@ def test_z_and_t_keys_change_the_plane_and_cursor_shows_values(qtbot, tmp_path, 
 
     src = data_dir / "formats" / "nd2" / "cluster.nd2"
     shutil.copy2(src, tmp_path / src.name)
-    ctl = _new_trainer(qtbot)
+    ctl = _new_trainer(qtbot, wait_exposed)
     assert ctl.files.open_path(tmp_path / src.name)
     assert ctl.planes.shape == (2, 31, 38)
     first = ctl.planes.copy()
@@ -174,6 +175,7 @@ def test_z_and_t_keys_change_the_plane_and_cursor_shows_values(qtbot, tmp_path, 
     image = cellpose_io.read_image(tmp_path / src.name)
     assert np.array_equal(ctl.planes, image.plane(1, 1))
     image.close()
+    frame_region_on_screen(ctl, qtbot, (0, 38), (0, 31))  # on screen at any scale factor
     QTest.mouseMove(ctl.canvas.viewport(), vp_point(ctl.canvas, 10.5, 20.5))
     text = ctl.window.cursor_label.text()
     assert "x=10 y=20" in text and f"{ctl.planes[0, 20, 10]:g}" in text and "object=0" in text

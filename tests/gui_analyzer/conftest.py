@@ -27,14 +27,14 @@ def analyzer_folder(tmp_path) -> Path:
 
 
 @pytest.fixture
-def analyzer(qtbot):
+def analyzer(qtbot, wait_exposed):
     from guv_app.controllers.analyzer_controller import AnalyzerController
 
     ctl = AnalyzerController()
     qtbot.addWidget(ctl.window)
     ctl.window.resize(1400, 850)
     ctl.show()
-    qtbot.waitExposed(ctl.window)
+    wait_exposed(ctl.window)
     yield ctl
     ctl.can_close()
     ctl.window.close()
