@@ -23,7 +23,11 @@ class CLIError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="multicellpose", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="multicellpose",
+        description="MultiCellPose without a window: inspect images, segment, fine-tune "
+                    "Cellpose-SAM, evaluate and measure (the same services as the GUI).",
+    )
     parser.add_argument("--version", action="version", version=f"multicellpose {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
