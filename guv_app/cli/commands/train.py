@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     val.add_argument("--test-dir", metavar="DIR", help="separate validation folder")
     val.add_argument("--test-ratio", type=float, metavar="R",
                      help="fraction of training images held out for validation (default 0.2)")
-    p.add_argument("--model-name", required=True, metavar="NAME", help="name in the registry")
+    p.add_argument("--model-name", metavar="NAME",
+                   help="name in the registry (required unless --dry-run)")
     p.add_argument("--base-model", default=_D.base_model, metavar="M",
                    help=f"built-in or registered model to start from (default {_D.base_model})")
     p.add_argument("--mode", choices=MODES, default=_D.mode,
@@ -55,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=_D.device, help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--save-merged", action="store_true", help="also save merged full weights")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what the folder offers (labelled images, objects per class, "
+                   "skipped files and why) and exit without training")
     data = p.add_argument_group("data")
     data.add_argument("--img-filter", default="", metavar="S", help="image stem suffix")
     data.add_argument("--mask-filter", default="_masks", metavar="S",
@@ -66,6 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--min-objects", type=int, default=1, help="skip images with fewer")
     data.add_argument("--tile-size", type=int, default=512,
                       help="cut large images into tiles of about this size (0 = never)")
+    data.add_argument("--regions", choices=("auto", "none"), default="auto",
+                      help="auto: train only inside <stem>_regions.roi/.zip/.geojson areas and "
+                      "objects of a class named 'region' when present; none: whole images")
     p.set_defaults(func=run)
 
 
@@ -136,26 +143,54 @@ def _config(args) -> TrainConfig:
         raise CLIError(str(exc)) from exc
 
 
-def run(args: argparse.Namespace) -> int:
-    import signal
-    import threading
+def _options(args):
     from pathlib import Path
 
-    from guv_app.cli.main import CLIError
     from guv_app.services.datasets.builder import DatasetOptions
-    from guv_app.services.engine.errors import EngineError
-    from guv_app.services.training.runner import run_training
 
-    config = _config(args)
     options = DatasetOptions(
         img_filter=args.img_filter, mask_filter=args.mask_filter,
         mask_dir=Path(args.mask_dir) if args.mask_dir else None, subfolders=args.subfolders,
         channels=parse_int_list(args.channels, "--channels"), min_objects=args.min_objects,
         tile_size=args.tile_size, test_dir=Path(args.test_dir) if args.test_dir else None,
-        seed=args.seed,
+        seed=args.seed, region_source=args.regions,
     )
     if args.test_ratio is not None:
         options.test_ratio = args.test_ratio
+    return options
+
+
+def dry_run(args, options) -> int:
+    """Print the dataset summary of the training (and validation) folder; train nothing."""
+    from guv_app.cli.main import CLIError
+    from guv_app.services.datasets.summary import summarize_folder, summary_lines
+
+    folders = [args.train_dir] + ([options.test_dir] if options.test_dir is not None else [])
+    for folder in folders:
+        summary = summarize_folder(folder, options)
+        if summary.error:
+            raise CLIError(summary.error)
+        print("\n".join(summary_lines(summary)))
+    if options.test_dir is None:
+        print(f"validation: random {options.test_ratio:g} of the labelled images "
+              f"(seed {options.seed})")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from guv_app.cli.main import CLIError
+    from guv_app.services.engine.errors import EngineError
+    from guv_app.services.training.runner import run_training
+
+    options = _options(args)
+    if args.dry_run:
+        return dry_run(args, options)
+    if not args.model_name:
+        raise CLIError("--model-name is required (except with --dry-run)")
+    config = _config(args)
     cancel = threading.Event()
     reporter = StderrProgress()
 
@@ -175,6 +210,9 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     for s in outcome.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if outcome.cancelled and outcome.result.steps_done == 0:
+        print("training stopped before the first step; nothing was saved", file=sys.stderr)
+        return 130
     if outcome.cancelled:
         print(f"training stopped at step {outcome.result.steps_done}; checkpoint "
               f"{outcome.result.checkpoint}; continue with --resume", file=sys.stderr)

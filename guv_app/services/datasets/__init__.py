@@ -5,6 +5,7 @@ torch/cellpose are imported only inside the functions that need them.
 """
 
 from guv_app.services.datasets.builder import (
+    DatasetCancelled,
     DatasetFile,
     DatasetOptions,
     Sample,
@@ -20,9 +21,11 @@ from guv_app.services.datasets.discovery import (
     Skipped,
     find_labelled_images,
 )
+from guv_app.services.datasets.summary import DatasetSummary, summarize_folder
 
 __all__ = [
-    "CropReport", "DatasetFile", "DatasetOptions", "DiscoveryReport", "LabelledPair", "Sample",
+    "CropReport", "DatasetCancelled", "DatasetFile", "DatasetOptions", "DatasetSummary",
+    "DiscoveryReport", "LabelledPair", "Sample",
     "Skipped", "TrainingSet", "build_class_map", "build_training_set", "find_labelled_images",
-    "make_crops", "merge_class_names", "split_pairs",
+    "make_crops", "merge_class_names", "split_pairs", "summarize_folder",
 ]

@@ -8,13 +8,14 @@ cache (see :mod:`.flows`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from guv_app.services.datasets import classmap, regions
+from guv_app.services.datasets import classmap, region_sources, regions
 from guv_app.services.datasets.discovery import (
     DEFAULT_MASK_FILTER,
     LabelledPair,
@@ -48,6 +49,9 @@ class DatasetOptions:
     min_objects: int = 1
     tile_size: int = 512
     region_class: str | None = "region"
+    # "auto": crop to <stem>_regions.{roi,zip,geojson} files and region-class objects when
+    # present; "none": whole images (region-class objects are still left out of the labels)
+    region_source: str = "auto"
     regions: dict[str, list[np.ndarray]] | None = None  # image path -> (N, 2) y,x polygons (ROIs)
     test_dir: Path | None = None
     test_ratio: float = 0.2  # used when no test_dir; 0 = no validation
@@ -55,6 +59,10 @@ class DatasetOptions:
     base_class_names: list[str] | None = None
     base_class_colors: list[tuple[int, int, int]] | None = None
     use_flow_cache: bool = True
+
+
+class DatasetCancelled(Exception):
+    """The cancel flag was set while the training set was being built (nothing written)."""
 
 
 @dataclass
@@ -120,23 +128,20 @@ def split_pairs(
     return train, val
 
 
-def _region_ids(raw: RawLabels, region_class: str | None) -> list[int]:
-    if not region_class or raw.classes is None:
-        return []
-    names = [n.strip().lower() for n in raw.class_names]
-    if region_class.lower() not in names:
-        return []
-    rid = names.index(region_class.lower())
-    ids = np.nonzero(raw.classes[: int(raw.masks.max()) + 1] == rid)[0]
-    return [int(i) for i in ids if i > 0]
+@dataclass
+class _Loaded:
+    pair: LabelledPair
+    plane: np.ndarray
+    raw: RawLabels
+    file_boxes: list[regions.Box] = field(default_factory=list)  # from <stem>_regions.*
 
 
-def _boxes(pair, raw, image_shape, options) -> list[regions.Box]:
-    boxes: list[regions.Box] = []
-    rids = _region_ids(raw, options.region_class)
-    if rids:
-        boxes += regions.mask_boxes(raw.masks, rids)
-        raw.masks = np.where(np.isin(raw.masks, rids), 0, raw.masks).astype(raw.masks.dtype)
+def _boxes(item: _Loaded, image_shape, options: DatasetOptions) -> list[regions.Box]:
+    pair = item.pair
+    boxes = list(item.file_boxes)
+    from_class = region_sources.take_region_objects(item.raw, options.region_class)
+    if options.region_source != "none":
+        boxes += from_class
     wanted = {Path(k).resolve(): v for k, v in (options.regions or {}).items()}
     for poly in wanted.get(pair.image.resolve(), []):
         box = regions.polygon_box(poly, image_shape)
@@ -149,13 +154,6 @@ def _boxes(pair, raw, image_shape, options) -> list[regions.Box]:
         for ty0, ty1, tx0, tx1 in regions.tile_boxes((y1 - y0, x1 - x0), options.tile_size):
             tiles.append((y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1))
     return tiles
-
-
-@dataclass
-class _Loaded:
-    pair: LabelledPair
-    plane: np.ndarray
-    raw: RawLabels
 
 
 def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
@@ -172,7 +170,11 @@ def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
         bad = [c for c in options.channels if not 0 <= c < plane.shape[0]]
         if bad:
             raise LabelProblem(f"channel {bad[0]} does not exist (image has {plane.shape[0]})")
-    return _Loaded(pair, plane, raw)
+    file_boxes: list[regions.Box] = []
+    if options.region_source != "none":
+        for path in region_sources.region_files_for(pair.image):
+            file_boxes += region_sources.read_region_boxes(path, raw.masks.shape)
+    return _Loaded(pair, plane, raw, file_boxes)
 
 
 def _count_objects(masks: np.ndarray) -> int:
@@ -192,14 +194,25 @@ def build_training_set(
     train_dir: str | Path,
     options: DatasetOptions | None = None,
     progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> TrainingSet:
     """Everything training needs from a folder (and ``options.test_dir`` or a split).
 
     Files that cannot be used are listed in ``skipped`` with a reason (no labels, unreadable,
-    shape mismatch, too few objects, missing channel). Raises ``ValueError`` when nothing
-    usable remains, naming the folder and the most common reason.
+    shape mismatch, too few objects, missing channel, unreadable region file). Raises
+    ``ValueError`` when nothing usable remains, naming the folder and the most common
+    reason, and :class:`DatasetCancelled` when ``cancel`` is set (checked before each file,
+    so a cancel waits at most for one file's flows).
     """
     options = options or DatasetOptions()
+    if options.region_source not in region_sources.REGION_MODES:
+        raise ValueError(f"region_source must be one of {region_sources.REGION_MODES}, "
+                         f"got {options.region_source!r}")
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise DatasetCancelled(f"{train_dir}: dataset preparation cancelled")
+
     find = dict(
         img_filter=options.img_filter, mask_filter=options.mask_filter,
         mask_dir=options.mask_dir, subfolders=options.subfolders,
@@ -216,6 +229,7 @@ def build_training_set(
 
     loaded: list[tuple[_Loaded, str]] = []
     for i, (pair, role) in enumerate(roles):
+        check_cancel()
         if progress:
             progress(i, len(roles) * 2, f"reading {pair.image.name}")
         try:
@@ -228,8 +242,7 @@ def build_training_set(
     names, remaps = classmap.merge_class_names(
         [it.raw.class_names for it, _ in loaded], base=options.base_class_names
     )
-    region = (options.region_class or "").lower()
-    keep = [n for n in names if not (region and n.lower() == region)]
+    keep = [n for n in names if not region_sources.is_region_name(n, options.region_class)]
     to_keep = np.array([keep.index(n) if n in keep else 0 for n in names], dtype=np.int64)
 
     train: list[Sample] = []
@@ -237,9 +250,10 @@ def build_training_set(
     files: list[DatasetFile] = []
     for k, ((item, role), remap) in enumerate(zip(loaded, remaps, strict=True)):
         pair = item.pair
+        check_cancel()
         if progress:
             progress(len(roles) + k, len(roles) * 2, f"flows for {pair.image.name}")
-        boxes = _boxes(pair, item.raw, item.plane.shape[-2:], options)
+        boxes = _boxes(item, item.plane.shape[-2:], options)
         masks = item.raw.masks
         n_obj = _count_objects(masks)
         if n_obj < options.min_objects:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guv_app.services.datasets.builder import (
+    DatasetCancelled,
     DatasetOptions,
     Sample,
     TrainingSet,
@@ -40,6 +41,16 @@ class TrainingOutcome:
     n_val: int
     skipped: list = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def cancelled_before_training(run_dir: Path) -> TrainResult:
+    """The result of a run cancelled while its data was prepared: no step, nothing kept."""
+    from guv_app.services.training.adapt import TrainableCounts
+    from guv_app.services.training.checkpoint import CHECKPOINT_FILE
+
+    return TrainResult(cancelled=True, epochs_done=0, steps_done=0, rows=[],
+                       counts=TrainableCounts(0, 0, 0, 0, 0), lora=None, blocks=[],
+                       checkpoint=run_dir / CHECKPOINT_FILE, elapsed_s=0.0)
 
 
 def run_dir_for(name: str) -> Path:
@@ -139,7 +150,12 @@ def run_training(
     resume: bool = False,
     dataset: TrainingSet | None = None,
 ) -> TrainingOutcome:
-    """Fine-tune ``config.base_model`` on ``train_dir`` and save as ``config.model_name``."""
+    """Fine-tune ``config.base_model`` on ``train_dir`` and save as ``config.model_name``.
+
+    ``cancel`` is honoured while the data is prepared (between files) and during training
+    (every step); a run cancelled before its first step returns ``cancelled=True`` with
+    ``steps_done == 0`` and nothing written.
+    """
     from guv_app.services.engine import registry
     from guv_app.services.training.save import (
         adapter_payload,
@@ -160,7 +176,13 @@ def run_training(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if dataset is None:
-        dataset = build_training_set(train_dir, options, dataset_progress)
+        try:
+            dataset = build_training_set(train_dir, options, dataset_progress, cancel=cancel)
+        except DatasetCancelled:
+            log.info("%s: cancelled while preparing the training data", config.model_name)
+            return TrainingOutcome(config.model_name, None, True,
+                                   cancelled_before_training(run_dir_for(config.model_name)),
+                                   None, 0, 0)
     timings["dataset_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
