@@ -1,6 +1,7 @@
 """Inference speed: our ``segment`` vs upstream ``CellposeModel.eval``, same weights, one run.
 
-Both sides get the same network object (random weights, ``tiny`` seeded and ``vit_b``) and
+Both sides get the same weights (random, ``tiny`` seeded and ``vit_b``; the upstream side a
+copy running ``segment_anything``'s own attention, ours the fused one) and
 the same 512x512 image (tests/data/labelled/stardist/img2d.tif, 3-channel as our
 ``prepare_image`` builds it), with Cellpose's defaults (flow check 0.4, tiles of 256 with 10%
 overlap). Random weights give thousands of tiny candidate objects (or none), unlike a
@@ -10,7 +11,7 @@ objects) so the post-processing cost is that of a realistic image. Runs alternat
 is reported, plus the ratio ours/upstream (goal <= 0.7) and whether the masks are identical.
 
     python benchmarks/bench_inference.py [--backbones tiny,vit_b] [--repeats 3]
-        [--device cpu] [--threads N] [--image PATH]
+        [--device cpu] [--threads N] [--image PATH] [--upstream-attention]
 """
 
 from __future__ import annotations
@@ -27,9 +28,19 @@ DEFAULT_IMAGE = ROOT / "tests" / "data" / "labelled" / "stardist" / "img2d.tif"
 
 
 def _upstream_model(net, device):
-    """An upstream CellposeModel around our network (no weights download)."""
+    """An upstream CellposeModel around a copy of our network (no weights download).
+
+    The copy has the same weights but ``segment_anything``'s own attention forward, so the
+    upstream side runs upstream's network code.
+    """
+    import copy
+
     from cellpose.models import CellposeModel
 
+    from guv_app.services.engine.attention import use_fast_attention
+
+    net = copy.deepcopy(net)
+    use_fast_attention(net, False)
     model = CellposeModel.__new__(CellposeModel)
     model.device, model.gpu, model.backbone, model.net = device, device.type != "cpu", "sam_vitl", net
     return model
@@ -69,7 +80,8 @@ def fit_readout(net, image: np.ndarray, labels: np.ndarray) -> None:
         net.out.bias.copy_(torch.from_numpy(w[-1].copy()))
 
 
-def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None) -> dict:
+def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None,
+          fast_attention: bool = True) -> dict:
     import torch
 
     from guv_app.services.engine.inference import SegmentParams, prepare_image, run_network, segment
@@ -84,6 +96,10 @@ def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None) -
         fit_readout(net, image, labels)
     loaded = LoadedModel(net=net, meta=ModelMeta(name=backbone, backbone=backbone), device=device)
     upstream = _upstream_model(net, device)
+    if not fast_attention:  # "before" numbers: our pipeline with upstream's attention
+        from guv_app.services.engine.attention import use_fast_attention
+
+        use_fast_attention(net, False)
     x = prepare_image(image, None)
     params = SegmentParams()
 
@@ -97,7 +113,11 @@ def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None) -
         return run_network(image, loaded, params)
 
     # warm-up (first-call allocations, lazy imports), also gives the masks to compare
-    m_ours, m_theirs = ours(), theirs()
+    r_ours = segment(image, loaded, params)
+    m_theirs, f_theirs = upstream.eval(x, channel_axis=2)[:2]
+    m_ours = r_ours.masks
+    flow_diff = max(float(np.abs(r_ours.flows - f_theirs[1]).max()),
+                    float(np.abs(r_ours.cellprob - f_theirs[2]).max()))
     if device.type == "cuda":
         torch.cuda.synchronize()
     t_ours, t_theirs, t_net = [], [], []
@@ -115,6 +135,7 @@ def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None) -
         "upstream_s": statistics.median(t_theirs),
         "network_s": statistics.median(t_net),
         "same_masks": bool(np.array_equal(m_ours, m_theirs)),
+        "flow_diff": flow_diff,
         "objects": int(m_ours.max()),
         "objects_before_check": int(unchecked.max()),
     }
@@ -127,6 +148,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--upstream-attention", action="store_true",
+                        help="run our side with segment_anything's attention (before/after)")
     args = parser.parse_args()
 
     import tifffile
@@ -143,13 +166,14 @@ def main() -> None:
     print(f"image {args.image.name} {image.shape}, device {device}, "
           f"torch threads {torch.get_num_threads()}, repeats {args.repeats}")
     print(f"{'backbone':8} {'ours s':>8} {'upstream s':>10} {'ratio':>6} {'net s':>7} "
-          f"{'post ours':>9} {'post up':>8} {'same':>5} objects(before check)")
+          f"{'post ours':>9} {'post up':>8} {'same':>5} {'max|dflow|':>10} objects(before check)")
     for backbone in args.backbones.split(","):
-        r = bench(backbone.strip(), image, args.repeats, device, labels)
+        r = bench(backbone.strip(), image, args.repeats, device, labels,
+                  fast_attention=not args.upstream_attention)
         ratio = r["ours_s"] / r["upstream_s"]
         print(f"{r['backbone']:8} {r['ours_s']:8.2f} {r['upstream_s']:10.2f} {ratio:6.2f} "
               f"{r['network_s']:7.2f} {r['ours_s'] - r['network_s']:9.2f} "
-              f"{r['upstream_s'] - r['network_s']:8.2f} {str(r['same_masks']):>5} "
+              f"{r['upstream_s'] - r['network_s']:8.2f} {str(r['same_masks']):>5} {r['flow_diff']:10.1e} "
               f"{r['objects']}({r['objects_before_check']})", flush=True)
 
 

@@ -207,10 +207,11 @@ def run_network(
     watched = _WatchedNet(net, cancel, on_tiles)
     was_training = net.training  # run_net switches to eval (rdrop off); give it back as it was
     try:
-        yf, _ = core.run_net(
-            watched, x, bsize=bsize, batch_size=params.batch_size,
-            tile_overlap=params.tile_overlap, rsz=rescale if rescale != 1.0 else None,
-        )
+        with torch.inference_mode():  # no autograd bookkeeping at all (run_net: no_grad)
+            yf, _ = core.run_net(
+                watched, x, bsize=bsize, batch_size=params.batch_size,
+                tile_overlap=params.tile_overlap, rsz=rescale if rescale != 1.0 else None,
+            )
     finally:
         net.train(was_training)
     if rescale != 1.0:

@@ -5,7 +5,8 @@ the SAM image encoder handed to it differs (``vit_l`` is SAM's, exactly what Cel
 builds; ``vit_b`` is SAM's base encoder; ``tiny`` is a 2-block, 64-wide encoder of the same
 class that runs on a laptop CPU in seconds). The encoder is swapped in by temporarily pointing
 ``cellpose.vit.sam_model_registry["vit_l"]`` at our builder while CPSAM is constructed, so
-patch-size and position-embedding adaptation, rdrop and the readout are upstream code.
+patch-size and position-embedding adaptation, rdrop and the readout are upstream code. The encoder's attention modules are switched to
+``engine.attention.FastAttention`` (same parameters and maths, fused kernel, ~2x faster).
 
 The class head is a separate readout (``class_out`` conv + fixed ``class_W2`` unpatching
 kernel) applied to the same neck features, caught with a forward hook held for one call. The standard
@@ -105,6 +106,8 @@ def _cpsam_class():
 
 
 def _make_class():
+    from guv_app.services.engine.attention import use_fast_attention
+
     CPSAM = _cpsam_class()
 
     class MultiClassCPSAM(CPSAM):
@@ -121,6 +124,7 @@ def _make_class():
         ) -> None:
             with _encoder_swapped(backbone):
                 super().__init__(ps=ps, nout=3, bsize=bsize, rdrop=rdrop, dtype=dtype)
+            use_fast_attention(self.encoder)  # same maths, fused (see engine.attention)
             self.arch = backbone
             self.bsize = bsize
             self.n_classes = int(n_classes)
