@@ -58,6 +58,39 @@ def data_dir() -> Path:
     return DATA
 
 
+_WATCHDOG: list = []
+
+
+@pytest.fixture(autouse=True)
+def _modal_watchdog(request):
+    """A modal box left open (e.g. "save changes?" when a failed test's window is closed at
+    teardown) would hang the whole run with nobody to answer it. Once GUI tests run, a timer
+    rejects any modal widget that stays open for more than 5 s."""
+    if _is_gui_test(request.node.path) and not _WATCHDOG:
+        import time
+
+        from PyQt6 import QtCore, QtWidgets
+
+        request.getfixturevalue("qapp")
+        seen: dict[int, float] = {}
+
+        def check() -> None:
+            box = QtWidgets.QApplication.activeModalWidget()
+            if box is None:
+                seen.clear()
+                return
+            first = seen.setdefault(id(box), time.monotonic())
+            if time.monotonic() - first > 5.0 and isinstance(box, QtWidgets.QDialog):
+                box.reject()
+
+        timer = QtCore.QTimer()
+        timer.setInterval(500)
+        timer.timeout.connect(check)
+        timer.start()
+        _WATCHDOG.append(timer)
+    yield
+
+
 @pytest.fixture
 def wait_exposed(qtbot):
     """Wait until an already shown window is exposed (mapping view -> screen coordinates is

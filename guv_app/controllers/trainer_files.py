@@ -171,6 +171,8 @@ class TrainerFiles(QtCore.QObject):
         if self.image is not None:
             self.image.close()
         self.image, self.series, self.t, self.z = image, series, 0, 0
+        self.window.channel_panel.set_stack(  # Z/T controls restart at 0 for the new series
+            list(image.series_names or []), series, image.size_t, image.size_z)
         self.ctl.set_planes(planes, new_image=True)
 
     def channel_names(self, n: int) -> list[str]:

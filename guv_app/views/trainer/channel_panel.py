@@ -90,6 +90,8 @@ class ChannelPanel(QtWidgets.QGroupBox):
         self.series.setEnabled(len(series_names) > 1)
         self.z.setRange(0, max(size_z - 1, 0))
         self.t.setRange(0, max(size_t - 1, 0))
+        self.z.setValue(0)  # a new image or series starts at its first plane
+        self.t.setValue(0)
         self.z.setEnabled(size_z > 1)
         self.t.setEnabled(size_t > 1)
         del blockers
