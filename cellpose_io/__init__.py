@@ -20,6 +20,7 @@ _EXPORTS = {
     "list_series": "cellpose_io.registry",
     "supported_extensions": "cellpose_io.registry",
     "is_image_file": "cellpose_io.registry",
+    "list_image_files": "cellpose_io.registry",
     # labels
     "SegData": "cellpose_io.seg",
     "save_seg": "cellpose_io.seg",
@@ -46,7 +47,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from cellpose_io.image import Image
     from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
     from cellpose_io.label_images import read_label_image, write_label_image
-    from cellpose_io.registry import is_image_file, list_series, read_image, supported_extensions
+    from cellpose_io.registry import (
+        is_image_file,
+        list_image_files,
+        list_series,
+        read_image,
+        supported_extensions,
+    )
     from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for
 
 

@@ -109,6 +109,33 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return any(r.matches_extension(path) for r in readers())
 
 
+# Names Cellpose itself leaves out of a folder's images (``io.get_image_files``): label
+# images and outputs sit beside the images they belong to.
+LABEL_IMAGE_SUFFIXES = ("_masks", "_cp_masks", "_flows", "_cp_output", "_outlines")
+
+
+def list_image_files(
+    folder: str | os.PathLike, label_suffixes: tuple[str, ...] = LABEL_IMAGE_SUFFIXES
+) -> list[Path]:
+    """The images directly in ``folder``, sorted by name: hidden files, ``_seg.npy`` files
+    and label images named ``<stem><suffix>.<ext>`` (``_masks`` ...) are not images."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a folder")
+    return [p for p in sorted(folder.iterdir())
+            if p.is_file() and not p.name.startswith(".") and is_image_file(p)
+            and not _stem(p).endswith(label_suffixes)]
+
+
+def _stem(path: Path) -> str:
+    """File name without its image extension (``a.ome.tif`` -> ``a``)."""
+    name = path.name
+    for suffix in (".ome.tiff", ".ome.tif"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
 def _read_head(path: Path) -> bytes:
     try:
         if not path.exists():

@@ -44,15 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def list_inputs(path: Path) -> list[Path]:
     """The image files to segment: the file itself, or the folder's image files (sorted)."""
-    from cellpose_io import is_image_file
+    from cellpose_io import list_image_files
     from guv_app.cli.main import CLIError
 
     if not path.exists():
         raise CLIError(f"{path}: no such file or folder")
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.iterdir()
-                   if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+    files = list_image_files(path)
     if not files:
         raise CLIError(f"{path}: no image files in this folder")
     return files

@@ -62,13 +62,9 @@ class BatchResult:
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (label/prediction files excluded)."""
-    from cellpose_io import is_image_file
+    from cellpose_io import list_image_files
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"{folder}: not a folder")
-    return [p for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.startswith(".") and is_image_file(p)]
+    return list_image_files(folder)
 
 
 def format_eta(seconds: float | None) -> str:

@@ -25,15 +25,13 @@ class CropReport:
 
 
 def _inputs(source: Path) -> list[Path]:
-    from cellpose_io import is_image_file
+    from cellpose_io import list_image_files
 
     if source.is_file():
         return [source]
     if not source.is_dir():
         raise FileNotFoundError(f"{source}: input does not exist")
-    return sorted(p for p in source.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and is_image_file(p)
-                  and not p.stem.endswith("_masks"))
+    return list_image_files(source)
 
 
 def _free_name(out_dir: Path, stem: str) -> Path:

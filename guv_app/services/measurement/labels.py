@@ -40,17 +40,8 @@ def label_path(image: Path, labels: str = "auto") -> Path | None:
 def find_items(folder: str | Path, labels: str = "auto") -> list[ImageItem]:
     """Every image file directly in ``folder`` (sorted by name) with its label file.
 
-    Label files themselves (``*_seg.npy``) and hidden files are not images.
+    Label files themselves (``*_seg.npy``, ``*_masks.tif``) and hidden files are not images.
     """
-    from cellpose_io import is_image_file
+    from cellpose_io import list_image_files
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"{folder}: not a folder")
-    items = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.name.endswith(SEG_SUFFIX):
-            continue
-        if is_image_file(path):
-            items.append(ImageItem(path, label_path(path, labels)))
-    return items
+    return [ImageItem(path, label_path(path, labels)) for path in list_image_files(folder)]
