@@ -79,14 +79,21 @@ class SegData:
         return len(self.class_names) - 1
 
 
-def seg_path_for(image_path: str | os.PathLike, suffix: str = "_seg.npy") -> Path:
-    """Where the label file of ``image_path`` lives: the Cellpose GUI's own naming.
+def seg_path_for(
+    image_path: str | os.PathLike, suffix: str = "_seg.npy", series: int = 0
+) -> Path:
+    """Where the label file of ``image_path`` (series ``series``) lives.
 
-    Upstream drops only the last extension, so ``cells.ome.tif`` -> ``cells.ome_seg.npy``;
-    we do the same so the Cellpose GUI finds our files and we find its files.
+    Series 0 uses the Cellpose GUI's own naming: upstream drops only the last extension, so
+    ``cells.ome.tif`` -> ``cells.ome_seg.npy``; we do the same so the Cellpose GUI finds our
+    files and we find its files. Series k >= 1 of a multi-series file (LIF, CZI scenes...)
+    get ``<stem>_s{k}<suffix>`` so every series keeps its own labels.
     """
     image_path = Path(image_path)
-    return image_path.with_name(os.path.splitext(image_path.name)[0] + suffix)
+    if series < 0:
+        raise ValueError(f"series must be >= 0, got {series}")
+    tag = f"_s{int(series)}" if series else ""
+    return image_path.with_name(os.path.splitext(image_path.name)[0] + tag + suffix)
 
 
 def _as_masks(masks: Any) -> np.ndarray:

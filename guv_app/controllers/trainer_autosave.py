@@ -30,13 +30,16 @@ class SaveJob:
     class_colors: list[tuple[int, int, int]]
     version: int
     token: int  # which opened document this came from
+    series: int = 0  # series of a multi-series file: k >= 1 goes to <stem>_s{k}_seg.npy
 
 
 def write_job(job: SaveJob) -> Path:
     import cellpose_io
 
     return cellpose_io.save_seg(
-        job.image_path, job.masks, job.classes, job.class_names, job.class_colors
+        job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
+        out_path=cellpose_io.seg_path_for(job.image_path, series=job.series),
+        series=int(job.series),
     )
 
 

@@ -111,18 +111,19 @@ class TrainerFiles(QtCore.QObject):
             list(getattr(image, "series_names", []) or []), self.series,
             getattr(image, "size_t", 1), getattr(image, "size_z", 1),
         )
-        self._load_labels(path, planes.shape[-2:])
+        self._load_labels(path, planes.shape[-2:], self.series)
         self.ctl.set_planes(planes, new_image=True)
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
 
-    def _load_labels(self, path: Path, shape: tuple[int, int]) -> None:
+    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0) -> None:
+        """Load the labels of ``series`` of ``path`` (each series has its own file)."""
         import cellpose_io
 
         self.token += 1
         self.protect_seg = False
         doc = self.ctl.doc
-        seg_file = cellpose_io.seg_path_for(path)
+        seg_file = cellpose_io.seg_path_for(path, series=series)
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
         if seg_file.exists():
@@ -137,7 +138,7 @@ class TrainerFiles(QtCore.QObject):
             except cellpose_io.CellposeIOError as exc:
                 self.protect_seg = True
                 self.window.show_message(
-                    f"The labels of {path.name} cannot be read ({exc.reason}); starting empty. "
+                    f"The labels {seg_file.name} cannot be read ({exc.reason}); starting empty. "
                     "The file is kept; saving moves it aside first.")
         doc.reset(np.zeros(shape, np.uint32), None, table)
 
@@ -158,6 +159,7 @@ class TrainerFiles(QtCore.QObject):
         panel.z.setValue(panel.z.value() + dz)
 
     def set_series(self, series: int) -> None:
+        """Show another series; its labels live in their own file, so save/ask first."""
         import cellpose_io
 
         if self.path is None or series == self.series:
@@ -167,13 +169,27 @@ class TrainerFiles(QtCore.QObject):
             planes = image.plane(0, 0)
         except cellpose_io.CellposeIOError as exc:
             self.window.show_message(str(exc))
+            self._show_series(self.series)
+            return
+        if not self.leave_current():  # the user cancelled: stay on the current series
+            image.close()
+            self._show_series(self.series)
             return
         if self.image is not None:
             self.image.close()
         self.image, self.series, self.t, self.z = image, series, 0, 0
         self.window.channel_panel.set_stack(  # Z/T controls restart at 0 for the new series
             list(image.series_names or []), series, image.size_t, image.size_z)
+        self._load_labels(self.path, planes.shape[-2:], series)
         self.ctl.set_planes(planes, new_image=True)
+        self.window.setWindowModified(False)
+
+    def _show_series(self, series: int) -> None:
+        """Put the series chooser back on ``series`` without emitting a change."""
+        combo = self.window.channel_panel.series
+        blocker = QtCore.QSignalBlocker(combo)
+        combo.setCurrentIndex(series)
+        del blocker
 
     def channel_names(self, n: int) -> list[str]:
         names = list(getattr(self.image, "channel_names", []) or [])
@@ -184,7 +200,7 @@ class TrainerFiles(QtCore.QObject):
         import cellpose_io
 
         try:
-            return sorted(p for p in folder.iterdir() if p.is_file() and cellpose_io.is_image_file(p))
+            return cellpose_io.list_image_files(folder)  # not _masks/_seg.npy/hidden files
         except OSError as exc:
             self.window.show_message(f"Cannot list {folder}: {exc}")
             return []
@@ -200,9 +216,10 @@ class TrainerFiles(QtCore.QObject):
         return self.open_path(self.folder[j])
 
     def labelled_count(self) -> int:
-        import cellpose_io
+        """Labelled images of the folder, counting each labelled series of a file once."""
+        from guv_app.services.datasets.discovery import seg_files_for
 
-        return sum(cellpose_io.seg_path_for(p).exists() for p in self.folder)
+        return sum(len(seg_files_for(p)) for p in self.folder)
 
     def _update_folder_label(self) -> None:
         if not self.folder:
@@ -216,7 +233,7 @@ class TrainerFiles(QtCore.QObject):
         doc = self.ctl.doc
         t = doc.class_table
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token)
+                       list(t.colors), doc.version, self.token, self.series)
 
     def save(self) -> bool:
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
@@ -227,7 +244,7 @@ class TrainerFiles(QtCore.QObject):
         self._timer.stop()
         self.autosaver.wait()
         if self.protect_seg:
-            seg = cellpose_io.seg_path_for(self.path)
+            seg = cellpose_io.seg_path_for(self.path, series=self.series)
             if seg.exists():
                 seg.replace(seg.with_name(seg.name + ".unreadable"))
             self.protect_seg = False

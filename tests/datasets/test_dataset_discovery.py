@@ -70,3 +70,43 @@ def test_split_is_seeded_disjoint_and_keeps_one_for_training(mask_folder):
     assert split_pairs(pairs, 0.0, 0)[1] == []
     with pytest.raises(ValueError):
         split_pairs(pairs, 1.0, 0)
+
+
+def test_multi_series_file_gives_one_pair_per_labelled_series(tmp_path, data_dir):
+    """A LIF with ``<stem>_seg.npy`` (series 0) and ``<stem>_s1_seg.npy`` (series 1): two
+    pairs, and reading each pair gives that series' plane and its own masks."""
+    import numpy as np
+
+    import cellpose_io
+    from guv_app.services.datasets.labels import read_labels, read_plane
+
+    lif = tmp_path / "tiles.lif"
+    shutil.copy(data_dir / "formats" / "lif" / "PR2729_frameOrderCombinedScanTypes.lif", lif)
+    m0 = np.zeros((64, 64), np.uint16)
+    m0[5:20, 5:20] = 1
+    m1 = np.zeros((64, 64), np.uint16)
+    m1[30:60, 30:50] = 1
+    m1[2:8, 40:60] = 2
+    cellpose_io.save_seg(lif, m0, series=0)
+    cellpose_io.save_seg(lif, m1, out_path=cellpose_io.seg_path_for(lif, series=1), series=1)
+    (tmp_path / "other_s2_seg.npy").write_bytes(b"")  # no image "other": ignored
+    report = find_labelled_images(tmp_path)
+    assert [(p.image.name, p.series, p.labels.name, p.kind) for p in report.pairs] == [
+        ("tiles.lif", 0, "tiles_seg.npy", "seg"), ("tiles.lif", 1, "tiles_s1_seg.npy", "seg")]
+    assert report.skipped == []
+    for pair, masks in zip(report.pairs, (m0, m1), strict=True):
+        expected = cellpose_io.read_image(lif, series=pair.series).plane()
+        assert np.array_equal(read_plane(pair.image, series=pair.series), expected)
+        assert np.array_equal(read_labels(pair).masks, masks)
+    s0, s1 = (cellpose_io.read_image(lif, series=k).plane() for k in (0, 1))
+    assert not np.array_equal(s0, s1)
+
+
+def test_series_tag_of_a_sibling_image_is_not_a_series(seg_folder):
+    """``a_s1_seg.npy`` belongs to the image ``a_s1.png`` when that image exists."""
+    stem = STEMS[0]
+    shutil.copy(seg_folder / f"{stem}.png", seg_folder / f"{stem}_s1.png")
+    shutil.copy(seg_folder / f"{stem}_seg.npy", seg_folder / f"{stem}_s1_seg.npy")
+    report = find_labelled_images(seg_folder)
+    found = [(p.image.name, p.series) for p in report.pairs if p.image.stem.startswith(stem)]
+    assert found == [(f"{stem}.png", 0), (f"{stem}_s1.png", 0)]

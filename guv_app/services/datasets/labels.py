@@ -38,15 +38,15 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def read_plane(path: Path, t: int = 0, z: int = 0) -> np.ndarray:
-    """(C, Y, X) plane of an image file through cellpose_io."""
+def read_plane(path: Path, t: int = 0, z: int = 0, series: int = 0) -> np.ndarray:
+    """(C, Y, X) plane of an image file (series ``series``) through cellpose_io."""
     from cellpose_io import CellposeIOError, read_image
 
     try:
-        return np.asarray(read_image(path).plane(t=t, z=z))
+        return np.asarray(read_image(path, series=series).plane(t=t, z=z))
     except CellposeIOError as exc:
         raise LabelProblem(f"unreadable image ({exc.reason})") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, IndexError) as exc:
         raise LabelProblem(f"unreadable image ({exc})") from exc
 
 
