@@ -16,7 +16,7 @@ Slices = tuple[slice, slice]
 MODES = ("filled", "outlines", "hidden")
 
 
-def _outline(m: np.ndarray) -> np.ndarray:
+def outline_pixels(m: np.ndarray) -> np.ndarray:
     """Pixels whose 4-neighbour has another label (object borders), for a label block."""
     edge = np.zeros(m.shape, bool)
     d = m[1:, :] != m[:-1, :]
@@ -104,7 +104,7 @@ class LabelOverlay:
             h, w = self._masks.shape
             ps = (slice(max(sl[0].start - 1, 0), min(sl[0].stop + 1, h)),
                   slice(max(sl[1].start - 1, 0), min(sl[1].stop + 1, w)))
-            edge = _outline(self._masks[ps])
+            edge = outline_pixels(self._masks[ps])
             edge = edge[sl[0].start - ps[0].start : sl[0].stop - ps[0].start,
                         sl[1].start - ps[1].start : sl[1].stop - ps[1].start]
             self._buf32[sl] = np.where(edge, self._lut.take(m), 0)

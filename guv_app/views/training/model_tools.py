@@ -10,6 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtGui, QtWidgets
 
+from guv_app.views.trainer.overlay import outline_pixels
+
 PREVIEW_COLOR = (255, 230, 0)
 
 
@@ -61,7 +63,7 @@ class PredictionLayer:
                 if k == 0:
                     continue
                 lut[: len(cl)][cl == k, :3] = col[:3]
-        rgba = lut[masks] * _edges(masks)[..., None]
+        rgba = lut[masks] * outline_pixels(masks)[..., None]
         self.masks = masks
         self.item.setImage(np.ascontiguousarray(rgba, np.uint8), autoLevels=False, levels=None)
         self.item.setVisible(True)
@@ -73,17 +75,5 @@ class PredictionLayer:
     @property
     def visible(self) -> bool:
         return self.item.isVisible()
-
-
-def _edges(m: np.ndarray) -> np.ndarray:
-    """Border pixels of every object (a 4-neighbour has another id)."""
-    edge = np.zeros(m.shape, np.uint8)
-    d = m[1:, :] != m[:-1, :]
-    edge[1:, :] |= d
-    edge[:-1, :] |= d
-    d = m[:, 1:] != m[:, :-1]
-    edge[:, 1:] |= d
-    edge[:, :-1] |= d
-    return edge * (m != 0)
 
 
