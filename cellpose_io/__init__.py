@@ -25,6 +25,7 @@ _EXPORTS = {
     "SegData": "cellpose_io.seg",
     "save_seg": "cellpose_io.seg",
     "load_seg": "cellpose_io.seg",
+    "write_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
     # label import/export
     "read_label_image": "cellpose_io.label_images",
@@ -54,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
         read_image,
         supported_extensions,
     )
-    from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for
+    from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for, write_seg
 
 
 def __getattr__(name: str) -> Any:

@@ -50,10 +50,17 @@ def sample_paths() -> tuple[Path, Path]:
     src = Path(__file__).parent / "data"
     dst = cache_dir() / "sample"
     dst.mkdir(parents=True, exist_ok=True)
-    for name in ("sample.png", "sample_seg.npy"):
-        if not (dst / name).exists():
-            shutil.copy2(src / name, dst / name)
-    return dst / "sample.png", dst / "sample_seg.npy"
+    image, seg = dst / "sample.png", dst / "sample_seg.npy"
+    if not image.exists():
+        shutil.copy2(src / image.name, image)
+    if not seg.exists():  # re-saved so its ``filename`` names the copy (Cellpose GUI uses it)
+        import dataclasses
+
+        import cellpose_io
+
+        data = cellpose_io.load_seg(src / seg.name)
+        cellpose_io.write_seg(dataclasses.replace(data, filename=str(image)), seg)
+    return image, seg
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -131,6 +131,7 @@ def test_home_window_opens_trainer_and_sample(qtbot, monkeypatch):
     assert keep and keep[0].window.isVisible()
     keep[0].window.close()
     img, seg = gui_main.sample_paths()
+    assert cellpose_io.load_seg(seg).filename == str(img)  # the copy, not the install folder
     ctl = gui_main.resolve(gui_main.WINDOWS["trainer"][1])(img)
     qtbot.addWidget(ctl.window)
     assert ctl.doc.n_objects == 22
