@@ -98,3 +98,21 @@ def test_lora_wrapped_attention_matches_and_trains():
     assert g_ref and set(g_fast) == set(g_ref)
     for name in g_ref:
         torch.testing.assert_close(g_fast[name], g_ref[name], rtol=1e-3, atol=1e-5)
+
+
+def test_shared_bias_buffer_gives_the_same_network_output_and_is_released():
+    from guv_app.services.engine import attention
+
+    net = build_network("tiny", 2, seed=3)
+    x = torch.rand((2, 3, 256, 256), generator=torch.Generator().manual_seed(4))
+    with torch.inference_mode():
+        fresh = net(x)[0]
+        with attention.reuse_bias_buffer():
+            reused = net(x)[0]
+            assert attention._BUFFERS.tensor is not None  # the buffer was really used
+            again = net(x)[0]  # a second pass overwrites the buffer block by block
+    assert attention._BUFFERS.tensor is None  # nothing held after the block
+    assert torch.equal(fresh, reused) and torch.equal(fresh, again)
+    with attention.reuse_bias_buffer():  # with autograd on, fresh tensors (backward needs them)
+        net(x)[0].sum()
+        assert getattr(attention._BUFFERS, "tensor", None) is None

@@ -17,10 +17,45 @@ upstream's forward (the benchmark does that for its upstream side).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from segment_anything.modeling.image_encoder import Attention, get_rel_pos
 from torch import nn
+
+_BUFFERS = threading.local()
+
+
+@contextmanager
+def reuse_bias_buffer() -> Iterator[None]:
+    """Within this block, inference (no autograd) writes every block's position bias into one
+    buffer per thread instead of allocating a fresh (B, heads, N, N) tensor per block.
+
+    For vit_b on a 256 px tile batch of 8 that tensor is ~400 MB: allocating and page-faulting
+    it 12-24 times per forward cost about as much as the attention itself on a CPU. The buffer
+    is dropped when the block ends, so no memory stays held between images.
+    """
+    depth = getattr(_BUFFERS, "depth", 0)
+    _BUFFERS.depth = depth + 1
+    try:
+        yield
+    finally:
+        _BUFFERS.depth = depth
+        if depth == 0:
+            _BUFFERS.tensor = None
+
+
+def _bias_out(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor | None:
+    """The shared buffer for ``shape`` when reuse is on and no gradient is needed."""
+    if not getattr(_BUFFERS, "depth", 0) or torch.is_grad_enabled():
+        return None
+    buf = getattr(_BUFFERS, "tensor", None)
+    if buf is None or buf.shape != shape or buf.dtype != like.dtype or buf.device != like.device:
+        _BUFFERS.tensor = buf = torch.empty(shape, dtype=like.dtype, device=like.device)
+    return buf
 
 
 def relative_position_bias(
@@ -41,7 +76,11 @@ def relative_position_bias(
     # inherit them, making the final reshape copy the whole (N x N) bias (~2x slower)
     rel_h = torch.einsum("bnhwc,hkc->bnhwk", rq, rh).contiguous()
     rel_w = torch.einsum("bnhwc,wkc->bnhwk", rq, rw).contiguous()
-    return (rel_h[..., :, None] + rel_w[..., None, :]).reshape(b, heads, n, n)
+    out = _bias_out((b, heads, h, w, h, w), rel_h)
+    if out is None:
+        return (rel_h[..., :, None] + rel_w[..., None, :]).reshape(b, heads, n, n)
+    torch.add(rel_h[..., :, None], rel_w[..., None, :], out=out)
+    return out.view(b, heads, n, n)
 
 
 class FastAttention(Attention):

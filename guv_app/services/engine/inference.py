@@ -190,6 +190,8 @@ def run_network(
     """Network outputs for one image at its own size: (Y, X, n_cls + 3), rescale, diameter."""
     from cellpose import core, transforms
 
+    from guv_app.services.engine.attention import reuse_bias_buffer
+
     channels = params.channels if params.channels is not None else loaded.meta.channels
     x = prepare_image(image, channels)[np.newaxis]
     ly, lx = x.shape[1:3]
@@ -207,7 +209,8 @@ def run_network(
     watched = _WatchedNet(net, cancel, on_tiles)
     was_training = net.training  # run_net switches to eval (rdrop off); give it back as it was
     try:
-        with torch.inference_mode():  # no autograd bookkeeping at all (run_net: no_grad)
+        # no autograd bookkeeping at all (run_net: no_grad); one position-bias buffer
+        with torch.inference_mode(), reuse_bias_buffer():
             yf, _ = core.run_net(
                 watched, x, bsize=bsize, batch_size=params.batch_size,
                 tile_overlap=params.tile_overlap, rsz=rescale if rescale != 1.0 else None,
