@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from trainer_helpers import DSB, frame_region_on_screen
+from trainer_helpers import DSB, LIF, open_trainer
 
 
 @pytest.fixture(autouse=True)
@@ -35,15 +35,18 @@ def image_folder(tmp_path) -> Path:
 @pytest.fixture
 def trainer(qtbot, image_folder, wait_exposed):
     """A shown Trainer with the first image of ``image_folder`` open and autosave on."""
-    from guv_app.controllers.trainer_controller import TrainerController
-
-    ctl = TrainerController()
-    qtbot.addWidget(ctl.window)
-    ctl.window.resize(1000, 800)
-    ctl.show()
-    wait_exposed(ctl.window)
-    assert ctl.files.open_path(image_folder / "fluorescence_02903040e19d.png")
-    frame_region_on_screen(ctl, qtbot, (90, 280), (90, 270))
+    ctl = open_trainer(qtbot, wait_exposed, image_folder / "fluorescence_02903040e19d.png",
+                       region=((90, 280), (90, 270)))
     yield ctl
     ctl.window.close()
     ctl.files.autosaver.shutdown()
+
+
+
+
+@pytest.fixture
+def lif_file(tmp_path, data_dir) -> Path:
+    """The 4-tile LIF (series of (T=2, Z=3, C=2, 64, 64) uint8) in a fresh folder."""
+    folder = tmp_path / "lif"
+    folder.mkdir()
+    return Path(shutil.copy2(data_dir / "formats" / "lif" / LIF, folder / LIF))

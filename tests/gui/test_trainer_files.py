@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 from trainer_gestures import key, trace
-from trainer_helpers import frame_region_on_screen, real_mask
+from trainer_helpers import frame_region_on_screen, open_trainer, real_mask
 
 import cellpose_io
 
@@ -16,12 +16,7 @@ NAME = "fluorescence_02903040e19d"
 
 
 def _new_trainer(qtbot, wait_exposed):
-    from guv_app.controllers.trainer_controller import TrainerController
-
-    ctl = TrainerController()
-    qtbot.addWidget(ctl.window)
-    ctl.show()
-    wait_exposed(ctl.window)
+    ctl = open_trainer(qtbot, wait_exposed, size=None)
     ctl.window.activateWindow()
     qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window, timeout=1000)
     return ctl

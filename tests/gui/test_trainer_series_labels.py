@@ -3,42 +3,23 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PyQt6 import QtCore, QtWidgets
 from PyQt6.QtTest import QTest
 from trainer_gestures import trace
-from trainer_helpers import frame_region_on_screen
+from trainer_helpers import LIF, frame_region_on_screen, open_trainer
 
 import cellpose_io
 
 Qt = QtCore.Qt
-LIF = "PR2729_frameOrderCombinedScanTypes.lif"
 SQUARE = [(10.0, 10.0), (30.0, 10.0), (30.0, 30.0), (10.0, 30.0)]  # series 0
 TRIANGLE = [(36.0, 36.0), (58.0, 36.0), (36.0, 58.0)]  # series 1, elsewhere
 
 
-@pytest.fixture
-def lif_file(tmp_path, data_dir) -> Path:
-    folder = tmp_path / "lif"
-    folder.mkdir()
-    return Path(shutil.copy2(data_dir / "formats" / "lif" / LIF, folder / LIF))
-
-
 def _open(qtbot, wait_exposed, path: Path):
-    from guv_app.controllers.trainer_controller import TrainerController
-
-    ctl = TrainerController()
-    qtbot.addWidget(ctl.window)
-    ctl.window.resize(1000, 800)
-    ctl.show()
-    wait_exposed(ctl.window)
-    assert ctl.files.open_path(path)
-    frame_region_on_screen(ctl, qtbot, (0, 64), (0, 64))
-    return ctl
+    return open_trainer(qtbot, wait_exposed, path, region=((0, 64), (0, 64)))
 
 
 def _close(ctl) -> None:

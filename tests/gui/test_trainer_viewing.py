@@ -3,7 +3,6 @@ overlay opacity, and the unsaved-changes mark in the title."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,35 +10,18 @@ import pytest
 from PyQt6 import QtCore, QtGui, QtWidgets
 from PyQt6.QtTest import QTest
 from trainer_gestures import key, screen_rgb, trace, vp_point
-from trainer_helpers import frame_region_on_screen
+from trainer_helpers import LIF, open_trainer
 
 import cellpose_io
 
 Qt = QtCore.Qt
 CTRL = Qt.KeyboardModifier.ControlModifier
 A = [(150.0, 150.0), (200.0, 150.0), (200.0, 190.0), (150.0, 190.0)]
-LIF = "PR2729_frameOrderCombinedScanTypes.lif"
-
-
-@pytest.fixture
-def lif_file(tmp_path, data_dir) -> Path:
-    """The 4-tile LIF (series of (T=2, Z=3, C=2, 64, 64) uint8) in a fresh folder."""
-    folder = tmp_path / "lif"
-    folder.mkdir()
-    return Path(shutil.copy2(data_dir / "formats" / "lif" / LIF, folder / LIF))
 
 
 @pytest.fixture
 def lif_trainer(qtbot, lif_file, wait_exposed):
-    from guv_app.controllers.trainer_controller import TrainerController
-
-    ctl = TrainerController()
-    qtbot.addWidget(ctl.window)
-    ctl.window.resize(1000, 800)
-    ctl.show()
-    wait_exposed(ctl.window)
-    assert ctl.files.open_path(lif_file)
-    frame_region_on_screen(ctl, qtbot, (0, 64), (0, 64))
+    ctl = open_trainer(qtbot, wait_exposed, lif_file, region=((0, 64), (0, 64)))
     yield ctl
     ctl.window.close()
     ctl.files.autosaver.shutdown()

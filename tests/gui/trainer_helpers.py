@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 DSB = Path(__file__).resolve().parents[1] / "data" / "labelled" / "dsb2018"
+LIF = "PR2729_frameOrderCombinedScanTypes.lif"  # tests/data/formats/lif: 4 tiles as series
 
 
 def frame_region_on_screen(ctl, qtbot, xr, yr) -> None:
@@ -35,3 +36,21 @@ def real_mask(name: str) -> np.ndarray:
     import tifffile
 
     return tifffile.imread(DSB / "masks" / f"{name}.tif").astype(np.uint32)
+
+
+def open_trainer(qtbot, wait_exposed, path=None, region=None, size=(1000, 800)):
+    """A shown Trainer (optionally with ``path`` open and ``region`` = (x range, y range)
+    framed on screen): the set-up every Trainer test shares."""
+    from guv_app.controllers.trainer_controller import TrainerController
+
+    ctl = TrainerController()
+    qtbot.addWidget(ctl.window)
+    if size is not None:
+        ctl.window.resize(*size)
+    ctl.show()
+    wait_exposed(ctl.window)
+    if path is not None:
+        assert ctl.files.open_path(path)
+    if region is not None:
+        frame_region_on_screen(ctl, qtbot, *region)
+    return ctl
