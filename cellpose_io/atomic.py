@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 
-def _default_mode() -> int:
-    """Permissions a plain ``open()`` would give (0o666 minus the umask)."""
+def default_mode(directory: bool = False) -> int:
+    """Permissions a plain ``open()`` (0o666) or ``mkdir`` (0o777) would give under the umask;
+    temp files and folders are created 0o600/0o700, which colleagues cannot read."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
@@ -26,7 +27,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
+    mode = path.stat().st_mode & 0o777 if path.exists() else default_mode()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:

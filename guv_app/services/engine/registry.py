@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -23,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cellpose_io.atomic import atomic_write, atomic_write_text
+from cellpose_io.atomic import atomic_write, atomic_write_text, default_mode
 from guv_app import paths
 from guv_app.services.engine.errors import ModelLoadError, ModelNameError, ModelNotFoundError
 from guv_app.services.engine.meta import ModelMeta
@@ -134,13 +133,6 @@ def get_model_meta(name: str) -> ModelMeta:
     return read_meta(folder)
 
 
-def _default_dir_mode() -> int:
-    """Permissions ``mkdir`` would give (0o777 minus the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
-
-
 def save_model(
     name: str,
     meta: ModelMeta,
@@ -169,7 +161,7 @@ def save_model(
         meta.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=paths.models_dir()))
     try:
-        tmp.chmod(_default_dir_mode())  # mkdtemp makes 0o700: colleagues must read models
+        tmp.chmod(default_mode(directory=True))  # mkdtemp makes 0o700: colleagues must read models
         if state_dict is not None:
             import torch
 
