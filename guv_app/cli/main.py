@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from guv_app import __version__
 
-COMMAND_MODULES = ("info", "models", "predict", "train", "evaluate", "make_crops", "measure")
+COMMAND_MODULES = ("info", "models", "predict", "train", "evaluate", "make_crops", "measure",
+                   "export", "import_")
 
 
 class CLIError(Exception):
