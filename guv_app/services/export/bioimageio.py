@@ -30,6 +30,7 @@ import json
 import logging
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,7 +147,11 @@ def trace_network(net, n_cls: int, example: np.ndarray):
     net = copy.deepcopy(net).float().eval()
     use_fast_attention(net.encoder, False)  # portable ops only in the traced graph
     wrapper = _wrapper_class()(net, n_cls).eval()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # SAM's relative-position code turns tensor sizes into Python ints: constant for the
+        # fixed 256 px tile the package declares, which is what the tracer warns about.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is "deprecated" but current
         traced = torch.jit.trace(wrapper, torch.from_numpy(example), check_trace=False)
     return traced
 
@@ -293,7 +298,9 @@ def export_bioimageio(model: str | Path, out: str | Path, *, info: PackageInfo |
 
     work = Path(tempfile.mkdtemp(prefix=".bioimageio-", dir=out.parent))
     try:
-        torch.jit.save(traced, str(work / WEIGHTS_NAME))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            torch.jit.save(traced, str(work / WEIGHTS_NAME))
         np.save(work / "test_input.npy", raw)
         np.save(work / "test_flows.npy", outputs[0].numpy())
         if meta.n_classes:

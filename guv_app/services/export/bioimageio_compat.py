@@ -82,10 +82,18 @@ def _faulty() -> bool:
 
 
 def ensure_bioimageio_compat() -> None:
-    """Patch the serializer when (and only when) the installed versions need it."""
+    """Check bioimageio is installed (clear error otherwise) and patch the serializers when
+    (and only when) the installed versions need it."""
     global _DONE
     if _DONE:
         return
+    try:
+        import bioimageio.spec  # noqa: F401
+    except ImportError as exc:
+        from guv_app.services.export.errors import ExportError
+
+        raise ExportError("BioImage.IO support needs bioimageio.spec and bioimageio.core: "
+                          "pip install 'multicellpose[bioimageio]'") from exc
     if _faulty():
         for original, replacement in _targets():
             original.__code__ = replacement.__code__
