@@ -17,6 +17,7 @@ import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.model_share import ModelShareActions
 from guv_app.controllers.training_controller import TrainingController
 from guv_app.controllers.training_worker import TaskRunner
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
@@ -87,10 +88,15 @@ class TrainingHookup(QtCore.QObject):
             act.setEnabled(False)
             self.window.addAction(act)
         menu = _menu_of(self.train_action)
+        self.share = ModelShareActions(self.window, self.catalog,
+                                       lambda: self.toolbar.combo.currentText(),
+                                       on_imported=lambda name: self.select_model(name))
         if menu is not None:
             menu.addSeparator()
             menu.addAction(self.accept_action)
             menu.addAction(self.discard_action)
+            menu.addSeparator()
+            self.share.add_to(menu)  # export/import beside the model selector's menu
         self.toolbar = ModelToolBar(self.run_action, self.accept_action, self.discard_action)
         self.window.addToolBar(self.toolbar)
         self.catalog.bind_combo(self.toolbar.combo)

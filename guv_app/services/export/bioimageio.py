@@ -76,6 +76,7 @@ class BioImageIOExport:
 def _validation_image(meta, images: Path | None) -> tuple[np.ndarray, Path]:
     """(C, Y, X) plane of the first validation image in meta.json (or of ``images``)."""
     import cellpose_io
+    from guv_app.paths import package_data_dir
     from guv_app.services.datasets.discovery import find_labelled_images
 
     files = ((meta.extra.get("dataset") or {}).get("files")) or []
@@ -86,13 +87,19 @@ def _validation_image(meta, images: Path | None) -> tuple[np.ndarray, Path]:
         candidates = [p.image for p in report.pairs] + (
             [p for p in sorted(Path(images).iterdir()) if cellpose_io.is_image_file(p)]
             if Path(images).is_dir() else [Path(images)])
+    if images is None:
+        # no training record (imported model) or its images are gone: the bundled sample
+        candidates.append(package_data_dir() / "sample.png")
     for path in candidates:
         if path.is_file():
+            if path.parent == package_data_dir():
+                log.warning("model %s: no training images found, test tensors and cover come "
+                            "from the bundled sample", meta.name)
             with cellpose_io.read_image(path) as image:
                 return image.plane(), path
     raise ExportError(
-        f"model {meta.name!r}: none of its validation/training images exist any more "
-        f"({len(candidates)} listed); give a folder of example images with --images"
+        f"{images if images is not None else meta.name}: no readable example image "
+        f"({len(candidates)} candidates); give a folder of example images with --images"
     )
 
 
