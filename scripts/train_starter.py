@@ -117,48 +117,114 @@ def _deadline(text: str | None) -> float | None:
     return target.timestamp()
 
 
+def _state_of(work: Path, name: str, from_checkpoint: bool) -> tuple[dict, dict]:
+    """(full state dict, meta.json of the run's model) of a finished chunk, or of the chunk
+    still training (its last checkpoint laid over its base model)."""
+    import torch
+
+    from guv_app.services.engine.loading import load_model
+
+    models = work / "home" / "models"
+    if not from_checkpoint:
+        meta = json.loads((models / name / "meta.json").read_text())
+        return torch.load(models / name / "weights.pt", map_location="cpu",
+                          weights_only=True), meta
+    ckpt = torch.load(work / "home" / "runs" / name / "checkpoint.pt", map_location="cpu",
+                      weights_only=False)
+    base = ckpt["config"]["base_model"]
+    net = load_model(base if base == "tiny" else str(models / base), "cpu", cache=False).net
+    result = net.load_state_dict(ckpt["trainable"], strict=False)
+    assert not result.unexpected_keys, result.unexpected_keys
+    meta = (json.loads((models / base / "meta.json").read_text()) if base != "tiny" else
+            {"backbone": "tiny", "channels": [0], "diam_mean": 30.0, "default_diameter": None,
+             "training": {"config": ckpt["config"], "trainable_parameters": None},
+             "dataset": {"diam_labels": None}, "versions": {}})
+    meta["training"]["config"] = ckpt["config"]
+    meta["checkpoint_step"] = ckpt["state"]["step"]
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}, meta
+
+
+def heldout_scores(state: dict, data: Path) -> dict:
+    """AP@0.5/0.75 and recall@0.5 (share of true nuclei found) per held-out image."""
+    import numpy as np
+    import tifffile
+    import torch
+    from cellpose.metrics import average_precision
+
+    import cellpose_io
+    from guv_app.services.engine.inference import SegmentParams, segment
+    from guv_app.services.engine.loading import LoadedModel
+    from guv_app.services.engine.meta import ModelMeta
+    from guv_app.services.engine.network import build_network
+
+    net = build_network("tiny", 0)
+    net.load_state_dict(state)
+    model = LoadedModel(net=net.eval(), meta=ModelMeta(name=STARTER, backbone="tiny",
+                                                       channels=[0]),
+                        device=torch.device("cpu"))
+    out = {}
+    for stem in HELDOUT:
+        image = cellpose_io.read_image(data / "dsb2018" / "images" / f"{stem}.png").plane()
+        true = tifffile.imread(data / "dsb2018" / "masks" / f"{stem}.tif")
+        pred = segment(image, model, SegmentParams(device="cpu")).masks
+        ap, tp, fp, fn = average_precision([true], [pred], threshold=[0.5, 0.75])
+        out[stem] = {"ap50": float(ap[0, 0]), "ap75": float(ap[0, 1]),
+                     "recall50": float(tp[0, 0] / max(1, tp[0, 0] + fn[0, 0])),
+                     "n_true": int(true.max()), "n_pred": int(pred.max())}
+    out["mean_ap50"] = float(np.mean([out[s]["ap50"] for s in HELDOUT]))
+    return out
+
+
 def install(args) -> Path:
-    """Copy the best chunk into the package as a plain state-dict model."""
+    """Copy the best (or the given / still-training) chunk into the package."""
     import torch
 
     work = Path(args.work)
-    log = json.loads((work / "progress.json").read_text())
-    best = args.chunk or log["best"]
-    src = work / "home" / "models" / best
-    meta = json.loads((src / "meta.json").read_text())
-    state = torch.load(src / "weights.pt", map_location="cpu", weights_only=True)
+    os.environ["MULTICELLPOSE_HOME"] = str(work / "home")
+    log_path = work / "progress.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {"chunks": []}
+    running = f"starter-c{len(log['chunks']):02d}"
+    best = args.chunk or (running if args.from_checkpoint else log["best"])
+    if not args.from_checkpoint and not (work / "home" / "models" / best).is_dir():
+        raise SystemExit(f"{best}: no finished chunk; use --from-checkpoint")
+    state, meta = _state_of(work, best, args.from_checkpoint)
+    scores = heldout_scores(state, Path(args.data))
+    print(json.dumps(scores, indent=2))
     dst = REPO / "guv_app" / "data" / "models" / STARTER
     dst.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.contiguous().clone() for k, v in state.items()}, dst / "weights.pt")
-    chunks = log["chunks"][: [c["name"] for c in log["chunks"]].index(best) + 1]
+    done = [c for c in log["chunks"] if int(c["name"][-2:]) <= int(best[-2:])]
+    cfg = meta["training"]["config"]
     out = {
-        "name": STARTER, "backbone": meta["backbone"], "n_classes": 0,
-        "channels": meta["channels"], "diam_mean": meta["diam_mean"],
-        "default_diameter": meta["default_diameter"], "parent": "tiny", "kind": "builtin",
+        "name": STARTER, "backbone": "tiny", "n_classes": 0, "channels": [0],
+        "diam_mean": meta["diam_mean"], "default_diameter": meta["default_diameter"],
+        "parent": "tiny", "kind": "builtin",
         "description": "tiny backbone trained on public fluorescence nuclei (DSB2018 + "
                        "stardist demo): a starting point that works offline",
         "weights": {"kind": "state_dict", "file": "weights.pt"},
         "training": {
             "script": "scripts/train_starter.py",
-            "command_per_chunk": log["command"],
-            "chunks": len(chunks),
-            "epochs_total": sum(1 for _ in chunks) * meta["training"]["config"]["epochs"],
-            "config": meta["training"]["config"],
-            "trainable_parameters": meta["training"]["trainable_parameters"],
-            "wall_seconds": round(sum(c["seconds"] for c in chunks)),
+            "command": "nice -n 19 python scripts/train_starter.py --work WORK "
+                       f"--chunk-epochs {cfg['epochs']} --images-per-epoch "
+                       f"{cfg['images_per_epoch']} --lr {cfg['learning_rate']} "
+                       f"--batch-size {cfg['batch_size']}; then --install",
+            "command_per_chunk": log.get("command"),
+            "chunks_finished": len(done) if not args.from_checkpoint else len(log["chunks"]),
+            "last_chunk": best,
+            "from_checkpoint_step": meta.get("checkpoint_step"),
+            "config": cfg,
+            "wall_seconds": round(sum(c["seconds"] for c in done)),
         },
         "dataset": {
             "train": [f"dsb2018/{s}" for s in TRAIN_DSB] + ["stardist/img2d"],
             "heldout": [f"dsb2018/{s}" for s in HELDOUT],
             "licences": "DSB2018 (BBBC038) CC0 1.0; stardist demo image BSD-3-Clause",
-            "diam_labels": meta["dataset"]["diam_labels"],
         },
-        "metrics": meta["metrics"],
-        "heldout_ap50": ap50(meta),
-        "versions": meta["versions"],
+        "heldout": scores,
+        "versions": meta.get("versions", {}),
     }
     (dst / "meta.json").write_text(json.dumps(out, indent=2) + "\n")
-    print(f"installed {best} (AP@0.5 {ap50(meta):.3f}) as {dst}")
+    print(f"installed {best} (held-out AP@0.5 {scores['mean_ap50']:.3f}) as {dst}")
     return dst
 
 
@@ -175,6 +241,8 @@ def main() -> None:
     p.add_argument("--stop-at", metavar="HH:MM", help="start no chunk after this time")
     p.add_argument("--install", action="store_true", help="copy the best chunk into the package")
     p.add_argument("--chunk", help="with --install: this chunk instead of the best")
+    p.add_argument("--from-checkpoint", action="store_true",
+                   help="with --install: the chunk still training, from its last checkpoint")
     args = p.parse_args()
     if args.install:
         install(args)
