@@ -18,6 +18,13 @@ _SHIFT = 4  # cv2 fixed-point bits: 1/16 pixel precision
 _SCALE = 1 << _SHIFT
 
 
+def scipy_ndimage():
+    """scipy.ndimage, imported on first use: it costs ~0.4 s, too much for start-up."""
+    from scipy import ndimage
+
+    return ndimage
+
+
 def _bbox(points: np.ndarray, pad: float, shape: tuple[int, int]) -> Slices | None:
     """Pixel bbox (as slices) of points given in pixel-index coordinates, clipped."""
     h, w = shape
