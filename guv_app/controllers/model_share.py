@@ -17,7 +17,7 @@ from pathlib import Path
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.model_catalog import ModelCatalog
-from guv_app.controllers.training_worker import TaskRunner
+from guv_app.controllers.task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 
