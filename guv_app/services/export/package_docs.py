@@ -79,10 +79,16 @@ def doc_markdown(meta, info, image_path: Path, n_objects: int, tile: int) -> str
         lines += [f"| {i} | {n} | {tuple(c)} |" for i, (n, c) in
                   enumerate(zip(meta.class_names, meta.class_colors, strict=True))]
         lines.append("")
-    lines += ["## Training data",
-              f"{len(train)} training and {len(val)} validation image(s); "
-              f"{ds.get('n_train_regions', '?')} training region(s); median object diameter "
-              f"{ds.get('diam_labels', '?')} px."]
+    lines.append("## Training data")
+    if files:
+        lines.append(f"{len(train)} training and {len(val)} validation image(s); "
+                     f"{ds.get('n_train_regions', '?')} training region(s); median object "
+                     f"diameter {ds.get('diam_labels', '?')} px.")
+    elif ds.get("train"):  # a packaged model's summary (names and licences, no local files)
+        lines.append(f"Training images: {', '.join(ds['train'])}; held out: "
+                     f"{', '.join(ds.get('heldout') or []) or '-'}. {ds.get('licences', '')}")
+    else:
+        lines.append("Not recorded (an imported model).")
     for f in files[:20]:
         lines.append(f"- {f.get('role', '?')}: `{Path(f['image']).name}` "
                      f"(sha256 {str(f.get('image_sha256', ''))[:12]})")
@@ -96,6 +102,11 @@ def doc_markdown(meta, info, image_path: Path, n_objects: int, tile: int) -> str
     if metrics.get("mean_ap"):
         lines += [f"- AP@{t:g}: {v:.3f}" for t, v in
                   zip(metrics.get("thresholds", []), metrics["mean_ap"], strict=False)]
+    elif (meta.extra.get("heldout") or {}).get("mean_ap50") is not None:
+        held = meta.extra["heldout"]
+        lines.append(f"- AP@0.5 on held-out images: {held['mean_ap50']:.3f}")
+        lines += [f"  - {k}: AP@0.5 {v['ap50']:.3f}, nuclei found {v['recall50']:.0%}"
+                  for k, v in held.items() if isinstance(v, dict)]
     else:
         lines.append("- none recorded")
     lines += ["", "## Lineage", f"- parent model: `{meta.parent or 'none'}`",
