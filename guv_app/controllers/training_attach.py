@@ -20,6 +20,7 @@ from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
 from guv_app.controllers.model_share import ModelShareActions
 from guv_app.controllers.task_runner import TaskRunner
 from guv_app.controllers.training_controller import TrainingController
+from guv_app.services.engine.registry import default_model_name
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ class TrainingHookup(QtCore.QObject):
             self.share.add_to(menu)  # export/import beside the model selector's menu
         self.toolbar = ModelToolBar(self.run_action, self.accept_action, self.discard_action)
         self.window.addToolBar(self.toolbar)
-        self.catalog.bind_combo(self.toolbar.combo)
+        # offline (no cpsam weights) the first choice is a model that finds something
+        self.catalog.bind_combo(self.toolbar.combo, prefer=default_model_name())
         self.layer = PredictionLayer()
         trainer.canvas.vb.addItem(self.layer.item)
         self.predictor = TaskRunner(self, name="prediction")
