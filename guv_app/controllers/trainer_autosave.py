@@ -39,7 +39,6 @@ def write_job(job: SaveJob) -> Path:
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
         out_path=cellpose_io.seg_path_for(job.image_path, series=job.series),
-        series=int(job.series),
     )
 
 
