@@ -4,11 +4,11 @@ reader picks the API that version has."""
 from __future__ import annotations
 
 import sys
-import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 import czifile
+import pytest
 from packaging.requirements import Requirement
 
 from cellpose_io.readers.czi import _legacy_api
@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_installed_czifile_is_within_the_pinned_tested_range():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     pins = [Requirement(d) for d in deps if d.startswith("czifile")]
     env = {"python_version": f"{sys.version_info.major}.{sys.version_info.minor}"}
