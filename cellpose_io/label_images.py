@@ -16,6 +16,7 @@ import numpy as np
 
 from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.errors import LabelReadError
+from cellpose_io.limits import check_plane_size
 
 __all__ = ["LABEL_IMAGE_EXTENSIONS", "read_label_image", "write_label_image"]
 
@@ -30,14 +31,19 @@ def _extension(path: Path) -> str:
 
 
 def _decode(path: Path) -> np.ndarray:
+    """Decode a label image after checking its declared size against the plane limit."""
     ext = _extension(path)
     if ext in (".tif", ".tiff"):
         import tifffile
 
-        return np.asarray(tifffile.imread(path))
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            check_plane_size(path, page.imagelength, page.imagewidth, LabelReadError)
+            return np.asarray(tif.asarray())
     from PIL import Image as PILImage
 
     with PILImage.open(path) as im:
+        check_plane_size(path, im.height, im.width, LabelReadError)
         im.load()
         return np.asarray(im)
 
@@ -89,6 +95,8 @@ def read_label_image(path: str | os.PathLike) -> np.ndarray:
         raise LabelReadError(path, "file not found")
     try:
         arr = _decode(path)
+    except LabelReadError:
+        raise
     except Exception as exc:  # third-party decoders raise many types; name the file
         raise LabelReadError(path, f"cannot decode image ({type(exc).__name__}: {exc})") from exc
     return _to_labels(path, arr)

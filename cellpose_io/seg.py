@@ -26,9 +26,11 @@ import numpy as np
 from cellpose_io.atomic import atomic_write
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import (
+    MAX_CLASS_ID,
     classes_from_map,
     mask_dtype_for,
     normalise_class_table,
+    renumber_sparse_ids,
 )
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
@@ -183,6 +185,10 @@ def save_seg(
     Raises ValueError/TypeError for bad input before anything is written.
     """
     masks = _as_masks(masks)
+    masks, classes, renumbered = renumber_sparse_ids(masks, classes)
+    if renumbered:
+        log.warning("%s: sparse object ids renumbered 1..%d before saving",
+                    image_path, int(masks.max()))
     max_id = int(masks.max()) if masks.size else 0
     classes_arr = _as_classes(classes, max_id)
     n_user = int(classes_arr.max()) if classes_arr.size else 0
@@ -358,9 +364,21 @@ def load_seg(path: str | os.PathLike) -> SegData:
             raise LabelReadError(path, "old Cellpose outline-list file without 'masks'")
         raise LabelReadError(path, f"missing key 'masks' (keys: {sorted(map(str, obj))})")
     masks = _read_masks(path, obj["masks"])
+    raw_classes = obj.get("classes")
+    vector = raw_classes if isinstance(raw_classes, np.ndarray) and raw_classes.ndim == 1 \
+        and raw_classes.dtype.kind in "uib" else None
+    masks, moved, renumbered = renumber_sparse_ids(masks, vector)
+    if renumbered:  # ids up to 2**32-1 are valid, but no table is built per possible id
+        log.warning("%s: sparse object ids renumbered 1..%d in order (as the Cellpose GUI "
+                    "does)", path, int(masks.max()))
+        obj = {**obj, "classes": moved}
     max_id = int(masks.max()) if masks.size else 0
     classes = _read_classes(path, obj, masks, max_id)
     n_user = int(classes.max()) if classes.size else 0
+    if n_user > MAX_CLASS_ID:
+        raise LabelReadError(
+            path, f"'classes' uses class id {n_user}, above the limit of {MAX_CLASS_ID} classes"
+        )
     try:
         names, colors = normalise_class_table(
             obj.get("class_names"), obj.get("class_colors"), n_user

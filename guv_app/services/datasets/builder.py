@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_classes import object_ids
 from guv_app.services.datasets import classmap, region_sources, regions
 from guv_app.services.datasets.discovery import (
     DEFAULT_MASK_FILTER,
@@ -178,14 +179,13 @@ def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
 
 
 def _count_objects(masks: np.ndarray) -> int:
-    return int(np.count_nonzero(np.bincount(masks.ravel().astype(np.int64))[1:]))
+    return len(object_ids(masks)[0])
 
 
 def _median_diameter(masks_list: Sequence[np.ndarray]) -> float:
     diams = []
     for m in masks_list:
-        areas = np.bincount(m.ravel().astype(np.int64))[1:]
-        areas = areas[areas > 0]
+        areas = object_ids(m)[1]
         diams.extend((2.0 * np.sqrt(areas / np.pi)).tolist())
     return float(np.median(diams)) if diams else 30.0
 

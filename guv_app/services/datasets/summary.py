@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_classes import object_ids
 from guv_app.services.datasets import region_sources
 from guv_app.services.datasets.builder import DatasetOptions
 from guv_app.services.datasets.discovery import find_labelled_images
@@ -95,16 +96,16 @@ def summarize_folder(
 
 
 def _count(masks: np.ndarray, classes: np.ndarray | None, names: list[str]) -> Counter[str]:
-    areas = np.bincount(np.asarray(masks).ravel().astype(np.int64))
-    ids = np.flatnonzero(areas[1:]) + 1
+    ids, _areas = object_ids(masks)  # sparse ids up to 2**32-1: nothing allocated per id
     out: Counter[str] = Counter()
     if classes is None or len(names) <= 1:
         out[UNASSIGNED] += len(ids)
         return out
-    cl = np.zeros(len(areas), np.int64)
-    known = np.asarray(classes, np.int64)[: len(areas)]
-    cl[: len(known)] = known
-    for k, n in zip(*np.unique(cl[ids], return_counts=True), strict=True):
+    known = np.asarray(classes, np.int64).ravel()
+    cl = np.zeros(len(ids), np.int64)
+    inside = ids < len(known)
+    cl[inside] = known[ids[inside]]
+    for k, n in zip(*np.unique(cl, return_counts=True), strict=True):
         name = names[k] if 0 < k < len(names) else UNASSIGNED
         out[name] += int(n)
     return out
