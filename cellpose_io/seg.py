@@ -35,7 +35,10 @@ from cellpose_io.label_classes import (
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
 
-__all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for"]
+__all__ = [
+    "SegData", "images_sharing_labels", "load_seg", "save_seg", "seg_path_for", "write_seg",
+    "mask_dtype_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,40 @@ def seg_path_for(
         raise ValueError(f"series must be >= 0, got {series}")
     tag = f"_s{int(series)}" if series else ""
     return image_path.with_name(os.path.splitext(image_path.name)[0] + tag + suffix)
+
+
+def images_sharing_labels(image_path: str | os.PathLike) -> list[Path]:
+    """Other images beside ``image_path`` whose label files would have the same names
+    (``cells.tif`` and ``cells.png`` both map to ``cells_seg.npy``), sorted by name.
+
+    Cellpose names label files by dropping the last extension, so such images would share
+    one label and one prediction file silently; callers refuse or skip them instead.
+    """
+    from cellpose_io.registry import is_image_file
+
+    image = Path(image_path)
+    stem = os.path.splitext(image.name)[0]
+    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in stem)
+    try:
+        candidates = list(image.parent.glob(f"{escaped}.*"))
+    except OSError:
+        return []
+    return sorted(p for p in candidates
+                  if p.name != image.name and os.path.splitext(p.name)[0] == stem
+                  and is_image_file(p) and p.is_file())
+
+
+def _check_own_label_file(image_path: str | os.PathLike, target: Path) -> None:
+    image = Path(image_path)
+    stem = os.path.splitext(image.name)[0]
+    if target.parent.absolute() != image.parent.absolute() or not target.name.startswith(stem):
+        return  # saved elsewhere (an output folder) or under a name of the caller's own
+    others = images_sharing_labels(image)
+    if others:
+        raise ValueError(
+            f"{image}: {image.name} and {others[0].name} would share the label file "
+            f"{target.name}; rename one of the images so each keeps its own labels"
+        )
 
 
 def _as_masks(masks: Any) -> np.ndarray:
@@ -238,6 +275,7 @@ def save_seg(
         _check_storable(value, key)
 
     target = Path(out_path) if out_path is not None else seg_path_for(image_path, suffix)
+    _check_own_label_file(image_path, target)
     atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     log.debug("saved %d objects to %s", max_id, target)
     return target

@@ -117,7 +117,9 @@ def measure_items(
             cancelled = True
             break
         name = item.image.name
-        if item.labels is None:
+        if item.problem:
+            status = ImageStatus(name, "skipped", error=item.problem)
+        elif item.labels is None:
             status = ImageStatus(name, "skipped", error="no label file")
         else:
             try:
