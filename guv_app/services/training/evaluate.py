@@ -34,13 +34,15 @@ class EvaluationReport:
     skipped: list[Skipped] = field(default_factory=list)
 
     def csv_text(self) -> str:
+        from cellpose_io.csv_cells import spreadsheet_safe
+
         buf = io.StringIO()
         thr = self.metrics.thresholds
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["image", "n_true", "n_pred", *[f"ap@{t:g}" for t in thr],
                          "class_matched", "class_correct"])
         for s in self.metrics.per_image:
-            writer.writerow([s.image, s.n_true, s.n_pred, *[f"{v:.4f}" for v in s.ap],
+            writer.writerow([spreadsheet_safe(s.image), s.n_true, s.n_pred, *[f"{v:.4f}" for v in s.ap],
                              s.class_matched, s.class_correct])
         writer.writerow(["mean", "", "", *[f"{v:.4f}" for v in self.metrics.mean_ap], "", ""])
         return buf.getvalue()
