@@ -58,7 +58,8 @@ def _cells(values: np.ndarray) -> list[str]:
     if array.dtype.kind in "iu":
         return [str(v) for v in array.tolist()]
     # text (image and class names from users' files): never a spreadsheet formula
-    return [spreadsheet_safe(str(v)) for v in array.tolist()]
+    return [spreadsheet_safe(v) if isinstance(v, (str, bytes)) else str(v)
+            for v in array.tolist()]
 
 
 def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
