@@ -99,7 +99,12 @@ def read_label_image(path: str | os.PathLike) -> np.ndarray:
         raise
     except Exception as exc:  # third-party decoders raise many types; name the file
         raise LabelReadError(path, f"cannot decode image ({type(exc).__name__}: {exc})") from exc
-    return _to_labels(path, arr)
+    try:
+        return _to_labels(path, arr)
+    except LabelReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError converting a huge plane
+        raise LabelReadError(path, f"unreadable ({type(exc).__name__}: {exc})") from exc
 
 
 def write_label_image(path: str | os.PathLike, masks: np.ndarray) -> Path:

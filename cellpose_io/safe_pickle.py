@@ -126,13 +126,16 @@ class _NdarrayType:
     def __repr__(self) -> str:
         return "numpy.ndarray"
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise ForgedArrayError("calling numpy.ndarray(...) on file data is not allowed")
+
 
 _NDARRAY = _NdarrayType()
 
 
 def _reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
     if subtype is not _NDARRAY:
-        raise ForgedArrayError(f"array subtype {subtype!r} is not allowed")
+        raise ForgedArrayError("arrays can only be rebuilt as numpy.ndarray")
     return _RECONSTRUCT(np.ndarray, (0,), b"b")
 
 
@@ -275,6 +278,10 @@ def load_pickled_npy(path: str | os.PathLike) -> Any:
     try:
         return loads_restricted(payload)
     except pickle.UnpicklingError as exc:
+        if not isinstance(exc, ForgedArrayError) and any(
+                word in str(exc) for word in ("truncated", "exhausted")):
+            raise LabelReadError(path, "truncated pickle payload (the save was cut short "
+                                 "or the file was damaged)") from exc
         raise LabelReadError(path, f"unsafe or corrupt pickle: {exc}") from exc
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             struct.error, MemoryError, UnicodeDecodeError, LookupError) as exc:

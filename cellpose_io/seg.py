@@ -389,9 +389,24 @@ def load_seg(path: str | os.PathLike) -> SegData:
 
     Files without class keys read as all objects unassigned (class 0). 0.9 files with a
     per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
-    vote. Raises :class:`LabelReadError` naming the file and the problem.
+    vote. Sparse ids too large for tables indexed by id are renumbered 1..N in order.
+    Raises only :class:`LabelReadError` naming the file and the problem, whatever the
+    file holds (``MemoryError``, ``RecursionError`` and surprises included), so a caller
+    can skip this one file.
     """
-    path = Path(path)
+    try:
+        return _load_seg(Path(path))
+    except LabelReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a hostile file triggers names the file
+        log.debug("unexpected failure reading %s", path, exc_info=True)
+        text = " ".join(str(exc).split())
+        raise LabelReadError(
+            path, f"unreadable ({type(exc).__name__}{': ' + text[:200] if text else ''})"
+        ) from exc
+
+
+def _load_seg(path: Path) -> SegData:
     obj = load_pickled_npy(path)
     if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
         obj = obj.reshape(-1)[0]
