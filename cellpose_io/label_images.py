@@ -16,7 +16,7 @@ import numpy as np
 
 from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.errors import LabelReadError
-from cellpose_io.limits import check_plane_size
+from cellpose_io.limits import check_plane_size, pillow_image
 
 __all__ = ["LABEL_IMAGE_EXTENSIONS", "read_label_image", "write_label_image"]
 
@@ -40,10 +40,7 @@ def _decode(path: Path) -> np.ndarray:
             page = tif.pages.first
             check_plane_size(path, page.imagelength, page.imagewidth, LabelReadError)
             return np.asarray(tif.asarray())
-    from PIL import Image as PILImage
-
-    with PILImage.open(path) as im:
-        check_plane_size(path, im.height, im.width, LabelReadError)
+    with pillow_image(path, LabelReadError) as im:
         im.load()
         return np.asarray(im)
 

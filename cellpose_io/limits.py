@@ -10,8 +10,14 @@ changeable at run time (:func:`set_max_image_pixels`) or with the environment va
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from cellpose_io.errors import CellposeIOError, ImageReadError
 
@@ -64,3 +70,41 @@ def check_plane_size(
             f"declares {width}x{height} pixels ({height * width:,} per plane), above the "
             f"limit of {limit:,} (set {ENV_MAX_IMAGE_PIXELS} to change it); not decoded",
         )
+
+
+_PIL_LOCK = threading.Lock()
+
+
+def open_pillow(path: str | os.PathLike, error: type[CellposeIOError] = ImageReadError) -> Any:
+    """``PIL.Image.open(path)`` under this module's limit instead of Pillow's own.
+
+    Pillow refuses images above 2 x its ``MAX_IMAGE_PIXELS`` (179 M) with its own message
+    while our limit may differ; the header is read with Pillow's check off, then ours is
+    applied -- before any pixel is decoded. The caller closes the returned image.
+    """
+    from PIL import Image as PILImage
+
+    with _PIL_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+        previous, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, None
+        try:
+            img = PILImage.open(Path(path))
+        finally:
+            PILImage.MAX_IMAGE_PIXELS = previous
+    try:
+        check_plane_size(path, img.height, img.width, error)
+    except CellposeIOError:
+        img.close()
+        raise
+    return img
+
+
+@contextlib.contextmanager
+def pillow_image(path: str | os.PathLike,
+                 error: type[CellposeIOError] = ImageReadError) -> Iterator[Any]:
+    """Context-managed :func:`open_pillow`."""
+    img = open_pillow(path, error)
+    try:
+        yield img
+    finally:
+        img.close()
