@@ -20,7 +20,7 @@ from guv_app.services.datasets.discovery import (
     Skipped,
     find_labelled_images,
 )
-from guv_app.services.datasets.labels import LabelProblem, read_labels, read_plane
+from guv_app.services.datasets.labels import item_fault, read_labels, read_plane
 from guv_app.services.training.metrics import InstanceMetrics, instance_metrics
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,8 @@ def evaluate_folder(
         try:
             plane = read_plane(pair.image, series=pair.series)
             raw = read_labels(pair)
-        except LabelProblem as exc:
-            skipped.append(Skipped(pair.image, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one file's fault skips that file only
+            skipped.append(Skipped(pair.image, item_fault(exc)))
             continue
         if raw.masks.shape != plane.shape[-2:]:
             skipped.append(Skipped(pair.image, "shape mismatch between image and labels"))
