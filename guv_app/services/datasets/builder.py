@@ -199,8 +199,8 @@ def load_pair(
     try:
         return _load(pair, options, pixels)
     except Exception as exc:  # noqa: BLE001 - the fault belongs to this item only
-        log.warning("skipped %s: %s", pair.image, item_fault(exc),
-                    exc_info=not isinstance(exc, LabelProblem))
+        log.warning("skipped %s: %s", pair.image, item_fault(exc))
+        log.debug("details of the failure on %s", pair.image, exc_info=True)
         return Skipped(pair.image, item_fault(exc))
 
 
@@ -285,7 +285,8 @@ def build_training_set(
             record = DatasetFile(str(pair.image), str(pair.labels), file_sha256(pair.image),
                                  file_sha256(pair.labels), role, len(samples))
         except Exception as exc:  # noqa: BLE001 - the fault belongs to this item only
-            log.warning("skipped %s: %s", pair.image, item_fault(exc), exc_info=True)
+            log.warning("skipped %s: %s", pair.image, item_fault(exc))
+            log.debug("details of the failure on %s", pair.image, exc_info=True)
             skipped.append(Skipped(pair.image, item_fault(exc)))
             continue
         (train if role == "train" else val).extend(samples)
