@@ -12,6 +12,7 @@ pid tells a live save of another process (left alone) from a killed one (removed
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import stat
@@ -35,9 +36,12 @@ class ReadOnlyFileError(PermissionError):
     """The target exists and is read-only: the user protected it, so it is not replaced."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path}: the file is read-only; not replaced (make it writable "
-                         "to save over it, or save elsewhere)")
-        self.filename = os.fspath(path)
+        self.message = (f"{path}: the file is read-only; not replaced (make it writable to "
+                        "save over it, or save elsewhere)")
+        super().__init__(errno.EACCES, self.message, os.fspath(path))
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def is_read_only(path: str | os.PathLike) -> bool:
