@@ -25,6 +25,7 @@ import numpy as np
 from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import compact_labels, normalise_class_table, normalise_color
+from cellpose_io.limits import check_plane_size
 from cellpose_io.rasterize import (
     Polygon,
     fill_ellipse,
@@ -126,6 +127,7 @@ def read_imagej_rois(
     path = Path(path)
     rois = _load_rois(path)
     shape = _infer_shape(rois) if shape is None else (int(shape[0]), int(shape[1]))
+    check_plane_size(path, shape[0], shape[1], LabelReadError)  # before allocating it
     labels = np.zeros(shape, dtype=np.uint32)
     groups: list[int] = []
     colors: dict[int, tuple[int, int, int]] = {}

@@ -252,7 +252,9 @@ class TrainerFiles(QtCore.QObject):
         if self.protect_seg:
             seg = cellpose_io.seg_path_for(self.path, series=self.series)
             if seg.exists():
-                seg.replace(seg.with_name(seg.name + ".unreadable"))
+                from cellpose_io.atomic import set_aside
+
+                set_aside(seg)  # never over an earlier .unreadable copy
             self.protect_seg = False
         job = self._job()
         try:

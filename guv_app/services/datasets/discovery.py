@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +139,9 @@ def find_labelled_images(
         raise FileNotFoundError(f"{mdir}: mask folder does not exist")
     report = DiscoveryReport()
     for sub in _folders(folder, subfolders):
-        for path in sorted(sub.iterdir()):
+        entries = sorted(sub.iterdir())
+        stems = Counter(p.stem for p in entries if not p.name.startswith(".") and _is_image(p))
+        for path in entries:
             if path.name.startswith(".") or not _is_image(path):
                 continue
             stem = path.stem
@@ -147,6 +150,11 @@ def find_labelled_images(
             if stem.endswith(_DERIVED_SUFFIXES):
                 continue
             if img_filter and not stem.endswith(img_filter):
+                continue
+            if stems[path.stem] > 1:  # cells.tif + cells.png: one cells_seg.npy for both
+                report.skipped.append(Skipped(
+                    path, f"another image is also called {path.stem}.*; they would share "
+                    f"{path.stem}{seg_suffix} -- rename one so each has its own labels"))
                 continue
             base = stem[: len(stem) - len(img_filter)] if img_filter else stem
             seg = path.with_name(stem + seg_suffix)
