@@ -13,7 +13,9 @@ import threading
 import numpy as np
 from PyQt6 import QtCore
 
+from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
+from guv_app.controllers.trainer_menus import TrainerMenus
 from guv_app.services.annotation import (
     LabelDocument,
     LabelEvent,
@@ -52,6 +54,8 @@ class TrainerController(QtCore.QObject):
         self._counts_timer.setInterval(120)  # counts follow edits, off the edit-to-screen path
         self._counts_timer.timeout.connect(self._refresh_counts)
         self.files = TrainerFiles(self)
+        self.exchange = LabelExchange(self)  # File ▸ Import / Export labels
+        self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)
@@ -319,6 +323,7 @@ class TrainerController(QtCore.QObject):
     def show(self) -> None:
         self.window.show()
         self.canvas.setFocus()
+        self.menus.show_first_run_hint()
         # scipy.ndimage (~0.4 s) is needed by the first delete/fill/split, not to show the
         # window: import it in the background once the window is up
         QtCore.QTimer.singleShot(

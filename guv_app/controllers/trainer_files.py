@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
 from guv_app.services.annotation import ClassTable
 
@@ -42,7 +43,7 @@ class TrainerFiles(QtCore.QObject):
         self.index = -1
         self.token = 0  # changes with every opened document, to drop stale save results
         self.protect_seg = False  # the existing label file could not be read
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.autosave = self.settings.value(AUTOSAVE_KEY, True, type=bool)
         self.autosaver = Autosaver(self)
         self.autosaver.saved.connect(self._on_saved)
@@ -72,6 +73,10 @@ class TrainerFiles(QtCore.QObject):
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open image", start)
         dlg.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+        from guv_app.controllers.trainer_menus import image_filters
+
+        dlg.setNameFilters(image_filters())
+        self.window.open_dialog = dlg
         dlg.fileSelected.connect(self.open_path)
         dlg.open()
 
@@ -79,7 +84,9 @@ class TrainerFiles(QtCore.QObject):
         """Open an image (or the first image of a folder); False and a message on failure."""
         import cellpose_io
 
-        path = Path(path)
+        path = Path(path).absolute()  # remembered folders and recent files are absolute
+        if path.name.lower().endswith("_seg.npy"):  # Cellpose labels: open their image
+            return self.ctl.exchange.open_seg(path)
         if path.is_dir():
             files = self._list_folder(path)
             if not files:

@@ -361,3 +361,62 @@ class EditOps:
         """Take a model's masks/classes into the labels as one undoable step."""
         table = ClassTable.from_lists(class_names, class_colors) if class_names else None
         self.replace_labels(masks, classes, table, name="accept prediction")
+
+    def import_labels(
+        self: LabelDocument,
+        masks: np.ndarray,
+        classes: np.ndarray | None = None,
+        class_names: list[str] | None = None,
+        class_colors: list | None = None,
+        *,
+        mode: str = "merge",
+    ) -> int:
+        """Take labels from a file into this image as ONE undo step; returns objects added.
+
+        ``mode="replace"``: the imported labels replace every object. ``mode="merge"``: the
+        imported objects get new ids after the existing ones and fill only background
+        pixels, so nothing already labelled changes. Classes are matched by name (classes
+        the document lacks are added).
+        """
+        from guv_app.services.annotation.class_table import merge_classes
+
+        if mode not in ("merge", "replace"):
+            raise ValueError(f"import mode must be 'merge' or 'replace', got {mode!r}")
+        masks = np.asarray(masks)
+        if masks.shape != self.shape:
+            raise ValueError(f"labels of shape {masks.shape} do not fit image {self.shape}")
+        t = self._table
+        names, colors, mapped = merge_classes(
+            t.names, t.colors, list(class_names or ["background"]), list(class_colors or []),
+            classes)
+        table = None
+        if names != t.names:
+            table = t.copy()
+            table.names, table.colors = names, colors
+            table.visible = t.visible + [True] * (len(names) - len(t.names))
+        if mode == "replace":
+            self.replace_labels(masks, mapped, table, name="import labels (replace)")
+            return self.n_objects
+        imp = masks.astype(np.uint32, copy=False)
+        place = (imp > 0) & (self._masks == 0)
+        if not place.any():
+            return 0
+        rows, cols = np.flatnonzero(place.any(axis=1)), np.flatnonzero(place.any(axis=0))
+        sl = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        offset = self._next_id - 1
+        block = self._masks[sl].copy()
+        sub = place[sl]
+        block[sub] = imp[sl][sub] + np.uint32(offset)
+        new_ids = np.unique(block[sub])
+        self._next_id = int(new_ids.max()) + 1
+        self._ensure_capacity(self._next_id)
+        with self.group("import labels (merge)"):
+            if table is not None:
+                self._set_table(table)
+            if mapped is not None:
+                src = new_ids.astype(np.int64) - offset
+                cls = np.where(src < len(mapped), mapped[np.minimum(src, len(mapped) - 1)], 0)
+                if np.any(cls):
+                    self._set_classes(new_ids, cls)
+            self._write(sl, block)
+        return int(len(new_ids))

@@ -21,7 +21,13 @@ Qt = QtCore.Qt
 # so arrow and letter keys keep working in the panels' lists and spin boxes)
 ACTIONS: list[tuple[str, str, str, tuple[str, ...], str]] = [
     ("open", "File", "Open image…", ("Ctrl+O",), "window"),
+    ("open_folder", "File", "Open folder…", ("Ctrl+Shift+O",), "window"),
     ("save", "File", "Save labels", ("Ctrl+S",), "window"),
+    ("import_labels", "File", "Import labels…", ("Ctrl+I",), "window"),
+    ("export_labels", "File", "Export labels…", ("Ctrl+E",), "window"),
+    ("export_all_labels", "File", "Export labels of all labelled planes…", ("Ctrl+Shift+E",),
+     "window"),
+    ("export_cellpose", "File", "Export plane for Cellpose (image + _seg.npy)…", (), "window"),
     ("next", "File", "Next image in folder", ("Right",), "canvas"),
     ("prev", "File", "Previous image in folder", ("Left",), "canvas"),
     ("autosave", "File", "Autosave", (), "window"),
@@ -85,6 +91,7 @@ class TrainerWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self.close_guard: Callable[[], bool] | None = None
         self.message_box: QtWidgets.QMessageBox | None = None
+        self.question_box: QtWidgets.QMessageBox | None = None
 
     def _build_actions(self) -> None:
         menus: dict[str, QtWidgets.QMenu] = {}
@@ -129,6 +136,35 @@ class TrainerWindow(QtWidgets.QMainWindow):
         box.destroyed.connect(self._message_gone)
         self.message_box = box
         box.show()
+
+    def ask(self, text: str, choices: list[str], on_answer: Callable[[str | None], None],
+            *, title: str = "MultiCellPose") -> QtWidgets.QMessageBox:
+        """Ask a question without blocking the event loop (window-modal box).
+
+        ``on_answer`` gets the chosen text of ``choices`` or None for Cancel/close. The box is
+        kept in :attr:`question_box` until answered (tests click its buttons).
+        """
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        buttons = {box.addButton(c, QtWidgets.QMessageBox.ButtonRole.AcceptRole): c
+                   for c in choices}
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        answered: list[bool] = []
+
+        def _clicked(button: QtWidgets.QAbstractButton) -> None:
+            answered.append(True)
+            self.question_box = None
+            on_answer(buttons.get(button))
+
+        box.buttonClicked.connect(_clicked)
+        box.rejected.connect(lambda: None if answered else _clicked(None))
+        self.question_box = box
+        box.open()
+        return box
 
     def _message_gone(self) -> None:
         self.message_box = None
