@@ -180,7 +180,7 @@ class LabelExchange(QtCore.QObject):
             return
         from guv_app.views.trainer.export_dialog import ExportAllDialog
 
-        dlg = ExportAllDialog(self.window, self._start_dir(), _filters()[1:])
+        dlg = ExportAllDialog(self.window, self._start_dir(), exchange.EXPORT_ALL_FORMATS)
         dlg.chosen.connect(lambda folder, suffix: self.export_all(Path(folder), suffix))
         self.dialog = dlg
         dlg.open()

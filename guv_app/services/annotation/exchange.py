@@ -10,6 +10,7 @@ image carries ids only.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.registry import SEG_SUFFIX, is_seg_file  # noqa: F401 (one definition)
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,13 @@ FORMATS: list[tuple[str, tuple[str, ...]]] = [
     ("ImageJ / Fiji ROIs (*.zip *.roi)", (".zip", ".roi")),
     ("QuPath GeoJSON (*.geojson *.json)", (".geojson", ".json")),
     ("Cellpose labels (*_seg.npy)", (SEG_SUFFIX,)),
+]
+
+# one file per plane: (label, suffix) offered by "Export labels of all labelled planes"
+EXPORT_ALL_FORMATS: list[tuple[str, str]] = [
+    ("Label image (.tif)", ".tif"), ("Label image (.png, ids up to 65535)", ".png"),
+    ("ImageJ / Fiji RoiSet (.zip)", ".zip"), ("QuPath GeoJSON (.geojson)", ".geojson"),
+    ("Cellpose labels (_seg.npy)", ".npy"),
 ]
 
 
@@ -197,7 +206,8 @@ def export_for_cellpose(
     tif = folder / f"{name}.tif"
     arr = np.asarray(planes)
     arr = arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)
-    cellpose_io.atomic_write(tif, lambda fh: tifffile.imwrite(fh, np.ascontiguousarray(arr),
-                                                             photometric="minisblack"))
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.ascontiguousarray(arr), photometric="minisblack")
+    atomic_write_bytes(tif, buf.getvalue())
     seg = cellpose_io.save_seg(tif, masks, classes, class_names, class_colors)
     return tif, seg

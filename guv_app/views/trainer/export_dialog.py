@@ -11,7 +11,7 @@ class ExportAllDialog(QtWidgets.QDialog):
     chosen = QtCore.pyqtSignal(str, str)
 
     def __init__(self, parent: QtWidgets.QWidget | None, folder: str,
-                 filters: list[str]) -> None:
+                 formats: list[tuple[str, str]]) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export labels of all labelled planes")
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -25,10 +25,8 @@ class ExportAllDialog(QtWidgets.QDialog):
         row.addWidget(browse)
         form.addRow("Folder", row)
         self.format = QtWidgets.QComboBox()
-        for f in filters:
-            inside = f[f.find("(") + 1: f.rfind(")")].split()
-            suffix = inside[0].lstrip("*") if inside else ".tif"
-            self.format.addItem(f, ".npy" if suffix.endswith(".npy") else suffix)
+        for label, suffix in formats:
+            self.format.addItem(label, suffix)
         form.addRow("Format", self.format)
         form.addRow(QtWidgets.QLabel(
             "One file per labelled plane, named after its image (series as _s<k>)."))
