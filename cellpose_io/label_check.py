@@ -61,6 +61,17 @@ def _components(fg: np.ndarray) -> tuple[int, np.ndarray]:
     return n - 1, comp
 
 
+def _values(m: np.ndarray) -> np.ndarray:
+    """Distinct non-zero values (bincount when ids are small: ~10x faster than unique)."""
+    if m.dtype == bool:
+        return np.array([1]) if m.any() else np.array([], np.int64)
+    if m.size and m.dtype.kind in "ui" and 0 <= int(m.min()) and int(m.max()) < 1 << 24:
+        values = np.flatnonzero(np.bincount(m.ravel()))
+    else:
+        values = np.unique(m)
+    return values[values != 0]
+
+
 def check_label_image(masks: np.ndarray) -> LabelCheck:
     """Classify a 2-D label image (H, W) of non-negative integers or bools.
 
@@ -72,8 +83,7 @@ def check_label_image(masks: np.ndarray) -> LabelCheck:
     m = np.asarray(masks)
     if m.ndim != 2:
         raise ValueError(f"label image must be 2-D, got shape {m.shape}")
-    values = np.unique(m)
-    values = values[values != 0]
+    values = _values(m)
     if len(values) == 0 or len(values) > MAX_CLASS_VALUES:
         return LabelCheck("instances", len(values))
     per_value = [_components(m == v)[0] for v in values]
@@ -99,8 +109,7 @@ def label_components(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"label image must be 2-D, got shape {m.shape}")
     out = np.zeros(m.shape, np.uint32)
     vals = [0]
-    uniq = np.unique(m)
-    for v in uniq[uniq != 0]:
+    for v in _values(m):
         n, comp = _components(m == v)
         if n:
             hit = comp > 0

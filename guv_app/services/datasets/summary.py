@@ -37,6 +37,7 @@ class DatasetSummary:
     error: str = ""
     n_region_objects: int = 0  # objects of the region class (crop areas, not cells)
     region_files: list[Path] = field(default_factory=list)  # <stem>_regions.* found
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, what was fixed)
 
     @property
     def n_labelled(self) -> int:
@@ -79,6 +80,8 @@ def summarize_folder(
         except LabelProblem as exc:
             summary.skipped.append((pair.image.name, str(exc)))
             continue
+        if raw.note:
+            summary.notes.append((pair.labels.name, raw.note))
         n_regions = len(region_sources.take_region_objects(raw, options.region_class))
         per_image = _count(raw.masks, raw.classes, raw.class_names)
         n = sum(per_image.values())
@@ -128,5 +131,6 @@ def summary_lines(summary: DatasetSummary) -> list[str]:
     if summary.n_region_objects or summary.region_files:
         lines.append(f"  training regions: {summary.n_region_objects} region object(s), "
                      f"{len(summary.region_files)} region file(s)")
+    lines += [f"  warning {name}: {note}" for name, note in summary.notes]
     lines += [f"  skipped {name}: {reason}" for name, reason in summary.skipped]
     return lines
