@@ -50,6 +50,9 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--objects", type=int, default=10000)
+    ap.add_argument("--old", action="store_true",
+                    help="also time the per-object delete once (the path before the bulk "
+                         "edit; ~5-10 s) and print the ratio")
     args = ap.parse_args()
     from PyQt6 import QtWidgets
 
@@ -93,12 +96,27 @@ def main() -> int:
         poly = np.stack([cx + 20 * np.cos(t), cy + 20 * np.sin(t)], axis=1)
         trace.append(timed(lambda p=poly: doc.add_polygon(p, overwrite=True)))
     med = statistics.median
+    old_delete = None
+    if args.old:
+        from guv_app.services.annotation import edits
+
+        bulk, edits._BULK = edits._BULK, 10**9  # per-object writes, as before issue 13
+        doc.reset(masks, classes, table)
+        app.processEvents()
+        doc.set_selection(rng.choice(np.arange(1, n_obj + 1), 8000, replace=False))
+        app.processEvents()
+        old_delete = timed(lambda: ctl.window.actions["delete"].trigger())
+        edits._BULK = bulk
     print(f"image {args.size}x{args.size}, {n_obj} objects, {args.repeats} repeats (medians, ms)")
     for name, vals in (("delete 8000 selected", delete), ("undo that delete", undo_delete),
                        ("colour by class on", cbc_on), ("colour by class off", cbc_off),
                        ("outline mode on", out_on), ("outline mode off", out_off),
                        ("one traced polygon", trace)):
         print(f"{name:24s} {med(vals):9.1f}   (max {max(vals):.1f})")
+    if old_delete is not None:
+        print(f"per-object delete (old)  {old_delete:9.1f}   ratio old/new "
+              f"{old_delete / med(delete):.0f}x")
+    print(f"load average while running: {os.getloadavg()[0]:.1f} (goal measured at <= 2)")
     ctl.files.autosaver.shutdown()
     ctl.window.close_guard = None
     ctl.window.close()

@@ -23,6 +23,7 @@ from guv_app.services.annotation import (
     instance_lut,
     selection_ids_lut,
 )
+from guv_app.views.busy import busy_cursor
 from guv_app.views.trainer.canvas import Tool
 from guv_app.views.trainer.composite import ChannelDisplay, composite, default_displays
 from guv_app.views.trainer.window import TrainerWindow
@@ -73,8 +74,8 @@ class TrainerController(QtCore.QObject):
         c.cursorMoved.connect(self.on_cursor)
         a["undo"].triggered.connect(self.doc.undo)
         a["redo"].triggered.connect(self.doc.redo)
-        a["delete"].triggered.connect(lambda: self.doc.delete(self.doc.selected))
-        a["merge"].triggered.connect(lambda: self.doc.merge(self.doc.selected))
+        a["delete"].triggered.connect(self.delete_selected)
+        a["merge"].triggered.connect(self.merge_selected)
         a["fill_holes"].triggered.connect(self.fill_holes_selected)
         a["assign"].triggered.connect(
             lambda: self._guard(self.doc.assign_class, self.doc.selected, self.doc.current_class)
@@ -94,7 +95,7 @@ class TrainerController(QtCore.QObject):
         tp.toolChanged.connect(self.set_tool)
         tp.brushSizeChanged.connect(lambda v: c.set_brush_radius(v / 2))
         tp.overwriteChanged.connect(lambda v: setattr(self, "overwrite", bool(v)))
-        tp.overlayModeChanged.connect(c.overlay.set_mode)
+        tp.overlayModeChanged.connect(self.set_overlay_mode)
         tp.opacityChanged.connect(c.overlay.set_opacity)
         tp.colorByClassChanged.connect(a["color_by_class"].setChecked)
         cp = w.class_panel
@@ -135,6 +136,10 @@ class TrainerController(QtCore.QObject):
         if self.planes is not None:
             self.set_planes(self.planes, new_image=True)
 
+    def set_overlay_mode(self, mode: str) -> None:
+        with busy_cursor():
+            self.canvas.overlay.set_mode(mode)
+
     def set_color_by_class(self, on: bool) -> None:
         self.color_by_class = bool(on)
         tp = self.window.tool_panel.color_by_class
@@ -142,7 +147,8 @@ class TrainerController(QtCore.QObject):
             blocker = QtCore.QSignalBlocker(tp)
             tp.setChecked(self.color_by_class)
             del blocker
-        self._rebuild_lut()
+        with busy_cursor():
+            self._rebuild_lut()
 
     def cycle_masks(self) -> None:
         combo = self.window.tool_panel.mode
@@ -190,9 +196,8 @@ class TrainerController(QtCore.QObject):
                 self._last_selection = set(self.doc.selected)
                 ov.set_lut(self._lut(), redraw=False)
             if ev.ids is not None and len(ev.ids) and not ov.covers(int(ev.ids.max())):
-                ov.set_lut(self._lut())
-            else:
-                ov.update_region(ev.slices)
+                ov.set_lut(self._lut(), redraw=False)  # new ids only inside this edit's box
+            ov.update_region(ev.slices)
             self._counts_timer.start()
         elif ev.kind == "classes":
             if self.color_by_class:
@@ -300,6 +305,16 @@ class TrainerController(QtCore.QObject):
         self.window.cursor_label.setText(text + (f" ({cls})" if obj and cls != "background" else ""))
 
     # ------------------------------------------------------------ commands
+    def delete_selected(self) -> None:
+        with busy_cursor():
+            n = len(self.doc.delete(self.doc.selected))
+        if n:
+            self.window.statusBar().showMessage(f"Deleted {n} object(s) (Ctrl+Z undoes)", 4000)
+
+    def merge_selected(self) -> None:
+        with busy_cursor():
+            self.doc.merge(self.doc.selected)
+
     def fill_holes_selected(self) -> None:
         with self.doc.group("fill holes"):
             for obj in sorted(self.doc.selected):

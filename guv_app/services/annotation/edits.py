@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from guv_app.services.annotation.document import LabelDocument
 
 Slices = tuple[slice, slice]
+_BULK = 16  # more objects than this: one pass over their joint bounding box
 
 
 def _ndimage():
@@ -145,8 +146,14 @@ class EditOps:
     def delete(self: LabelDocument, ids: Iterable[int] | int) -> list[int]:
         """Delete objects; returns the ids that existed."""
         done = []
+        ids = _ids(ids)
+        if len(ids) > _BULK:
+            done = [i for i in ids if self.area(i) > 0]
+            with self.group("delete"):
+                self._remap(np.asarray(done, np.int64), 0)
+            return done
         with self.group("delete"):
-            for obj in _ids(ids):
+            for obj in ids:
                 sl = self.bbox_of(obj)
                 if sl is None:
                     continue
@@ -180,6 +187,11 @@ class EditOps:
         if len(ids) < 2:
             return ids[0] if ids else 0
         target = ids[0]
+        if len(ids) > _BULK:
+            with self.group("merge"):
+                self._remap(np.asarray(ids[1:], np.int64), target)
+            self.set_selection([target])
+            return target
         with self.group("merge"):
             for obj in ids[1:]:
                 sl = self.bbox_of(obj)
@@ -260,8 +272,8 @@ class EditOps:
         table.colors.append(tuple(color) if color else table.next_color())  # type: ignore[arg-type]
         table.visible.append(True)
         with self.group("add class"):
+            self.current_class = len(table) - 1
             self._set_table(table)
-        self.current_class = len(table) - 1
         return self.current_class
 
     def rename_class(self: LabelDocument, class_id: int, name: str) -> None:
@@ -297,11 +309,12 @@ class EditOps:
             ids = np.flatnonzero(new != cur)
             if ids.size:
                 self._set_classes(ids, new[ids])
+            if self.current_class == class_id:
+                target = reassign_to - (reassign_to > class_id)
+                self.current_class = min(max(target, 0), len(table) - 1)
+            elif self.current_class > class_id:
+                self.current_class -= 1
             self._set_table(table)
-        if self.current_class == class_id:
-            self.current_class = min(max(reassign_to, 0), len(table) - 1)
-        elif self.current_class > class_id:
-            self.current_class -= 1
 
     def set_class_visible(self: LabelDocument, class_id: int, visible: bool) -> None:
         """Show or hide a class on screen (a view setting: not undoable, not dirty)."""
