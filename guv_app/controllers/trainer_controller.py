@@ -7,6 +7,7 @@ buffer that is recoloured only inside the bounding box of each edit. File handli
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
@@ -21,11 +22,18 @@ from guv_app.services.annotation import (
     LabelEvent,
     class_lut,
     instance_lut,
+    raster,
     selection_ids_lut,
 )
 from guv_app.views.busy import busy_cursor
 from guv_app.views.trainer.canvas import Tool
-from guv_app.views.trainer.composite import ChannelDisplay, composite, default_displays
+from guv_app.views.trainer.composite import (
+    ChannelDisplay,
+    auto_levels,
+    composite,
+    default_displays,
+    slider_ranges,
+)
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
@@ -46,10 +54,13 @@ class TrainerController(QtCore.QObject):
         self.overwrite = False
         self.planes: np.ndarray | None = None
         self.displays: list[ChannelDisplay] = []
+        self._ranges: list[tuple[float, float]] = []
         self._instance_lut = np.zeros(1, np.uint32)
         self._stroke_label: int | None = None
         self._stroke_last: tuple[float, float] | None = None
         self._last_selection: set[int] = set()
+        self._erased: set[int] = set()  # objects an erase stroke touched
+        self._cursor: tuple[float, float] | None = None
         self._counts_timer = QtCore.QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(120)  # counts follow edits, off the edit-to-screen path
@@ -89,6 +100,8 @@ class TrainerController(QtCore.QObject):
         a["brush_bigger"].triggered.connect(lambda: self._step_brush(+2))
         a["brush_smaller"].triggered.connect(lambda: self._step_brush(-2))
         a["close"].triggered.connect(w.close)
+        for k in range(1, 10):
+            a[f"class_{k}"].triggered.connect(lambda _=False, k=k: self.pick_class(k))
         for tool in Tool:
             a[f"tool_{tool.value}"].triggered.connect(lambda _=False, t=tool: self.set_tool(t))
         tp = w.tool_panel
@@ -122,10 +135,26 @@ class TrainerController(QtCore.QObject):
         self.planes = planes
         if new_image or len(self.displays) != planes.shape[0]:
             self.displays = default_displays(planes)
-            names = self.files.channel_names(planes.shape[0])
-            ranges = [(float(p.min()), float(p.max())) for p in planes]
-            self.window.channel_panel.set_channels(names, self.displays, ranges)
+            self._ranges = slider_ranges(planes)
+            self._show_channels()
+        else:  # another Z/T plane: widen the sliders if it holds values beyond them
+            wider = slider_ranges(planes, self._ranges)
+            if wider != self._ranges:
+                self._ranges = wider
+                self._show_channels()
         self.canvas.set_image(composite(planes, self.displays), keep_view=not new_image)
+        self._refresh_readout()
+
+    def _refresh_readout(self) -> None:
+        """Pixel readout follows the image under a still mouse (new image, plane, labels)."""
+        if self._cursor is None:
+            self.window.cursor_label.setText("")
+        else:
+            self.on_cursor(*self._cursor)
+
+    def _show_channels(self) -> None:
+        names = self.files.channel_names(len(self.displays))
+        self.window.channel_panel.set_channels(names, self.displays, self._ranges)
 
     def set_displays(self, displays: list[ChannelDisplay]) -> None:
         self.displays = displays
@@ -133,8 +162,23 @@ class TrainerController(QtCore.QObject):
             self.canvas.set_image(composite(self.planes, displays), keep_view=True)
 
     def auto_contrast(self) -> None:
-        if self.planes is not None:
-            self.set_planes(self.planes, new_image=True)
+        """Percentile min/max per channel; colours and visibility stay the user's."""
+        if self.planes is None:
+            return
+        self.displays = [dataclasses.replace(d, low=lo, high=hi) for d, (lo, hi) in
+                         zip(self.displays, map(auto_levels, self.planes), strict=True)]
+        self._show_channels()
+        self.canvas.set_image(composite(self.planes, self.displays), keep_view=True)
+
+    def pick_class(self, k: int) -> None:
+        """Number key k: class k becomes the current class (when it exists)."""
+        if k < len(self.doc.class_table):
+            self.doc.set_current_class(k)
+            self.window.class_panel.list.setCurrentRow(k)
+            self.window.statusBar().showMessage(
+                f"Current class: {self.doc.class_table.names[k]}", 2000)
+        else:
+            self.window.statusBar().showMessage(f"There is no class {k}", 2000)
 
     def set_overlay_mode(self, mode: str) -> None:
         with busy_cursor():
@@ -208,10 +252,13 @@ class TrainerController(QtCore.QObject):
             ov.set_lut(self._lut(), redraw=False)
             self._update_ids(sorted(self._last_selection | self.doc.selected))
             self._last_selection = set(self.doc.selected)
+            self._show_selected()
         elif ev.kind in ("table", "reset"):
             if ev.kind == "reset":
                 self._last_selection = set()
                 ov.set_labels(self.doc.masks, self._lut())
+                self._show_selected()
+                self._refresh_readout()
             else:
                 self._rebuild_lut()
             self._refresh_classes()
@@ -227,6 +274,11 @@ class TrainerController(QtCore.QObject):
 
     def _refresh_counts(self) -> None:
         self.window.class_panel.set_counts(self.doc.counts_per_class().tolist())
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        n = len(self.doc.selected)
+        self.window.selection_label.setText(f"{n} selected" if n else "")
 
     def _refresh_state(self) -> None:
         a = self.window.actions
@@ -257,6 +309,7 @@ class TrainerController(QtCore.QObject):
 
     def on_stroke_start(self, x: float, y: float) -> None:
         self.doc.begin_group(self.canvas.tool.value)
+        self._erased = set()
         self._stroke_last = (x, y)
         if self.canvas.tool == Tool.BRUSH:
             under = self.doc.label_at(x, y)
@@ -272,12 +325,24 @@ class TrainerController(QtCore.QObject):
     def on_stroke_end(self) -> None:
         self._stroke_last = None
         self._stroke_label = None
+        split = self.doc.separate_parts(self._erased) if self._erased else {}
+        self._erased = set()
         self.doc.end_group()
+        if split:  # an erase cut objects in pieces: each piece is now its own object
+            desc = "; ".join(f"object {k} -> {k} and {', '.join(map(str, v))}"
+                             for k, v in list(split.items())[:3])
+            self.window.statusBar().showMessage(
+                f"Erase cut {len(split)} object(s) apart, the pieces are separate objects: "
+                f"{desc}", 8000)
 
     def _stroke_segment(self, pts: list[tuple[float, float]]) -> None:
         arr = np.asarray(pts, np.float64)
         r = self.canvas.brush_radius
         if self.canvas.tool == Tool.ERASE:
+            hit = raster.stroke_mask(arr, r, self.doc.shape)
+            if hit is not None:
+                vals = self.doc.masks[hit[0]][hit[1]]
+                self._erased.update(np.unique(vals[vals > 0]).tolist())
             self.doc.erase(arr, r)
         else:
             self._stroke_label = self.doc.paint(
@@ -291,9 +356,17 @@ class TrainerController(QtCore.QObject):
         elif tool == Tool.LASSO_DELETE:
             self.doc.lasso_delete(points)
         elif tool == Tool.SPLIT:
-            self.doc.split(points)
+            pieces = self.doc.split(points)
+            if pieces:
+                self.window.statusBar().showMessage(
+                    f"Split into {len(pieces) + 1} objects", 4000)
+            else:
+                self.window.statusBar().showMessage(
+                    "The split line cuts no object in two: draw it across one object, "
+                    "from outside to outside", 8000)
 
     def on_cursor(self, x: float, y: float) -> None:
+        self._cursor = (x, y)
         r, c = int(np.floor(y)), int(np.floor(x))
         if self.planes is None or not (0 <= r < self.planes.shape[1] and 0 <= c < self.planes.shape[2]):
             self.window.cursor_label.setText("")
@@ -312,8 +385,20 @@ class TrainerController(QtCore.QObject):
             self.window.statusBar().showMessage(f"Deleted {n} object(s) (Ctrl+Z undoes)", 4000)
 
     def merge_selected(self) -> None:
+        """Merge the selection; merging objects that do not touch is done but said."""
+        ids = sorted(self.doc.selected)
+        if len(ids) < 2:
+            self.window.statusBar().showMessage("Select two or more objects to merge", 4000)
+            return
         with busy_cursor():
-            self.doc.merge(self.doc.selected)
+            parts = self.doc.n_parts(ids)
+            target = self.doc.merge(ids)
+        if parts > 1:
+            self.window.show_message(
+                f"Merged {len(ids)} objects that do not touch: object {target} now has "
+                f"{parts} separate parts (Ctrl+Z undoes).", error=False)
+        else:
+            self.window.statusBar().showMessage(f"Merged {len(ids)} objects into {target}", 4000)
 
     def fill_holes_selected(self) -> None:
         with self.doc.group("fill holes"):

@@ -65,7 +65,7 @@ class TrainerMenus(QtCore.QObject):
             file_menu.insertMenu(w.actions["save"], self.recent_menu)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
-        help_menu = w.menuBar().addMenu("Help")
+        help_menu = w.help_menu
         self.shortcuts_action = QtGui.QAction("Keyboard shortcuts", w)
         self.shortcuts_action.setObjectName("action_shortcuts")
         self.shortcuts_action.setShortcut(QtGui.QKeySequence("F1"))

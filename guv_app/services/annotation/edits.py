@@ -255,6 +255,53 @@ class EditOps:
             self._write(sl, out)
         return new_ids
 
+    def separate_parts(self: LabelDocument, ids: Iterable[int]) -> dict[int, list[int]]:
+        """Give each separate (8-connected) part of these objects its own id.
+
+        After an erase cuts an object in two, each piece becomes an object: the largest
+        keeps the id (and class), the others get new ids with the same class. Returns
+        ``{old id: [new ids]}`` for the objects that were split (one undo step, or part of
+        the enclosing group).
+        """
+        out: dict[int, list[int]] = {}
+        with self.group("separate parts"):
+            for obj in _ids(ids):
+                sl = self.bbox_of(obj)
+                if sl is None:
+                    continue
+                block = self._masks[sl]
+                own = (block == obj).astype(np.uint8)
+                n, comp = cv2.connectedComponents(own, connectivity=8)
+                if n <= 2:
+                    continue
+                sizes = np.bincount(comp.ravel(), minlength=n)
+                sizes[0] = 0
+                keep = int(np.argmax(sizes))
+                new_block = block.copy()
+                new_ids = []
+                for k in range(1, n):
+                    if k != keep:
+                        nid = self._new_id()
+                        new_block[comp == k] = nid
+                        new_ids.append(nid)
+                cls = self.class_of(obj)
+                if cls:
+                    self._set_classes(np.array(new_ids), np.full(len(new_ids), cls))
+                self._write(sl, new_block)
+                out[obj] = new_ids
+        return out
+
+    def n_parts(self: LabelDocument, ids: Iterable[int]) -> int:
+        """Separate (8-connected) parts the union of these objects has (merge check)."""
+        ids = [i for i in _ids(ids) if self.area(i) > 0]
+        if not ids:
+            return 0
+        boxes = [self.bbox_of(i) for i in ids]
+        sl = (slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
+              slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)))
+        union = np.isin(self._masks[sl], ids).astype(np.uint8)
+        return int(cv2.connectedComponents(union, connectivity=8)[0]) - 1
+
     # ---------------------------------------------------------------- classes
     def assign_class(self: LabelDocument, ids: Iterable[int] | int, class_id: int) -> None:
         self._table.check_id(class_id)

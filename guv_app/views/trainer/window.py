@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.views.input_guards import NO_TYPE_AHEAD, install_input_guards
 from guv_app.views.trainer.canvas import LabelCanvas
 from guv_app.views.trainer.channel_panel import ChannelPanel
 from guv_app.views.trainer.class_panel import ClassPanel
@@ -17,8 +18,9 @@ from guv_app.views.trainer.tool_panel import TOOL_LABELS, ToolPanel
 
 Qt = QtCore.Qt
 
-# name, menu, text, shortcuts, scope ("window" or "canvas": only while the image has focus,
-# so arrow and letter keys keep working in the panels' lists and spin boxes)
+# name, menu, text, shortcuts, scope ("window": whenever the window is active -- letter and
+# digit keys, which text fields and spin boxes still receive first; "canvas": only while the
+# image has focus -- arrows, Delete, Page keys, which lists and spin boxes need)
 ACTIONS: list[tuple[str, str, str, tuple[str, ...], str]] = [
     ("open", "File", "Open image…", ("Ctrl+O",), "window"),
     ("open_folder", "File", "Open folder…", ("Ctrl+Shift+O",), "window"),
@@ -35,14 +37,14 @@ ACTIONS: list[tuple[str, str, str, tuple[str, ...], str]] = [
     ("undo", "Edit", "Undo", ("Ctrl+Z",), "window"),
     ("redo", "Edit", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "window"),
     ("delete", "Edit", "Delete selected objects", ("Delete", "Backspace"), "canvas"),
-    ("merge", "Edit", "Merge selected objects", ("M",), "canvas"),
-    ("fill_holes", "Edit", "Fill holes of selected objects", ("F",), "canvas"),
-    ("assign", "Edit", "Give selected objects the current class", ("A",), "canvas"),
+    ("merge", "Edit", "Merge selected objects", ("M",), "window"),
+    ("fill_holes", "Edit", "Fill holes of selected objects", ("F",), "window"),
+    ("assign", "Edit", "Give selected objects the current class", ("A",), "window"),
     ("select_none", "Edit", "Clear selection", ("Ctrl+Shift+A",), "window"),
-    ("brush_bigger", "Edit", "Bigger brush", ("]",), "canvas"),
-    ("brush_smaller", "Edit", "Smaller brush", ("[",), "canvas"),
-    ("color_by_class", "View", "Colour by class", ("C",), "canvas"),
-    ("cycle_masks", "View", "Masks: filled / outlines / hidden", ("O",), "canvas"),
+    ("brush_bigger", "Edit", "Bigger brush", ("]",), "window"),
+    ("brush_smaller", "Edit", "Smaller brush", ("[",), "window"),
+    ("color_by_class", "View", "Colour by class", ("C",), "window"),
+    ("cycle_masks", "View", "Masks: filled / outlines / hidden", ("O",), "window"),
     ("zoom_in", "View", "Zoom in", ("+", "="), "canvas"),
     ("zoom_out", "View", "Zoom out", ("-",), "canvas"),
     ("fit", "View", "Fit image", ("0",), "canvas"),
@@ -86,9 +88,14 @@ class TrainerWindow(QtWidgets.QMainWindow):
         self.cursor_label = QtWidgets.QLabel()
         self.folder_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.cursor_label, 1)
+        self.selection_label = QtWidgets.QLabel()
+        self.selection_label.setObjectName("selection_label")
+        self.statusBar().addPermanentWidget(self.selection_label)
         self.statusBar().addPermanentWidget(self.folder_label)
         self.actions: dict[str, QtGui.QAction] = {}
         self._build_actions()
+        self.setProperty(NO_TYPE_AHEAD, True)  # letters are tool keys, not list searches
+        install_input_guards()
         self.close_guard: Callable[[], bool] | None = None
         self.message_box: QtWidgets.QMessageBox | None = None
         self.question_box: QtWidgets.QMessageBox | None = None
@@ -114,11 +121,20 @@ class TrainerWindow(QtWidgets.QMainWindow):
         tools = menus["Edit"].addMenu("Tool")
         for tool, label, key in TOOL_LABELS:
             act = QtGui.QAction(label, self)
+            act.setObjectName(f"action_tool_{tool.value}")
             act.setShortcut(QtGui.QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.canvas.addAction(act)
             tools.addAction(act)
             self.actions[f"tool_{tool.value}"] = act
+        classes = menus["Edit"].addMenu("Current class")
+        for k in range(1, 10):
+            act = QtGui.QAction(f"Class {k}", self)
+            act.setObjectName(f"action_class_{k}")
+            act.setShortcut(QtGui.QKeySequence(str(k)))
+            classes.addAction(act)
+            self.actions[f"class_{k}"] = act
+        help_menu = self.menuBar().addMenu("Help")
+        help_menu.setObjectName("menu_help")
+        self.help_menu = help_menu
 
     # ------------------------------------------------------------------ feedback
     def show_message(self, text: str, *, title: str = "MultiCellPose", error: bool = True) -> None:
