@@ -31,7 +31,7 @@ class InputGuard(QtCore.QObject):
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
         kind = ev.type()
         if kind == QtCore.QEvent.Type.Wheel and isinstance(obj, _VALUE_WIDGETS):
-            if not obj.hasFocus() and obj.isVisible():
+            if not obj.hasFocus():
                 parent = obj.parentWidget()
                 if parent is not None:  # the form (or its scroll area) gets the wheel
                     QtCore.QCoreApplication.sendEvent(parent, ev)
