@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.model_catalog import (
+    LAST_USED_KEY,
+    ModelCatalog,
+    default_catalog,
+    default_model,
+)
 from guv_app.controllers.training_controller import TrainingController
 from guv_app.controllers.training_worker import TaskRunner
 from guv_app.services.annotation.class_table import merge_classes  # noqa: F401 (re-export)
@@ -71,6 +76,8 @@ class TrainingHookup(QtCore.QObject):
         self.toolbar = ModelToolBar(self.run_action, self.accept_action, self.discard_action)
         self.window.addToolBar(self.toolbar)
         self.catalog.bind_combo(self.toolbar.combo)
+        self.settings = trainer.files.settings
+        self.select_model(default_model(self.catalog, self.settings.value(LAST_USED_KEY, "")))
         self.layer = PredictionLayer()
         trainer.canvas.vb.addItem(self.layer.item)
         self.predictor = TaskRunner(self, name="prediction")
@@ -152,6 +159,7 @@ class TrainingHookup(QtCore.QObject):
         if self._pred_token != self._token():
             self.toolbar.set_status("Prediction dropped: the image changed meanwhile")
             return
+        self.settings.setValue(LAST_USED_KEY, result.model_name)
         self.show_prediction(result)
 
     def show_prediction(self, result) -> None:
