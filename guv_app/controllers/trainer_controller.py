@@ -17,6 +17,7 @@ from PyQt6 import QtCore
 from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
 from guv_app.controllers.trainer_menus import TrainerMenus
+from guv_app.controllers.trainer_regions import TrainingRegions
 from guv_app.services.annotation import (
     LabelDocument,
     LabelEvent,
@@ -68,6 +69,7 @@ class TrainerController(QtCore.QObject):
         self.files = TrainerFiles(self)
         self.exchange = LabelExchange(self)  # File ▸ Import / Export labels
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
+        self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)
@@ -355,6 +357,8 @@ class TrainerController(QtCore.QObject):
             self.doc.set_selection(self.doc.objects_in_polygon(points))
         elif tool == Tool.LASSO_DELETE:
             self.doc.lasso_delete(points)
+        elif tool in (Tool.REGION_RECT, Tool.REGION_POLY):
+            self.regions.add(points)
         elif tool == Tool.SPLIT:
             pieces = self.doc.split(points)
             if pieces:

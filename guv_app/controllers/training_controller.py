@@ -169,8 +169,8 @@ class TrainingController(QtCore.QObject):
                            "objects and save (Ctrl+S) first.")
         extra = [f"{name}: {warning}" for name, warning in s.notes]
         if s.n_region_objects or s.region_files:
-            extra.append(f"Training regions: {s.n_region_objects} region(s) drawn, "
-                         f"{len(s.region_files)} region file(s)")
+            extra.append(f"Training regions: {s.n_file_regions + s.n_region_objects} "
+                         "(training learns only inside them)")
         note = " · ".join([n for n in (note, *extra) if n])
         panel.set_summary(s.n_labelled, s.n_images, per_class_rows(s), s.skipped, note)
 

@@ -14,11 +14,14 @@ TOOL_LABELS = [
     (Tool.LASSO_SELECT, "Lasso select", "L"),
     (Tool.LASSO_DELETE, "Lasso delete", "X"),
     (Tool.SPLIT, "Split", "K"),
+    (Tool.REGION_RECT, "Training region: rectangle", "G"),
+    (Tool.REGION_POLY, "Training region: polygon", "P"),
 ]
 
 # short button texts so the seven tools fit two rows of the side panel
 SHORT = {Tool.SELECT: "Select", Tool.RECT_SELECT: "Rect", Tool.LASSO_SELECT: "Lasso",
-         Tool.LASSO_DELETE: "Lasso del"}
+         Tool.LASSO_DELETE: "Lasso del", Tool.REGION_RECT: "Region ▭",
+         Tool.REGION_POLY: "Region ⬠"}
 
 
 class ToolPanel(QtWidgets.QGroupBox):

@@ -102,7 +102,8 @@ class TrainerWindow(QtWidgets.QMainWindow):
         self.question_box: QtWidgets.QMessageBox | None = None
 
     def _build_actions(self) -> None:
-        menus: dict[str, QtWidgets.QMenu] = {}
+        self.menus: dict[str, QtWidgets.QMenu] = {}
+        menus = self.menus
         for name, menu, text, keys, scope in ACTIONS:
             if menu not in menus:
                 menus[menu] = self.menuBar().addMenu(menu)
