@@ -66,8 +66,9 @@ class TrainerController(QtCore.QObject):
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(120)  # counts follow edits, off the edit-to-screen path
         self._counts_timer.timeout.connect(self._refresh_counts)
-        self.files = TrainerFiles(self)
+        self.files = TrainerFiles(self.window, self.doc, self.set_planes, parent=self)
         self.exchange = LabelExchange(self)  # File ▸ Import / Export labels
+        self.files.open_seg = self.exchange.open_seg  # a _seg.npy opens its image
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
         self.doc.events.connect(self._on_doc_event)

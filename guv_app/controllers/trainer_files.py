@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
-from guv_app.services.annotation import ClassTable
-
-if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+from guv_app.services.annotation import ClassTable, LabelDocument
+from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
@@ -32,10 +30,20 @@ class TrainerFiles(QtCore.QObject):
 
     AUTOSAVE_DELAY_MS = 1500
 
-    def __init__(self, ctl: TrainerController) -> None:
-        super().__init__(ctl)
-        self.ctl = ctl
-        self.window = ctl.window
+    def __init__(
+        self,
+        window: TrainerWindow,
+        doc: LabelDocument,
+        show_planes: Callable[..., None],
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        """``show_planes(planes, new_image=bool)`` puts (C, Y, X) planes on screen."""
+        super().__init__(parent)
+        self.window = window
+        self.doc = doc
+        self.show_planes = show_planes
+        # set by the Trainer: opens a _seg.npy's image with its labels (returns success)
+        self.open_seg: Callable[[Path], bool] | None = None
         self.path: Path | None = None
         self.image = None  # cellpose_io.Image of the open file
         self.t = self.z = self.series = 0
@@ -85,8 +93,8 @@ class TrainerFiles(QtCore.QObject):
         import cellpose_io
 
         path = Path(path).absolute()  # remembered folders and recent files are absolute
-        if path.name.lower().endswith("_seg.npy"):  # Cellpose labels: open their image
-            return self.ctl.exchange.open_seg(path)
+        if path.name.lower().endswith("_seg.npy") and self.open_seg is not None:
+            return self.open_seg(path)  # Cellpose labels: open their image with them
         if path.is_dir():
             files = self._list_folder(path)
             if not files:
@@ -119,7 +127,7 @@ class TrainerFiles(QtCore.QObject):
             getattr(image, "size_t", 1), getattr(image, "size_z", 1),
         )
         self._load_labels(path, planes.shape[-2:], self.series)
-        self.ctl.set_planes(planes, new_image=True)
+        self.show_planes(planes, new_image=True)
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
 
@@ -129,7 +137,7 @@ class TrainerFiles(QtCore.QObject):
 
         self.token += 1
         self.protect_seg = False
-        doc = self.ctl.doc
+        doc = self.doc
         seg_file = cellpose_io.seg_path_for(path, series=series)
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
@@ -158,7 +166,7 @@ class TrainerFiles(QtCore.QObject):
             self.window.show_message(f"Cannot read plane t={t} z={z} of {self.path}: {exc}")
             return
         self.t, self.z = t, z
-        self.ctl.set_planes(planes, new_image=False)
+        self.show_planes(planes, new_image=False)
 
     def _plane_step(self, dt: int, dz: int) -> None:
         panel = self.window.channel_panel
@@ -188,7 +196,7 @@ class TrainerFiles(QtCore.QObject):
         self.window.channel_panel.set_stack(  # Z/T controls restart at 0 for the new series
             list(image.series_names or []), series, image.size_t, image.size_z)
         self._load_labels(self.path, planes.shape[-2:], series)
-        self.ctl.set_planes(planes, new_image=True)
+        self.show_planes(planes, new_image=True)
         self.window.setWindowModified(False)
 
     def _show_series(self, series: int) -> None:
@@ -237,7 +245,7 @@ class TrainerFiles(QtCore.QObject):
 
     # ------------------------------------------------------------------ saving
     def _job(self) -> SaveJob:
-        doc = self.ctl.doc
+        doc = self.doc
         t = doc.class_table
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
                        list(t.colors), doc.version, self.token, self.series)
@@ -271,23 +279,23 @@ class TrainerFiles(QtCore.QObject):
 
     def on_state_changed(self) -> None:
         """Document changed: (re)start the autosave countdown."""
-        if self.autosave and self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+        if self.autosave and self.path is not None and self.doc.dirty and not self.protect_seg:
             self._timer.start()
 
     def autosave_now(self) -> None:
-        if self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+        if self.path is not None and self.doc.dirty and not self.protect_seg:
             self.autosaver.submit(self._job())
 
     def _on_saved(self, job: SaveJob, out: Path) -> None:
         if job.token == self.token:
-            self.ctl.doc.mark_saved(job.version)
+            self.doc.mark_saved(job.version)
         self.window.statusBar().showMessage(f"Saved {Path(out).name}", 3000)
         self._update_folder_label()
 
     def leave_current(self) -> bool:
         """Before switching images: save (autosave) or ask; False = stay."""
         self._timer.stop()
-        if self.path is None or not self.ctl.doc.dirty:
+        if self.path is None or not self.doc.dirty:
             return True
         if self.autosave and not self.protect_seg:
             self.autosaver.submit(self._job())

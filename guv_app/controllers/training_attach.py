@@ -22,8 +22,8 @@ from guv_app.controllers.model_catalog import (
     default_catalog,
     default_model,
 )
+from guv_app.controllers.task_runner import TaskRunner
 from guv_app.controllers.training_controller import TrainingController
-from guv_app.controllers.training_worker import TaskRunner
 from guv_app.services.annotation.class_table import merge_classes  # noqa: F401 (re-export)
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
 
