@@ -27,6 +27,9 @@ _EXPORTS = {
     "load_seg": "cellpose_io.seg",
     "write_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
+    "PlaneKey": "cellpose_io.plane_names",
+    "plane_tag": "cellpose_io.plane_names",
+    "plane_file_for": "cellpose_io.plane_names",
     # label import/export
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
@@ -48,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cellpose_io.image import Image
     from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
     from cellpose_io.label_images import read_label_image, write_label_image
+    from cellpose_io.plane_names import PlaneKey, plane_file_for, plane_tag
     from cellpose_io.registry import (
         is_image_file,
         list_image_files,

@@ -31,6 +31,7 @@ from cellpose_io.label_classes import (
     normalise_class_table,
 )
 from cellpose_io.outlines import outlines_from_masks
+from cellpose_io.plane_names import plane_file_for
 from cellpose_io.safe_pickle import load_pickled_npy
 
 __all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for"]
@@ -80,20 +81,20 @@ class SegData:
 
 
 def seg_path_for(
-    image_path: str | os.PathLike, suffix: str = "_seg.npy", series: int = 0
+    image_path: str | os.PathLike, suffix: str = "_seg.npy", series: int = 0,
+    t: int = 0, z: int = 0,
 ) -> Path:
-    """Where the label file of ``image_path`` (series ``series``) lives.
+    """Where the label file of plane (``series``, ``t``, ``z``) of ``image_path`` lives.
 
-    Series 0 uses the Cellpose GUI's own naming: upstream drops only the last extension, so
-    ``cells.ome.tif`` -> ``cells.ome_seg.npy``; we do the same so the Cellpose GUI finds our
-    files and we find its files. Series k >= 1 of a multi-series file (LIF, CZI scenes...)
-    get ``<stem>_s{k}<suffix>`` so every series keeps its own labels.
+    Plane (0, 0, 0) uses the Cellpose GUI's own naming: upstream drops only the last
+    extension, so ``cells.ome.tif`` -> ``cells.ome_seg.npy``; we do the same so the Cellpose
+    GUI finds our files and we find its files. Other planes get a tag, see
+    :mod:`cellpose_io.plane_names` (``<stem>_s{S}<suffix>``, ``<stem>_s{S}_t{T}_z{Z}<suffix>``).
+    Raises ``ValueError`` for a negative index.
     """
-    image_path = Path(image_path)
     if series < 0:
         raise ValueError(f"series must be >= 0, got {series}")
-    tag = f"_s{int(series)}" if series else ""
-    return image_path.with_name(os.path.splitext(image_path.name)[0] + tag + suffix)
+    return plane_file_for(image_path, suffix, series, t, z)
 
 
 def _as_masks(masks: Any) -> np.ndarray:

@@ -157,7 +157,7 @@ def _boxes(item: _Loaded, image_shape, options: DatasetOptions) -> list[regions.
 
 
 def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
-    plane = read_plane(pair.image, series=pair.series)
+    plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
     raw = read_labels(pair)
     if raw.masks.ndim != 2:
         raise LabelProblem(f"labels are {raw.masks.ndim}-D, expected 2-D")

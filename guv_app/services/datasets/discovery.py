@@ -3,7 +3,9 @@
 Two conventions are accepted, checked in this order for every image:
 
 1. ``<image stem>_seg.npy`` beside the image (ours, Cellpose's, MultiCellPose 0.9's), and
-   ``<image stem>_s{k}_seg.npy`` for series k >= 1 of a multi-series file (one pair each);
+   one file per further labelled plane (series, t, z) named as in
+   :mod:`cellpose_io.plane_names` (``_s{S}_seg.npy``, ``_s{S}_t{T}_z{Z}_seg.npy``): every
+   labelled plane is one pair;
 2. ``<base><mask_filter>.<ext>`` beside the image (or in ``mask_dir``), where ``base`` is the
    image stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter``/``--mask_filter``).
 
@@ -14,9 +16,10 @@ were skipped and why, so a user sees at once why an image did not count.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cellpose_io.plane_names import PlaneKey
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +31,14 @@ _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
 
 @dataclass(frozen=True)
 class LabelledPair:
-    """One image series and the file holding its labels (``kind`` is "seg" or "mask")."""
+    """One labelled plane of an image and the file holding its labels (``kind`` "seg"/"mask")."""
 
     image: Path
     labels: Path
     kind: str
     series: int = 0  # which series of a multi-series file (LIF, CZI...) the labels belong to
+    t: int = 0  # time point and z slice of that series (0-based, as Image.plane(t, z))
+    z: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,34 +89,33 @@ def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
-_SERIES_TAG = re.compile(r"_s([1-9][0-9]*)")
-
-
 def _has_image_with_stem(folder: Path, stem: str) -> bool:
     return any(q.stem == stem and _is_image(q) for q in folder.glob(f"{_glob_escape(stem)}.*"))
 
 
-def seg_files_for(image: str | Path, seg_suffix: str = SEG_SUFFIX) -> list[tuple[int, Path]]:
-    """``(series, label file)`` of every labelled series of ``image``, series order.
+def seg_files_for(image: str | Path, seg_suffix: str = SEG_SUFFIX) -> list[tuple[PlaneKey, Path]]:
+    """``(plane, label file)`` of every labelled plane of ``image``, in plane order.
 
-    Series 0 is ``<stem>_seg.npy``; series k >= 1 is ``<stem>_s{k}_seg.npy`` -- unless an
-    image called ``<stem>_s{k}.*`` sits beside it, whose own ``_seg.npy`` that file is.
+    Plane (0, 0, 0) is ``<stem>_seg.npy``; the others are tagged as in
+    :mod:`cellpose_io.plane_names` -- unless an image called ``<stem><tag>.*`` sits beside
+    it, whose own ``_seg.npy`` that file is.
     """
+    from cellpose_io.plane_names import split_plane_file
+
     image = Path(image)
     stem = image.stem
-    found: list[tuple[int, Path]] = []
+    found: list[tuple[PlaneKey, Path]] = []
     first = image.with_name(stem + seg_suffix)
     if first.is_file():
-        found.append((0, first))
+        found.append((PlaneKey(), first))
     pattern = f"{_glob_escape(stem)}_s*{_glob_escape(seg_suffix)}"
     for path in image.parent.glob(pattern):
-        tag = path.name[len(stem): len(path.name) - len(seg_suffix)]
-        match = _SERIES_TAG.fullmatch(tag)
-        if match is None or not path.is_file():
+        key = split_plane_file(path.name, stem, seg_suffix)
+        if key is None or key == PlaneKey() or not path.is_file():
             continue
-        if _has_image_with_stem(image.parent, stem + tag):
+        if _has_image_with_stem(image.parent, path.name[: len(path.name) - len(seg_suffix)]):
             continue
-        found.append((int(match.group(1)), path))
+        found.append((key, path))
     return sorted(found)
 
 
@@ -151,10 +155,12 @@ def find_labelled_images(
             base = stem[: len(stem) - len(img_filter)] if img_filter else stem
             seg = path.with_name(stem + seg_suffix)
             segs = seg_files_for(path, seg_suffix)
-            mask = None if segs and segs[0][0] == 0 else _mask_for(path, base, mask_filter, mdir)
+            mask = None if segs and segs[0][0] == PlaneKey() else _mask_for(
+                path, base, mask_filter, mdir)
             if mask is not None:
                 report.pairs.append(LabelledPair(path, mask, "mask"))
-            report.pairs.extend(LabelledPair(path, f, "seg", k) for k, f in segs)
+            report.pairs.extend(
+                LabelledPair(path, f, "seg", k.series, k.t, k.z) for k, f in segs)
             if mask is None and not segs:
                 report.skipped.append(
                     Skipped(path, f"no labels (no {seg.name} and no {base}{mask_filter}.*)")

@@ -77,7 +77,7 @@ def evaluate_folder(
         if progress:
             progress(i, len(report.pairs), pair.image.name)
         try:
-            plane = read_plane(pair.image, series=pair.series)
+            plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
             raw = read_labels(pair)
         except LabelProblem as exc:
             skipped.append(Skipped(pair.image, str(exc)))
