@@ -34,6 +34,7 @@ _EXPORTS = {
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
     "read_imagej_rois": "cellpose_io.imagej_rois",
+    "read_imagej_roi_planes": "cellpose_io.imagej_rois",
     "write_imagej_rois": "cellpose_io.imagej_rois",
     "read_geojson": "cellpose_io.geojson",
     "write_geojson": "cellpose_io.geojson",
@@ -49,7 +50,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from cellpose_io.errors import CellposeIOError, ImageReadError, LabelReadError
     from cellpose_io.geojson import read_geojson, write_geojson
     from cellpose_io.image import Image
-    from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
+    from cellpose_io.imagej_rois import (
+        read_imagej_roi_planes,
+        read_imagej_rois,
+        write_imagej_rois,
+    )
     from cellpose_io.label_images import read_label_image, write_label_image
     from cellpose_io.plane_names import PlaneKey, plane_file_for, plane_tag
     from cellpose_io.registry import (

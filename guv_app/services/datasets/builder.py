@@ -173,7 +173,8 @@ def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
     file_boxes: list[regions.Box] = []
     if options.region_source != "none":
         for path in region_sources.region_files_for(pair.image):
-            file_boxes += region_sources.read_region_boxes(path, raw.masks.shape)
+            file_boxes += region_sources.read_region_boxes(
+                path, raw.masks.shape, pair.image, pair.series, pair.t, pair.z)
     return _Loaded(pair, plane, raw, file_boxes)
 
 
