@@ -39,7 +39,7 @@ def read_region_boxes(
     plane is used). Raises :class:`LabelProblem` naming the file when it cannot be read or
     holds no area.
     """
-    from cellpose_io import CellposeIOError, read_geojson, read_imagej_roi_planes, read_image
+    from cellpose_io import CellposeIOError, read_geojson, read_image, read_imagej_roi_planes
 
     path = Path(path)
     size = (int(shape[0]), int(shape[1]))
