@@ -116,14 +116,16 @@ class TrainerFiles(QtCore.QObject):
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
 
-    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0) -> None:
-        """Load the labels of ``series`` of ``path`` (each series has its own file)."""
+    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
+                     t: int = 0, z: int = 0) -> None:
+        """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file)."""
         import cellpose_io
 
         self.token += 1
         self.protect_seg = False
         doc = self.ctl.doc
-        seg_file = cellpose_io.seg_path_for(path, series=series)
+        seg_file = cellpose_io.seg_path_for(path, series=series, t=t, z=z)
+        self.autosaver.wait_written()  # this plane's last autosave may still be writing
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
         if seg_file.exists():
@@ -143,15 +145,30 @@ class TrainerFiles(QtCore.QObject):
         doc.reset(np.zeros(shape, np.uint32), None, table)
 
     def set_plane(self, t: int, z: int) -> None:
+        """Show plane (t, z) with its own labels; the current plane's are saved (or asked)."""
         if self.image is None or (t, z) == (self.t, self.z):
             return
         try:
             planes = self.image.plane(t, z)
         except (OSError, ValueError, IndexError) as exc:
             self.window.show_message(f"Cannot read plane t={t} z={z} of {self.path}: {exc}")
+            self._show_plane(self.t, self.z)
+            return
+        if not self.leave_current():  # the user cancelled: stay on the current plane
+            self._show_plane(self.t, self.z)
             return
         self.t, self.z = t, z
+        self._load_labels(self.path, planes.shape[-2:], self.series, t, z)
         self.ctl.set_planes(planes, new_image=False)
+        self.window.setWindowModified(False)
+
+    def _show_plane(self, t: int, z: int) -> None:
+        """Put the T/Z controls back on (t, z) without emitting a change."""
+        panel = self.window.channel_panel
+        blockers = [QtCore.QSignalBlocker(panel.t), QtCore.QSignalBlocker(panel.z)]
+        panel.t.setValue(t)
+        panel.z.setValue(z)
+        del blockers
 
     def _plane_step(self, dt: int, dz: int) -> None:
         panel = self.window.channel_panel
@@ -233,7 +250,11 @@ class TrainerFiles(QtCore.QObject):
         doc = self.ctl.doc
         t = doc.class_table
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token, self.series)
+                       list(t.colors), doc.version, self.token, self.series, self.t, self.z)
+
+    def _unlabelled(self, job: SaveJob) -> bool:
+        """Nothing drawn on a plane that has no label file: it stays unlabelled (no file)."""
+        return not job.masks.any() and not job.out_path.exists()
 
     def save(self) -> bool:
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
@@ -244,7 +265,7 @@ class TrainerFiles(QtCore.QObject):
         self._timer.stop()
         self.autosaver.wait()
         if self.protect_seg:
-            seg = cellpose_io.seg_path_for(self.path, series=self.series)
+            seg = cellpose_io.seg_path_for(self.path, series=self.series, t=self.t, z=self.z)
             if seg.exists():
                 seg.replace(seg.with_name(seg.name + ".unreadable"))
             self.protect_seg = False
@@ -269,7 +290,13 @@ class TrainerFiles(QtCore.QObject):
 
     def autosave_now(self) -> None:
         if self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
-            self.autosaver.submit(self._job())
+            self._submit(self._job())
+
+    def _submit(self, job: SaveJob) -> None:
+        if self._unlabelled(job):
+            self.ctl.doc.mark_saved(job.version)
+            return
+        self.autosaver.submit(job)
 
     def _on_saved(self, job: SaveJob, out: Path) -> None:
         if job.token == self.token:
@@ -283,7 +310,7 @@ class TrainerFiles(QtCore.QObject):
         if self.path is None or not self.ctl.doc.dirty:
             return True
         if self.autosave and not self.protect_seg:
-            self.autosaver.submit(self._job())
+            self._submit(self._job())
             return True
         answer = self.window.ask_unsaved(self.path.name)
         if answer == "save":
