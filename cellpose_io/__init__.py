@@ -27,9 +27,9 @@ _EXPORTS = {
     "load_seg": "cellpose_io.seg",
     "write_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
-    "PlaneKey": "cellpose_io.plane_names",
-    "plane_tag": "cellpose_io.plane_names",
-    "plane_file_for": "cellpose_io.plane_names",
+    "plane_tag": "cellpose_io.seg",
+    "SEG_SUFFIX": "cellpose_io.seg",
+    "PRED_SUFFIX": "cellpose_io.seg",
     # label import/export
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
@@ -56,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
         write_imagej_rois,
     )
     from cellpose_io.label_images import read_label_image, write_label_image
-    from cellpose_io.plane_names import PlaneKey, plane_file_for, plane_tag
     from cellpose_io.registry import (
         is_image_file,
         list_image_files,
@@ -64,7 +63,16 @@ if TYPE_CHECKING:  # pragma: no cover
         read_image,
         supported_extensions,
     )
-    from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for, write_seg
+    from cellpose_io.seg import (
+        PRED_SUFFIX,
+        SEG_SUFFIX,
+        SegData,
+        load_seg,
+        plane_tag,
+        save_seg,
+        seg_path_for,
+        write_seg,
+    )
 
 
 def __getattr__(name: str) -> Any:

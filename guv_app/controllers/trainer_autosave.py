@@ -30,9 +30,9 @@ class SaveJob:
     class_colors: list[tuple[int, int, int]]
     version: int
     token: int  # which opened document this came from
-    series: int = 0  # the plane (series, t, z) the labels belong to: each has its own file,
-    t: int = 0  # named as in cellpose_io.plane_names
-    z: int = 0
+    series: int = 0  # the plane the labels belong to: each has its own file, named by
+    t: int | None = None  # cellpose_io.plane_tag (t/z None: a single-plane series)
+    z: int | None = None
 
     @property
     def out_path(self) -> Path:
@@ -46,7 +46,7 @@ def write_job(job: SaveJob) -> Path:
 
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
-        out_path=job.out_path, series=int(job.series), t=int(job.t), z=int(job.z),
+        out_path=job.out_path, series=int(job.series), t=job.t, z=job.z,
     )
 
 

@@ -116,18 +116,47 @@ class TrainerFiles(QtCore.QObject):
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
 
+    def plane_key(self, t: int | None = None, z: int | None = None) -> tuple[int | None, ...]:
+        """(t, z) for the label file name of a plane; (None, None) for a single-plane series."""
+        image = self.image
+        if image is None or getattr(image, "size_t", 1) * getattr(image, "size_z", 1) == 1:
+            return (None, None)
+        return (self.t if t is None else t, self.z if z is None else z)
+
+    def label_file(self, t: int | None = None, z: int | None = None) -> Path:
+        """The label file of plane (t, z) of the open series (``cellpose_io.plane_tag``)."""
+        import cellpose_io
+
+        return cellpose_io.seg_path_for(self.path, series=self.series, **dict(
+            zip(("t", "z"), self.plane_key(t, z), strict=True)))
+
     def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
                      t: int = 0, z: int = 0) -> None:
-        """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file)."""
+        """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file).
+
+        The first plane of a stack falls back to an untagged ``<stem>[_s{S}]_seg.npy`` of
+        the plane's shape (what the Trainer wrote before planes); saving then writes the
+        tagged file and leaves that one as it was.
+        """
         import cellpose_io
 
         self.token += 1
         self.protect_seg = False
         doc = self.ctl.doc
-        seg_file = cellpose_io.seg_path_for(path, series=series, t=t, z=z)
+        seg_file = self.label_file(t, z)
         self.autosaver.wait_written()  # this plane's last autosave may still be writing
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
+        legacy = cellpose_io.seg_path_for(path, series=series)
+        if not seg_file.exists() and (t, z) == (0, 0) and legacy != seg_file and legacy.exists():
+            try:  # may also be a Cellpose GUI 3-D file of the whole stack: then not this plane
+                seg = cellpose_io.load_seg(legacy)
+                if tuple(seg.masks.shape) == tuple(shape):
+                    doc.reset(seg.masks, seg.classes,
+                              ClassTable.from_lists(seg.class_names, seg.class_colors))
+                    return
+            except cellpose_io.CellposeIOError as exc:
+                log.info("%s is not the first plane's labels: %s", legacy, exc.reason)
         if seg_file.exists():
             try:
                 seg = cellpose_io.load_seg(seg_file)
@@ -250,7 +279,7 @@ class TrainerFiles(QtCore.QObject):
         doc = self.ctl.doc
         t = doc.class_table
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token, self.series, self.t, self.z)
+                       list(t.colors), doc.version, self.token, self.series, *self.plane_key())
 
     def _unlabelled(self, job: SaveJob) -> bool:
         """Nothing drawn on a plane that has no label file: it stays unlabelled (no file)."""
@@ -260,12 +289,11 @@ class TrainerFiles(QtCore.QObject):
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
         if self.path is None:
             return False
-        import cellpose_io
 
         self._timer.stop()
         self.autosaver.wait()
         if self.protect_seg:
-            seg = cellpose_io.seg_path_for(self.path, series=self.series, t=self.t, z=self.z)
+            seg = self.label_file()
             if seg.exists():
                 seg.replace(seg.with_name(seg.name + ".unreadable"))
             self.protect_seg = False

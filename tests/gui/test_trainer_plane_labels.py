@@ -1,5 +1,5 @@
 """Labels follow the Z/T controls: every plane of a stack keeps its own label file
-(``<stem>_seg.npy`` for the first, ``<stem>_s0_t{T}_z{Z}_seg.npy`` for the others), planes
+(``<stem>_t{T}_z{Z}_seg.npy``, ``cellpose_io.plane_tag``), planes
 nobody drew on stay unlabelled, and the training set takes every labelled plane. Real key
 events (``.`` / ``,`` for T, PgUp / PgDown for Z) and real mouse traces."""
 
@@ -72,8 +72,8 @@ def test_labels_follow_the_time_and_z_controls(qtbot, wait_exposed, movie):
         ctl.window.close()
         ctl.files.autosaver.shutdown()
 
-    first = cellpose_io.seg_path_for(movie)
-    second = movie.with_name("movie_s0_t1_z0_seg.npy")
+    first = movie.with_name("movie_t0_z0_seg.npy")
+    second = movie.with_name("movie_t1_z0_seg.npy")
     assert sorted(p.name for p in movie.parent.glob("*_seg.npy")) == sorted(
         [first.name, second.name])  # the planes nobody drew on have no file
     assert np.array_equal(cellpose_io.load_seg(first).masks > 0, square)
@@ -109,12 +109,13 @@ def test_changing_plane_with_autosave_off_asks_and_cancel_stays(qtbot, wait_expo
         panel = ctl.window.channel_panel
         assert (ctl.files.t, panel.t.value()) == (0, 0)  # stayed, control put back
         assert np.array_equal(ctl.doc.masks, square)
-        assert not cellpose_io.seg_path_for(movie).exists()
+        first = movie.with_name("movie_t0_z0_seg.npy")
+        assert not first.exists()
         QtCore.QTimer.singleShot(50, lambda: answer(Btn.Save))
         _go(ctl, qtbot, Qt.Key.Key_Period)
         assert (len(asked), ctl.files.t, ctl.window.channel_panel.t.value()) == (2, 1, 1)
         assert not ctl.doc.masks.any()
-        assert np.array_equal(cellpose_io.load_seg(cellpose_io.seg_path_for(movie)).masks, square)
+        assert np.array_equal(cellpose_io.load_seg(first).masks, square)
     finally:
         ctl.window.close()
         ctl.files.autosaver.shutdown()
