@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
-from guv_app.controllers.analyzer_workers import Task
+from guv_app.controllers.task_runner import TaskRunner, step_reporter
 from guv_app.plugins.base import Table
 from guv_app.services.tracking import (
     TrackEdits,
@@ -50,7 +50,9 @@ class TrackController(QtCore.QObject):
         self.measured: Table = {}
         self.class_colors: dict[str, tuple[int, int, int]] = {}
         self.edits: TrackEdits | None = None
-        self.task: Task | None = None
+        self.task = TaskRunner(self, name="tracking")
+        self.task.finished.connect(self._tracked)
+        self.task.failed.connect(self._failed)
         # file dialogs; tests replace these with plain functions
         self.ask_open_path: Callable[[], str | None] = self._ask_open_path
         self.ask_save_path: Callable[[], str | None] = self._ask_save_path
@@ -112,23 +114,24 @@ class TrackController(QtCore.QObject):
                               divisions=p.divisions.isChecked())
 
     def track(self) -> bool:
-        if not self.measured or (self.task is not None and self.task.running):
+        if not self.measured or self.task.running:
             return False
         table, config = self.measured, self.config()
 
-        def job(progress, cancel, _on_item):
-            return track_table(table, config, progress, cancel.is_set)
+        def job(report, cancel):
+            return track_table(table, config, step_reporter(report), cancel.is_set)
 
-        self.task = Task(job, self)
-        self.task.done.connect(self._tracked)
-        self.task.error.connect(lambda msg: self.panel.status.setText(f"Tracking failed: {msg}"))
-        self.task.finished.connect(lambda: self.panel.track.setEnabled(True))
         self.panel.track.setEnabled(False)
         self.panel.status.setText("tracking…")
-        self.task.start()
+        self.task.start(job)
         return True
 
+    def _failed(self, message: str) -> None:
+        self.panel.track.setEnabled(True)
+        self.panel.status.setText(f"Tracking failed: {message}")
+
     def _tracked(self, result) -> None:
+        self.panel.track.setEnabled(True)
         self._show(TrackEdits(result.table))
         self.panel.status.setText(result.summary())
         self.tracked.emit(result)
@@ -242,7 +245,3 @@ class TrackController(QtCore.QObject):
         self.window.show_message(f"Wrote {', '.join(p.name for p in written)}")
         return written
 
-    def close(self) -> None:
-        if self.task is not None and self.task.running:
-            self.task.cancel()
-            self.task.wait()

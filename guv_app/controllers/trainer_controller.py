@@ -51,7 +51,7 @@ class TrainerController(QtCore.QObject):
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(120)  # counts follow edits, off the edit-to-screen path
         self._counts_timer.timeout.connect(self._refresh_counts)
-        self.files = TrainerFiles(self)
+        self.files = TrainerFiles(self.window, self.doc, self.set_planes, parent=self)
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)

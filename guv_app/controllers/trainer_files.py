@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
-from guv_app.services.annotation import ClassTable
-
-if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+from guv_app.services.annotation import ClassTable, LabelDocument
+from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
@@ -31,10 +29,18 @@ class TrainerFiles(QtCore.QObject):
 
     AUTOSAVE_DELAY_MS = 1500
 
-    def __init__(self, ctl: TrainerController) -> None:
-        super().__init__(ctl)
-        self.ctl = ctl
-        self.window = ctl.window
+    def __init__(
+        self,
+        window: TrainerWindow,
+        doc: LabelDocument,
+        show_planes: Callable[..., None],
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        """``show_planes(planes, new_image=bool)`` puts (C, Y, X) planes on screen."""
+        super().__init__(parent)
+        self.window = window
+        self.doc = doc
+        self.show_planes = show_planes
         self.path: Path | None = None
         self.image = None  # cellpose_io.Image of the open file
         self.t = self.z = self.series = 0
@@ -112,7 +118,7 @@ class TrainerFiles(QtCore.QObject):
             getattr(image, "size_t", 1), getattr(image, "size_z", 1),
         )
         self._load_labels(path, planes.shape[-2:], self.series)
-        self.ctl.set_planes(planes, new_image=True)
+        self.show_planes(planes, new_image=True)
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
 
@@ -142,7 +148,7 @@ class TrainerFiles(QtCore.QObject):
 
         self.token += 1
         self.protect_seg = False
-        doc = self.ctl.doc
+        doc = self.doc
         seg_file = self.label_file(t, z)
         self.autosaver.wait_written()  # this plane's last autosave may still be writing
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
@@ -188,7 +194,7 @@ class TrainerFiles(QtCore.QObject):
             return
         self.t, self.z = t, z
         self._load_labels(self.path, planes.shape[-2:], self.series, t, z)
-        self.ctl.set_planes(planes, new_image=False)
+        self.show_planes(planes, new_image=False)
         self.window.setWindowModified(False)
 
     def _show_plane(self, t: int, z: int) -> None:
@@ -227,7 +233,7 @@ class TrainerFiles(QtCore.QObject):
         self.window.channel_panel.set_stack(  # Z/T controls restart at 0 for the new series
             list(image.series_names or []), series, image.size_t, image.size_z)
         self._load_labels(self.path, planes.shape[-2:], series)
-        self.ctl.set_planes(planes, new_image=True)
+        self.show_planes(planes, new_image=True)
         self.window.setWindowModified(False)
 
     def _show_series(self, series: int) -> None:
@@ -276,7 +282,7 @@ class TrainerFiles(QtCore.QObject):
 
     # ------------------------------------------------------------------ saving
     def _job(self) -> SaveJob:
-        doc = self.ctl.doc
+        doc = self.doc
         t = doc.class_table
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
                        list(t.colors), doc.version, self.token, self.series, *self.plane_key())
@@ -313,29 +319,29 @@ class TrainerFiles(QtCore.QObject):
 
     def on_state_changed(self) -> None:
         """Document changed: (re)start the autosave countdown."""
-        if self.autosave and self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+        if self.autosave and self.path is not None and self.doc.dirty and not self.protect_seg:
             self._timer.start()
 
     def autosave_now(self) -> None:
-        if self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+        if self.path is not None and self.doc.dirty and not self.protect_seg:
             self._submit(self._job())
 
     def _submit(self, job: SaveJob) -> None:
         if self._unlabelled(job):
-            self.ctl.doc.mark_saved(job.version)
+            self.doc.mark_saved(job.version)
             return
         self.autosaver.submit(job)
 
     def _on_saved(self, job: SaveJob, out: Path) -> None:
         if job.token == self.token:
-            self.ctl.doc.mark_saved(job.version)
+            self.doc.mark_saved(job.version)
         self.window.statusBar().showMessage(f"Saved {Path(out).name}", 3000)
         self._update_folder_label()
 
     def leave_current(self) -> bool:
         """Before switching images: save (autosave) or ask; False = stay."""
         self._timer.stop()
-        if self.path is None or not self.ctl.doc.dirty:
+        if self.path is None or not self.doc.dirty:
             return True
         if self.autosave and not self.protect_seg:
             self._submit(self._job())

@@ -17,8 +17,8 @@ import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.task_runner import TaskRunner
 from guv_app.controllers.training_controller import TrainingController
-from guv_app.controllers.training_worker import TaskRunner
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
 
 log = logging.getLogger(__name__)

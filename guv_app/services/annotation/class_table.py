@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cellpose_io.label_classes import BACKGROUND_COLOR, CLASS_PALETTE, default_class_color
+
 Color = tuple[int, int, int]
 
-# Distinct, colour-blind friendly defaults (Okabe-Ito, then Tol bright) for new classes.
-DEFAULT_COLORS: tuple[Color, ...] = (
-    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
-    (213, 94, 0), (204, 121, 167), (238, 102, 119), (34, 136, 51), (170, 51, 119),
-)
-BACKGROUND_COLOR: Color = (0, 0, 0)
+# The project's one default class palette (cellpose_io.label_classes), offered in order to
+# new classes.
+DEFAULT_COLORS: tuple[Color, ...] = CLASS_PALETTE
 
 
 @dataclass
@@ -44,7 +43,7 @@ class ClassTable:
         colors = list(colors) if colors is not None else []
         out = [BACKGROUND_COLOR]
         for i in range(1, len(names)):
-            c = colors[i] if i < len(colors) else DEFAULT_COLORS[(i - 1) % len(DEFAULT_COLORS)]
+            c = colors[i] if i < len(colors) else default_class_color(i)
             out.append(tuple(int(v) for v in c[:3]))  # type: ignore[arg-type]
         return cls(list(map(str, names)), out)
 
@@ -63,7 +62,7 @@ class ClassTable:
         for c in DEFAULT_COLORS:
             if c not in used:
                 return c
-        return DEFAULT_COLORS[(len(self.names) - 1) % len(DEFAULT_COLORS)]
+        return default_class_color(len(self.names))
 
     def check_id(self, class_id: int, *, allow_background: bool = True) -> None:
         low = 0 if allow_background else 1

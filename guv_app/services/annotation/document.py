@@ -1,10 +1,11 @@
 """The label document of one image: instance masks, per-object classes, class table, undo.
 
 Plain Python and numpy (no Qt) so every edit can be tested without a GUI and reused by
-scripts. Views follow it through :attr:`LabelDocument.events`. Edits are in
-:mod:`guv_app.services.annotation.edits` (mixed in); this module holds the state and the
-three primitives every edit goes through (pixel block, object classes, class table), which
-keep areas, bounding boxes, history and the dirty flag consistent.
+scripts. Views follow it through :attr:`LabelDocument.events`. This module holds the state
+and the three public, undoable primitives every edit goes through (:meth:`write_block`,
+:meth:`set_object_classes`, :meth:`set_class_table`), which keep areas, bounding boxes,
+history and the dirty flag consistent. The edits themselves are functions of
+:mod:`guv_app.services.annotation.edits` over that public API, offered here as methods.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from guv_app.services.annotation import edits
 from guv_app.services.annotation.class_table import ClassTable
-from guv_app.services.annotation.edits import EditOps, _ndimage
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.history import (
     ClassAtom,
@@ -25,9 +26,10 @@ from guv_app.services.annotation.history import (
     Step,
     TableAtom,
 )
+from guv_app.services.annotation.raster import scipy_ndimage
 
 
-class LabelDocument(EditOps):
+class LabelDocument:
     """Masks (H, W) uint32, ``classes[id]`` (int32, class 0 = unassigned), class table."""
 
     def __init__(
@@ -144,7 +146,7 @@ class LabelDocument(EditOps):
             return None
         if self._bboxes is None:
             self._bboxes = {}
-            for i, sl in enumerate(_ndimage().find_objects(self._masks), start=1):
+            for i, sl in enumerate(scipy_ndimage().find_objects(self._masks), start=1):
                 if sl is not None:
                     self._bboxes[i] = [sl[0].start, sl[0].stop, sl[1].start, sl[1].stop]
         b = self._bboxes.get(obj)
@@ -222,7 +224,8 @@ class LabelDocument(EditOps):
         self.events.emit(LabelEvent("state"))
 
     # --------------------------------------------------------------- primitives
-    def _new_id(self) -> int:
+    def new_object_id(self) -> int:
+        """A fresh object id (never reused within the document)."""
         new = self._next_id
         self._next_id += 1
         self._ensure_capacity(new + 1)
@@ -236,8 +239,12 @@ class LabelDocument(EditOps):
                 [self._classes, np.zeros(grow - len(self._classes), np.int32)]
             )
 
-    def _write(self, sl: Slices, new_block: np.ndarray) -> None:
-        """Set ``masks[sl] = new_block`` as an undoable atom."""
+    def write_block(self, sl: Slices, new_block: np.ndarray) -> None:
+        """Set ``masks[sl] = new_block`` (uint32 ids) as an undoable atom.
+
+        Ids in ``new_block`` above every id handed out so far are reserved, so
+        :meth:`new_object_id` never returns them.
+        """
         old = self._masks[sl].copy()
         if np.array_equal(old, new_block):
             return
@@ -250,7 +257,9 @@ class LabelDocument(EditOps):
         old_vals = cur[changed]
         new_vals = np.asarray(block)[changed]
         if new_vals.size:
-            self._ensure_capacity(int(new_vals.max()) + 1)
+            top = int(new_vals.max()) + 1
+            self._ensure_capacity(top)
+            self._next_id = max(self._next_id, top)
         n = len(self._areas)
         lost = np.bincount(old_vals, minlength=n)
         gained = np.bincount(new_vals, minlength=n)
@@ -269,7 +278,8 @@ class LabelDocument(EditOps):
         self.selected.difference_update(gone)
         self.events.emit(LabelEvent("labels", sl, ids[ids > 0]))
 
-    def _set_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
+    def set_object_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
+        """Set ``classes[ids] = values`` as an undoable atom (no check of the class table)."""
         ids = np.asarray(ids, np.int64)
         values = np.broadcast_to(np.asarray(values, np.int32), ids.shape).copy()
         self._ensure_capacity(int(ids.max()) + 1 if ids.size else 1)
@@ -285,7 +295,8 @@ class LabelDocument(EditOps):
         self._classes[ids] = values
         self.events.emit(LabelEvent("classes", None, ids))
 
-    def _set_table(self, table: ClassTable) -> None:
+    def set_class_table(self, table: ClassTable) -> None:
+        """Replace the class table as an undoable atom."""
         self._record(TableAtom(self._table.copy(), table.copy()))
         self._apply_table(table)
 
@@ -294,3 +305,24 @@ class LabelDocument(EditOps):
         if self.current_class >= len(table):
             self.current_class = len(table) - 1
         self.events.emit(LabelEvent("table"))
+
+    # -------------------------------------------------- edits (see edits.py)
+    add_polygon = edits.add_polygon
+    paint = edits.paint
+    erase = edits.erase
+    fill_holes = edits.fill_holes
+    delete = edits.delete
+    objects_in_polygon = edits.objects_in_polygon
+    lasso_delete = edits.lasso_delete
+    merge = edits.merge
+    split = edits.split
+    assign_class = edits.assign_class
+    add_class = edits.add_class
+    rename_class = edits.rename_class
+    recolour_class = edits.recolour_class
+    remove_class = edits.remove_class
+    set_class_visible = edits.set_class_visible
+    set_current_class = edits.set_current_class
+    set_selection = edits.set_selection
+    replace_labels = edits.replace_labels
+    accept_prediction = edits.accept_prediction

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_classes import default_class_colors
 from guv_app.services.datasets import classmap, region_sources, regions
 from guv_app.services.datasets.discovery import (
     DEFAULT_MASK_FILTER,
@@ -291,5 +292,5 @@ def _colors(names: list[str], loaded: list, options: DatasetOptions) -> list[tup
     for item, _ in loaded:
         for name, col in zip(item.raw.class_names, item.raw.class_colors, strict=False):
             known.setdefault(name.strip(), tuple(col))
-    fallback = classmap.default_colors(len(names))
+    fallback = default_class_colors(len(names) - 1)
     return [known.get(n, fallback[i]) for i, n in enumerate(names)]
