@@ -44,3 +44,22 @@ def test_track_command_refuses_bad_input_with_one_line(tmp_path, capsys):
     assert main(["track", "--table", str(source), "--out", str(tmp_path / "o.csv"),
                  "--max-distance", "0"]) == 2
     assert main(["track", "--table", str(tmp_path / "none.csv"), "--out", "x.csv"]) == 2
+
+
+def test_max_distance_in_micrometres_uses_the_calibrated_centroids(tmp_path):
+    table, truth = crossing_movie()
+    table["centroid_y_um"] = table["centroid_y"] * 0.5  # 0.5 µm pixels
+    table["centroid_x_um"] = table["centroid_x"] * 0.5
+    source, out = tmp_path / "m.csv", tmp_path / "t.csv"
+    write_csv(source, [table])
+    assert main(["track", "--table", str(source), "--out", str(out), "--quiet",
+                 "--max-distance-um", "5", "--gap", "1"]) == 0  # 5 µm = 10 px
+    tracked = read_csv(out)
+    assert all(len(s) == 1 for s in identities(tracked["track_id"], truth).values())
+    assert main(["track", "--table", str(source), "--out", str(out), "--quiet",
+                 "--max-distance-um", "2.9"]) == 0  # below the 3 µm steps of A and B
+    assert len(identities(read_csv(out)["track_id"], truth)[1]) == 12
+    del table["centroid_x_um"]
+    write_csv(source, [table])
+    assert main(["track", "--table", str(source), "--out", str(out),
+                 "--max-distance-um", "5"]) == 2

@@ -10,7 +10,7 @@ time-lapse: one row per object per plane with image, series, t, z and centroid_y
 into tracks by optimal assignment (laptrack, Jaqaman et al. 2008). Each (image, series, z) is
 one movie; frames are its t values.
 
-Link cost (px²) = displacement² + (AREA_WEIGHT·ln area ratio)² + (INTENSITY_WEIGHT·ln
+Link cost (px², or µm² with --max-distance-um) = displacement² + (AREA_WEIGHT·ln area ratio)² + (INTENSITY_WEIGHT·ln
 intensity ratio)² + (OVERLAP_WEIGHT·(1 − bounding-box IoU))²; a link is allowed when its
 cost is at most MAX_DISTANCE² (so a weight is the px of movement a change by a factor e is
 worth).
@@ -36,8 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--wide", metavar="CSV", help="wide time series: one column per track")
     parser.add_argument("--wide-column", metavar="NAMES", default="area",
                         help="comma-separated measurement column(s) for --wide (default area)")
-    parser.add_argument("--max-distance", metavar="PX", type=float, default=15.0,
-                        help="largest displacement between frames in px (default 15)")
+    distance = parser.add_mutually_exclusive_group()
+    distance.add_argument("--max-distance", metavar="PX", type=float,
+                          help="largest displacement between frames in px (default 15)")
+    distance.add_argument("--max-distance-um", metavar="UM", type=float,
+                          help="the same in µm, from the centroid_*_um columns (a table "
+                               "measured with a pixel size); --gap-max-distance is then µm too")
     parser.add_argument("--gap", metavar="N", type=int, default=0,
                         help="frames an object may be missing and keep its track (default 0)")
     parser.add_argument("--gap-max-distance", metavar="PX", type=float,
@@ -89,8 +93,11 @@ def run(args: argparse.Namespace) -> int:
         if target.resolve() == source.resolve():
             raise CLIError(f"{target}: would overwrite the input table; choose another name")
     try:
+        um = args.max_distance_um is not None
         config = TrackingConfig(
-            max_distance=args.max_distance, max_gap=args.gap,
+            max_distance=args.max_distance_um if um else (
+                15.0 if args.max_distance is None else args.max_distance),
+            units="um" if um else "px", max_gap=args.gap,
             gap_max_distance=args.gap_max_distance, area_weight=args.area_weight,
             intensity_weight=args.intensity_weight, intensity_column=args.intensity_column,
             overlap_weight=args.overlap_weight, same_class=args.same_class,

@@ -22,7 +22,8 @@ class TrackingConfig:
            + (intensity_weight · ln((1 + I_b) / (1 + I_a)))²
            + (overlap_weight · (1 − IoU of the bounding boxes))²
 
-    with d the centroid displacement in px. A link is allowed only when its cost is at most
+    with d the centroid displacement in px (in µm with ``units="um"``, from the
+    ``centroid_y_um``/``centroid_x_um`` columns a calibrated measurement has). A link is allowed only when its cost is at most
     ``max_distance²`` (``gap_max_distance²`` across a gap), so the feature terms spend the
     same budget as the displacement: a weight is "how many px of movement a change by a
     factor e is worth" (TrackMate's feature penalties play the same role). Links across
@@ -37,7 +38,8 @@ class TrackingConfig:
     mother's.
     """
 
-    max_distance: float = 15.0  # px per frame
+    max_distance: float = 15.0  # per frame, in ``units``
+    units: str = "px"  # "px": centroid_y/_x; "um": centroid_y_um/_x_um (files with a pixel size)
     max_gap: int = 0  # missing frames bridged by gap closing
     gap_max_distance: float | None = None  # px across a gap; None = max_distance
     area_weight: float = 0.0
@@ -49,6 +51,8 @@ class TrackingConfig:
     frame_column: str = "t"
 
     def __post_init__(self) -> None:
+        if self.units not in ("px", "um"):
+            raise ValueError(f"units must be 'px' or 'um', got {self.units!r}")
         if not self.max_distance > 0:
             raise ValueError(f"max_distance must be > 0 px, got {self.max_distance}")
         if self.max_gap < 0:

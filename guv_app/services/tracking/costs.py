@@ -17,7 +17,7 @@ import numpy as np
 from guv_app.plugins.base import Table
 from guv_app.services.tracking.config import TrackingConfig
 
-POSITION_COLUMNS = ("centroid_y", "centroid_x")
+POSITION_COLUMNS = {"px": ("centroid_y", "centroid_x"), "um": ("centroid_y_um", "centroid_x_um")}
 BBOX_COLUMNS = ("bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1")
 
 
@@ -47,8 +47,10 @@ def feature_matrix(table: Table, config: TrackingConfig) -> np.ndarray:
 
     Raises :class:`TrackingError` when a column the configuration needs is missing.
     """
-    require(table, list(POSITION_COLUMNS), "for the object positions (shape plugin)")
-    parts = [np.asarray(table[c], dtype=np.float64) for c in POSITION_COLUMNS]
+    position = POSITION_COLUMNS[config.units]
+    require(table, list(position), "for the object positions (shape plugin"
+            + (", on a file with a pixel size or --pixel-size)" if config.units == "um" else ")"))
+    parts = [np.asarray(table[c], dtype=np.float64) for c in position]
     if config.area_weight:
         require(table, ["area"], "for the area cost")
         area = np.asarray(table["area"], dtype=np.float64)
