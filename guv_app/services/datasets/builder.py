@@ -166,7 +166,7 @@ def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _
     exactly the pairs training refuses (shape mismatch, missing channel, region files).
     """
     if pixels:
-        plane = read_plane(pair.image, series=pair.series)
+        plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
         shape = plane.shape
     else:
         shape = read_plane_shape(pair.image, series=pair.series)
@@ -186,7 +186,8 @@ def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _
     file_boxes: list[regions.Box] = []
     if options.region_source != "none":
         for path in region_sources.region_files_for(pair.image):
-            file_boxes += region_sources.read_region_boxes(path, raw.masks.shape)
+            file_boxes += region_sources.read_region_boxes(
+                path, raw.masks.shape, pair.image, pair.series, pair.t, pair.z)
     return _Loaded(pair, plane, raw, file_boxes)
 
 

@@ -19,6 +19,7 @@ from cellpose_io.label_classes import object_ids
 from guv_app.services.datasets import region_sources
 from guv_app.services.datasets.builder import DatasetOptions, load_pair
 from guv_app.services.datasets.discovery import Skipped, find_labelled_images
+from guv_app.services.datasets.labels import LabelProblem
 
 log = logging.getLogger(__name__)
 
