@@ -259,9 +259,9 @@ def test_written_keys_are_exactly_the_documented_set(tmp_path):
     masks[1:3, 1:3] = 1
     image = tmp_path / "cells.lif"
     job = SaveJob(image, masks, np.array([0, 1]), ["background", "a"], [(0, 0, 0), (1, 2, 3)],
-                  version=1, token=1, series=1)
+                  version=1, token=1, series=1, t=2, z=0)
     out = write_job(job)
-    assert out.name == "cells_s1_seg.npy"
+    assert out.name == "cells_s1_t2_z0_seg.npy"  # the plane is in the name, not in the keys
     base = {"masks", "outlines", "chan_choose", "ismanual", "filename", "diameter", "classes",
             "class_names", "class_colors", "mcp_seg_version"}
     assert set(np.load(out, allow_pickle=True).item()) == base
