@@ -168,8 +168,9 @@ def _reference_tiff(src: Path, out: Path) -> Path:
     image = read_image(src)
     stack = np.stack([np.stack([image.plane(t, z) for z in range(image.size_z)])
                       for t in range(image.size_t)])
-    tifffile.imwrite(out, stack, imagej=stack.dtype != np.int8 and stack.dtype.kind != "f"
-                     or stack.dtype == np.float32, metadata={"axes": "TZCYX"})
+    imagej = stack.dtype in (np.uint8, np.uint16, np.float32)  # what ImageJ files can hold
+    tifffile.imwrite(out, stack, imagej=imagej, photometric="minisblack",
+                     metadata={"axes": "TZCYX"})
     image.close()
     return out
 
