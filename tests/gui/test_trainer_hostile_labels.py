@@ -1,0 +1,32 @@
+"""The Trainer opening an image whose ``_seg.npy`` is forged (issue 15's bad_inputs file):
+one message naming the file, no labels, nothing crashes, nothing is overwritten."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from trainer_helpers import open_trainer
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
+
+
+def test_forged_label_file_shows_message_and_starts_without_labels(
+        qtbot, tmp_path, wait_exposed):
+    for name in ("forged.tif", "forged_seg.npy"):
+        shutil.copy(BAD / name, tmp_path / name)
+    before = (tmp_path / "forged_seg.npy").read_bytes()
+    ctl = open_trainer(qtbot, wait_exposed, size=None)
+    ctl.files.set_autosave(False)
+    assert ctl.files.open_path(tmp_path / "forged.tif")
+    box = ctl.window.message_box
+    assert box is not None
+    assert box.text() == (
+        "The labels forged_seg.npy cannot be read (unsafe or corrupt pickle: dtype |V8 with a "
+        "forged description (fields, size or flags)); starting empty. The file is kept; "
+        "saving moves it aside first.")
+    box.close()
+    assert ctl.doc.max_id == 0
+    assert ctl.doc.masks.shape == (48, 48)
+    assert (tmp_path / "forged_seg.npy").read_bytes() == before
+    ctl.files.autosaver.shutdown()
