@@ -18,12 +18,14 @@ __all__ = [
     "BACKGROUND",
     "BACKGROUND_COLOR",
     "MAX_LABEL",
+    "CLASS_PALETTE",
     "classes_from_map",
     "compact_labels",
     "object_ids",
     "renumber_sparse_ids",
     "mask_dtype_for",
     "default_class_color",
+    "default_class_colors",
     "normalise_class_table",
     "normalise_color",
 ]
@@ -38,27 +40,33 @@ MAX_CLASS_ID = 4096
 BACKGROUND = "background"
 BACKGROUND_COLOR = (0, 0, 0)
 
-# Distinct, colour-blind-friendlier first colours (Okabe-Ito), then golden-angle hues.
-_PALETTE = [
-    (230, 159, 0),
-    (86, 180, 233),
-    (0, 158, 115),
-    (240, 228, 66),
-    (0, 114, 178),
-    (213, 94, 0),
-    (204, 121, 167),
-]
+# The one default class palette of the project (the Trainer, models, training data, files):
+# Okabe-Ito's colour-blind-safe set (Okabe & Ito 2008, without black), then three of Paul
+# Tol's "bright" scheme; further classes get golden-angle hues.
+CLASS_PALETTE: tuple[tuple[int, int, int], ...] = (
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+    (213, 94, 0), (204, 121, 167), (238, 102, 119), (34, 136, 51), (170, 51, 119),
+)
 
 
 def default_class_color(class_id: int) -> tuple[int, int, int]:
-    """Colour for user class ``class_id`` (1-based); 0 gives the background colour."""
+    """Colour of user class ``class_id`` (1-based) when none was chosen; 0 is background.
+
+    Class k is ``CLASS_PALETTE[k - 1]`` for the first ten classes, then a golden-angle hue,
+    so the same class id has the same colour wherever a default is needed.
+    """
     if class_id <= 0:
         return BACKGROUND_COLOR
-    if class_id <= len(_PALETTE):
-        return _PALETTE[class_id - 1]
+    if class_id <= len(CLASS_PALETTE):
+        return CLASS_PALETTE[class_id - 1]
     hue = (class_id * 0.618033988749895) % 1.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.95)
     return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def default_class_colors(n_user_classes: int) -> list[tuple[int, int, int]]:
+    """Background black, then :func:`default_class_color` of classes 1..n_user_classes."""
+    return [default_class_color(k) for k in range(n_user_classes + 1)]
 
 
 def normalise_color(value: Any) -> tuple[int, int, int]:
@@ -155,14 +163,19 @@ def normalise_class_table(
 
 
 def classes_from_map(masks: np.ndarray, class_map: np.ndarray) -> np.ndarray:
-    """Per-object class by majority vote of a per-pixel class map.
+    """Per-object class by majority vote of a per-pixel class map: the one rule of the project
+    (reading class maps from files, a model's prediction, training metrics).
 
-    Only positive class values vote (0 and negatives mean "no class"), as MultiCellPose 0.9
-    did; ties go to the smaller class id; an object without votes gets class 0. Returns
-    int32 of length ``masks.max() + 1`` with entry 0 = 0.
+    ``masks`` (Y, X) instance mask, any integer dtype (ids may be sparse, up to 2**32-1);
+    ``class_map`` (Y, X) integer class per pixel. Only positive class values vote (0 =
+    background / unassigned and negatives mean "no class"), as MultiCellPose 0.9 did; ties go
+    to the smaller class id; an object without votes gets class 0. Returns int32 of length
+    ``masks.max() + 1`` with entry 0 = 0. Raises ValueError when the shapes differ.
     """
     masks = np.asarray(masks)
     class_map = np.asarray(class_map)
+    if masks.shape != class_map.shape:
+        raise ValueError(f"class map {class_map.shape} does not fit masks {masks.shape}")
     max_id = int(masks.max()) if masks.size else 0
     classes = np.zeros(max_id + 1, dtype=np.int32)
     sel = (masks > 0) & (class_map > 0)
@@ -170,6 +183,13 @@ def classes_from_map(masks: np.ndarray, class_map: np.ndarray) -> np.ndarray:
         return classes
     obj = masks[sel].astype(np.int64)
     cls = class_map[sel].astype(np.int64)
+    n_cls = int(cls.max()) + 1
+    if (max_id + 1) * n_cls <= 1 << 26:  # dense ids (model output): one bincount
+        votes = np.bincount(obj * n_cls + cls, minlength=(max_id + 1) * n_cls)
+        votes = votes.reshape(max_id + 1, n_cls)
+        has = votes.any(axis=1)
+        classes[has] = votes[has].argmax(axis=1)  # argmax: first (smaller) class on ties
+        return classes
     pairs, counts = np.unique(np.stack([obj, cls]), axis=1, return_counts=True)
     # Sort by object, then by count descending, then class ascending; take the first.
     order = np.lexsort((pairs[1], -counts, pairs[0]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellpose_io.label_classes import object_ids
+from cellpose_io.label_classes import default_class_colors, object_ids
 from guv_app.services.datasets import classmap, region_sources, regions
 from guv_app.services.datasets.discovery import (
     DEFAULT_MASK_FILTER,
@@ -166,7 +166,7 @@ def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _
     exactly the pairs training refuses (shape mismatch, missing channel, region files).
     """
     if pixels:
-        plane = read_plane(pair.image, series=pair.series)
+        plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
         shape = plane.shape
     else:
         shape = read_plane_shape(pair.image, series=pair.series)
@@ -186,7 +186,8 @@ def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _
     file_boxes: list[regions.Box] = []
     if options.region_source != "none":
         for path in region_sources.region_files_for(pair.image):
-            file_boxes += region_sources.read_region_boxes(path, raw.masks.shape)
+            file_boxes += region_sources.read_region_boxes(
+                path, raw.masks.shape, pair.image, pair.series, pair.t, pair.z)
     return _Loaded(pair, plane, raw, file_boxes)
 
 
@@ -333,5 +334,5 @@ def _colors(names: list[str], loaded: list, options: DatasetOptions) -> list[tup
     for item, _ in loaded:
         for name, col in zip(item.raw.class_names, item.raw.class_colors, strict=False):
             known.setdefault(name.strip(), tuple(col))
-    fallback = classmap.default_colors(len(names))
+    fallback = default_class_colors(len(names) - 1)
     return [known.get(n, fallback[i]) for i, n in enumerate(names)]

@@ -72,15 +72,6 @@ def merge_class_names(
     return names, remaps
 
 
-def default_colors(n: int) -> list[tuple[int, int, int]]:
-    """Distinct colours for ``n`` classes (index 0 = background, black)."""
-    palette = [
-        (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-        (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128),
-    ]
-    return [(0, 0, 0)] + [palette[(i - 1) % len(palette)] for i in range(1, n)]
-
-
 def class_pixel_counts(class_maps: Sequence[np.ndarray], n_total: int) -> np.ndarray:
     """Pixels per class id over all maps (ignored pixels not counted)."""
     counts = np.zeros(n_total, dtype=np.int64)

@@ -19,6 +19,7 @@ from cellpose_io.label_classes import object_ids
 from guv_app.services.datasets import region_sources
 from guv_app.services.datasets.builder import DatasetOptions, load_pair
 from guv_app.services.datasets.discovery import Skipped, find_labelled_images
+from guv_app.services.datasets.labels import LabelProblem
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class DatasetSummary:
     error: str = ""
     n_region_objects: int = 0  # objects of the region class (crop areas, not cells)
     region_files: list[Path] = field(default_factory=list)  # <stem>_regions.* found
+    n_file_regions: int = 0  # regions in those files (drawn in the Trainer, QuPath, Fiji)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, what was fixed)
 
     @property
     def n_labelled(self) -> int:
@@ -81,6 +84,8 @@ def summarize_folder(
             summary.skipped.append((pair.image.name, item.reason))
             continue
         raw = item.raw
+        if raw.note:
+            summary.notes.append((pair.labels.name, raw.note))
         n_regions = len(region_sources.take_region_objects(raw, options.region_class))
         per_image = _count(raw.masks, raw.classes, raw.class_names)
         n = sum(per_image.values())
@@ -91,7 +96,13 @@ def summarize_folder(
         summary.labelled.append(pair.image)
         summary.n_region_objects += n_regions
         if options.region_source != "none":
-            summary.region_files += region_sources.region_files_for(pair.image)
+            for path in region_sources.region_files_for(pair.image):
+                summary.region_files.append(path)
+                try:
+                    summary.n_file_regions += len(
+                        region_sources.read_region_boxes(path, raw.masks.shape))
+                except LabelProblem as exc:
+                    summary.notes.append((path.name, str(exc)))
     summary.objects_per_class = dict(counts)
     return summary
 
@@ -128,7 +139,9 @@ def summary_lines(summary: DatasetSummary) -> list[str]:
              f"labelled, {summary.n_objects} object(s)"]
     lines += [f"  {name}: {count}" for name, count in per_class_rows(summary)]
     if summary.n_region_objects or summary.region_files:
-        lines.append(f"  training regions: {summary.n_region_objects} region object(s), "
-                     f"{len(summary.region_files)} region file(s)")
+        lines.append(f"  training regions: {summary.n_file_regions} region(s) in "
+                     f"{len(summary.region_files)} region file(s), "
+                     f"{summary.n_region_objects} region object(s)")
+    lines += [f"  warning {name}: {note}" for name, note in summary.notes]
     lines += [f"  skipped {name}: {reason}" for name, reason in summary.skipped]
     return lines

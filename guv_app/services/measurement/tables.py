@@ -101,3 +101,36 @@ def summary_row(
                     else float("nan")
     return {k: np.array([v], dtype=object if isinstance(v, str) else None)
             for k, v in row.items()}
+
+
+def _column_array(cells: list[str]) -> np.ndarray:
+    """Integers, then floats (``nan`` and empty cells as NaN), else text (object array)."""
+    try:
+        return np.array([int(c) for c in cells], dtype=np.int64)
+    except ValueError:
+        pass
+    try:
+        return np.array([float(c) if c != "" else float("nan") for c in cells], dtype=np.float64)
+    except ValueError:
+        return np.array(cells, dtype=object)
+
+
+def read_csv(path: str | Path) -> Table:
+    """A CSV table written by :func:`write_csv` (or a spreadsheet) as column arrays.
+
+    Each column becomes int64 when every cell is an integer, float64 when every cell is a
+    number or empty (NaN), else a text (object) array. Raises ``ValueError`` naming the file
+    for an empty file or a row whose length differs from the header's, and ``OSError`` when
+    the file cannot be read.
+    """
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise ValueError(f"{path}: empty file, expected a CSV table with a header row")
+    header, body = rows[0], [r for r in rows[1:] if r]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}: row {number} has {len(row)} cells, the header {len(header)}")
+    columns = list(zip(*body, strict=True)) if body else [()] * len(header)
+    return {name: _column_array(list(cells)) for name, cells in zip(header, columns, strict=True)}

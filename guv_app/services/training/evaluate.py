@@ -79,7 +79,7 @@ def evaluate_folder(
         if progress:
             progress(i, len(report.pairs), pair.image.name)
         try:
-            plane = read_plane(pair.image, series=pair.series)
+            plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
             raw = read_labels(pair)
         except Exception as exc:  # noqa: BLE001 - one file's fault skips that file only
             skipped.append(Skipped(pair.image, item_fault(exc)))
