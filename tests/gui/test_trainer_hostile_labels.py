@@ -32,3 +32,20 @@ def test_forged_label_file_shows_message_and_starts_without_labels(
     assert ctl.doc.masks.shape == cellpose_io.read_image(tmp_path / "forged.tif").plane_shape[1:]
     assert (tmp_path / "forged_seg.npy").read_bytes() == before
     ctl.files.autosaver.shutdown()
+
+
+def test_opening_an_image_removes_temp_files_of_killed_saves(qtbot, tmp_path, wait_exposed):
+    import numpy as np
+
+    import cellpose_io
+
+    shutil.copy(BAD / "npy_image" / "ref.tif", tmp_path / "ref.tif")
+    seg = cellpose_io.save_seg(tmp_path / "ref.tif", np.zeros((128, 128), np.uint16))
+    dead = seg.with_name(f".{seg.name}.999999999.abc.tmp")  # no such pid: a killed save
+    dead.write_bytes(b"\0" * 4096)
+    ctl = open_trainer(qtbot, wait_exposed, size=None)
+    ctl.files.set_autosave(False)
+    assert ctl.files.open_path(tmp_path / "ref.tif")
+    assert not dead.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.tif", "ref_seg.npy"]
+    ctl.files.autosaver.shutdown()
