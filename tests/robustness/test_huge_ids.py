@@ -68,3 +68,13 @@ def test_dry_run_and_training_use_a_mask_image_with_huge_ids(tmp_path):
     assert sample.n_objects == 3
     assert np.abs(sample.flows).max() > 0.5  # real flows for every object
     assert set(np.unique(sample.class_map).tolist()) == {0, IGNORE}
+
+
+def test_label_document_opens_huge_ids_without_a_table_per_id():
+    from guv_app.services.annotation.document import LabelDocument
+
+    classes = np.zeros(8, np.int32)
+    classes[7] = 1
+    doc = LabelDocument(_masks(), classes)
+    assert doc.max_id == 3
+    assert [int(doc.masks[_masks() == oid][0]) for oid in IDS] == [1, 2, 3]
