@@ -200,10 +200,15 @@ def export_for_cellpose(
     import tifffile
 
     import cellpose_io
+    from cellpose_io.seg import images_sharing_labels
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tif = folder / f"{name}.tif"
+    twins = images_sharing_labels(tif)
+    if twins:  # e.g. exporting beside the original cells.png: never share cells_seg.npy
+        raise ExchangeError(f"{twins[0].name} is already in {folder}; {tif.name} would share "
+                            f"its label file {name}_seg.npy -- choose another folder")
     arr = np.asarray(planes)
     arr = arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)
     buf = io.BytesIO()
