@@ -180,9 +180,12 @@ class TrackController(QtCore.QObject):
 
     # ------------------------------------------------------------------ display
     def refresh(self) -> None:
+        """Track list, time plot, and the Measurements tab's table and plots (with tracks)."""
         table = self.table
         if table is None:
             return
+        self.window.table.set_table(table)
+        self.window.plots.set_table(table, self.class_colors)
         ids = np.asarray(table["track_id"], dtype=np.int64)
         t = np.asarray(table["t"])
         names = np.asarray(table.get("class_name", np.full(len(ids), "")), dtype=object)

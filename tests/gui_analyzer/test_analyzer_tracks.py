@@ -129,3 +129,21 @@ def test_table_without_time_column_says_why_tracking_is_off(analyzer, tmp_path):
     ctl = analyzer.tracks
     assert ctl.load_csv(source)
     assert not ctl.panel.track.isEnabled() and "no time column" in ctl.panel.status.text()
+
+
+def test_measurement_plots_colour_by_track_after_tracking(tracks_tab, qtbot):
+    analyzer, ctl, truth = tracks_tab
+    plots = analyzer.window.plots
+    assert not plots.color_by.model().item(1).isEnabled()  # not tracked yet
+    _track(ctl, qtbot)
+    assert "track_id" in analyzer.window.table.results.columns
+    analyzer.window.tabs.setCurrentIndex(1)
+    plots.kind.setFocus()
+    QTest.keyClick(plots.kind, Qt.Key.Key_Down)  # scatter
+    plots.color_by.setFocus()
+    QTest.keyClick(plots.color_by, Qt.Key.Key_Down)  # track
+    assert plots.color_by.currentText() == "track"
+    brushes = sorted(item.opts["symbolBrush"].color().getRgb()[:3] for item in plots.data_items())
+    assert brushes == sorted(track_color(t) for t in _track_ids(ctl))
+    points = sum(len(item.xData) for item in plots.data_items())
+    assert points == len(truth)
