@@ -79,6 +79,7 @@ def test_division_gives_two_daughter_tracks_with_the_mother_as_parent():
     first = out["t"] == 4
     assert set(out["parent_track_id"][first]) == {mother}
     assert set(out["track_status"][first]) == {"divided"}
+    assert set(out["lineage_id"]) == {mother}  # mother and daughters: one family tree
 
 
 def test_wide_export_has_one_column_per_track_with_gaps_empty():

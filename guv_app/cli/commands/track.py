@@ -18,8 +18,9 @@ worth).
 Files written:
   --out tracks.csv   the input rows with track_id (1..; 0 = not tracked), track_status
                      (new / matched / gap-closed / divided / untracked), track_age (frames
-                     since the track began), track_age_s (when the table has time_s) and
-                     parent_track_id (mother track after a division, else 0)
+                     since the track began), track_age_s (when the table has time_s),
+                     parent_track_id (mother track after a division, else 0) and
+                     lineage_id (the first track of its family tree)
   --wide wide.csv    one row per frame (t, time_s), one column track_<id> per track, of
                      the measurement --wide-column (default area); several columns give
                      wide_<column>.csv files

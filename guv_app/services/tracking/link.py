@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: Columns that tell movies apart, when the table has them (planes of a run: image, series, z).
 MOVIE_COLUMNS = ("image", "series", "z")
 #: Columns this module adds, in this order, after ``object_id``.
-TRACK_COLUMNS = ("track_id", "track_status", "track_age", "parent_track_id")
+TRACK_COLUMNS = ("track_id", "track_status", "track_age", "parent_track_id", "lineage_id")
 
 
 class TrackingCancelled(Exception):
@@ -46,8 +46,9 @@ class TrackingResult:
     Added columns: ``track_id`` (int64, 1.., unique over the whole table; 0 for untracked
     rows), ``track_status`` (new / matched / gap-closed / divided / untracked),
     ``track_age`` (frames since the track's first object, in t units), ``track_age_s``
-    (seconds, when the table has ``time_s``) and ``parent_track_id`` (mother track of a
-    daughter after a division, else 0).
+    (seconds, when the table has ``time_s``), ``parent_track_id`` (mother track of a
+    daughter after a division, else 0) and ``lineage_id`` (the first track of its family
+    tree: equal for a cell and all its descendants, its own id without divisions).
     """
 
     table: Table
@@ -194,6 +195,7 @@ def track_table(
         first = np.array([first_row.get(i, -1) for i in track_id])
         added["track_age_s"] = np.where(track_id > 0, time_s - time_s[first], np.nan)
     added["parent_track_id"] = parent
+    added["lineage_id"] = lineage_ids(track_id, parent)
     values, counts = np.unique(status.astype(str), return_counts=True)
     statuses = {s: 0 for s in (STATUS_NEW, STATUS_MATCHED, STATUS_GAP_CLOSED, STATUS_DIVIDED,
                                STATUS_UNTRACKED)}
@@ -201,6 +203,22 @@ def track_table(
     log.info("tracked %d rows into %d tracks", n, next_id - 1)
     return TrackingResult(_insert_after(table, added), next_id - 1, len(movies), statuses,
                           n_divisions)
+
+
+def lineage_ids(track_id: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Per row, the root track of its lineage (follow ``parent`` until a track has none)."""
+    track_id, parent = np.asarray(track_id, np.int64), np.asarray(parent, np.int64)
+    mother = {int(t): int(p) for t, p in zip(track_id, parent, strict=True) if t > 0 and p > 0}
+
+    def root(track: int) -> int:
+        seen = set()
+        while track in mother and track not in seen:  # a cycle cannot come from tracking
+            seen.add(track)
+            track = mother[track]
+        return track
+
+    roots = {int(t): root(int(t)) for t in np.unique(track_id[track_id > 0])}
+    return np.array([roots.get(int(t), 0) for t in track_id], dtype=np.int64)
 
 
 def _insert_after(table: Table, added: Table, anchor: str = "object_id") -> Table:

@@ -66,7 +66,8 @@ class PlotPanel(QtWidgets.QWidget):
         self._table = {k: np.asarray(v) for k, v in table.items()}
         self._colors = dict(class_colors or {})
         numeric = [k for k, v in self._table.items() if v.dtype.kind in "iuf"
-                   and k not in ("object_id", "class_id", "track_id", "parent_track_id")]
+                   and k not in ("object_id", "class_id", "track_id", "parent_track_id",
+                                 "lineage_id")]
         tracked = "track_id" in self._table
         item = self.color_by.model().item(1)
         item.setEnabled(tracked)

@@ -187,6 +187,7 @@ class TrackPanel(QtWidgets.QWidget):
 
 def numeric_columns(table: dict[str, np.ndarray]) -> list[str]:
     """Columns worth plotting over time (numbers, not ids or the time itself)."""
-    skip = {"object_id", "class_id", "track_id", "parent_track_id", "t", "z", "series",
+    skip = {"object_id", "class_id", "track_id", "parent_track_id", "lineage_id", "t", "z",
+            "series",
             "time_s", "track_age", "track_age_s"}
     return [k for k, v in table.items() if np.asarray(v).dtype.kind in "iuf" and k not in skip]
