@@ -168,7 +168,7 @@ def track_table(
         t = t_all[rows].astype(np.int64)
         order = np.argsort(t, kind="stable")
         rows, t = rows[order], t[order]
-        frames, _, step = frame_indices(t)
+        frames, _, _ = frame_indices(t)
         previous, split = link_movie(features[rows], frames, config)
         for k in range(len(rows)):  # rows are in frame order: a parent is seen first
             row = rows[k]
@@ -185,8 +185,7 @@ def track_table(
             else:
                 track_id[row] = track_id[rows[link[0]]]
                 status[row] = STATUS_MATCHED if link[1] == 1 else STATUS_GAP_CLOSED
-            age[row] = (t[k] - t_all[first_row[track_id[row]]]).astype(np.int64) \
-                if track_id[row] else 0
+            age[row] = int(t[k] - t_all[first_row[track_id[row]]])
         n_divisions += len(split)
     progress(len(movies), len(movies), "linked")
     added: Table = {"track_id": track_id, "track_status": status, "track_age": age}

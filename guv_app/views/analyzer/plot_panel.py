@@ -89,10 +89,12 @@ class PlotPanel(QtWidgets.QWidget):
     def _groups(self) -> list[tuple[str | None, np.ndarray, tuple[int, int, int]]]:
         """(legend name, row mask, colour) per class, or per track (no legend entries)."""
         if self.color_by.currentText() == "track" and "track_id" in self._table:
-            from guv_app.views.analyzer.track_panel import track_color
+            from guv_app.views.analyzer.track_panel import N_TRACK_COLORS, track_color
 
             ids = np.asarray(self._table["track_id"], dtype=np.int64)
-            return [(None, ids == t, track_color(int(t))) for t in np.unique(ids[ids > 0])]
+            buckets = np.where(ids > 0, ids % N_TRACK_COLORS, -1)  # one item per colour
+            return [(None, buckets == b, track_color(int(b))) for b in np.unique(buckets)
+                    if b >= 0]
         names = self._table.get("class_name")
         if names is None or not len(names):
             return []
