@@ -38,6 +38,9 @@ _EXPORTS = {
     "write_imagej_rois": "cellpose_io.imagej_rois",
     "read_geojson": "cellpose_io.geojson",
     "write_geojson": "cellpose_io.geojson",
+    "LabelCheck": "cellpose_io.label_check",
+    "check_label_image": "cellpose_io.label_check",
+    "label_components": "cellpose_io.label_check",
     # saving
     "atomic_write": "cellpose_io.atomic",
 }
@@ -55,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
         read_imagej_rois,
         write_imagej_rois,
     )
+    from cellpose_io.label_check import LabelCheck, check_label_image, label_components
     from cellpose_io.label_images import read_label_image, write_label_image
     from cellpose_io.registry import (
         is_image_file,

@@ -25,6 +25,7 @@ import numpy as np
 from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import compact_labels, normalise_class_table, normalise_color
+from cellpose_io.limits import check_plane_size
 from cellpose_io.rasterize import (
     Polygon,
     fill_ellipse,
@@ -212,9 +213,11 @@ def _rasterise(
 ) -> SegData:
     """Fill ``rois`` into one instance mask (ids in list order, later ROIs on top)."""
     shape = _infer_shape(rois) if shape is None else (int(shape[0]), int(shape[1]))
+    check_plane_size(path, shape[0], shape[1], LabelReadError)  # before allocating it
     labels = np.zeros(shape, dtype=np.uint32)
     groups: list[int] = []
     colors: dict[int, tuple[int, int, int]] = {}
+    group_names: dict[int, str] = {}  # from ROI names "<id>-<class name>" (our writer)
     skipped: Counter[str] = Counter()
     for index, roi in enumerate(rois):
         try:
@@ -229,6 +232,9 @@ def _rasterise(
             skipped["outside the image"] += 1
             continue
         groups.append(int(roi.group))
+        tagged = _class_in_name(roi.name)
+        if roi.group and tagged:
+            group_names.setdefault(int(roi.group), tagged)
         labels[r0 : r0 + sub.shape[0], c0 : c0 + sub.shape[1]][sub] = len(groups)
         color = _color_of(roi)
         if roi.group and color is not None:
@@ -243,7 +249,11 @@ def _rasterise(
     if lost:
         log.warning("%s: %d object(s) lost all pixels (overlap or outside the image) and were dropped", path, lost)
     n_user = max(int(classes.max()), n_groups)
+    given = len(class_names) if class_names else 0
     names, class_colors = normalise_class_table(class_names, None, n_user)
+    for k, tagged in group_names.items():
+        if k >= given and k < len(names) and tagged not in names:
+            names[k] = tagged
     for k in range(1, len(names)):
         if k in colors:
             class_colors[k] = colors[k]
@@ -271,9 +281,15 @@ def _shape_path(polygons: list[Polygon]) -> np.ndarray:
     return np.asarray(ops, dtype=np.float32)
 
 
-def _make_roi(obj_id: int, polygons: list[Polygon], width: int) -> Any:
+def _class_in_name(name: str | None) -> str | None:
+    """Class name of a ROI named ``<digits>-<class name>`` (as written here), else None."""
+    head, sep, tail = (name or "").partition("-")
+    return (tail.strip() or None) if sep and head.isdigit() else None
+
+
+def _make_roi(obj_id: int, polygons: list[Polygon], width: int, cls_name: str = "") -> Any:
     roifile = _roifile()
-    name = f"{obj_id:0{width}d}"
+    name = f"{obj_id:0{width}d}" + (f"-{cls_name}" if cls_name else "")
     if len(polygons) == 1 and not polygons[0].holes:
         ring = polygons[0].exterior
         roi = roifile.ImagejRoi.frompoints(ring.astype(np.int64), name=name)
@@ -297,12 +313,15 @@ def write_imagej_rois(
     masks: np.ndarray,
     classes: np.ndarray | None = None,
     class_colors: list[Any] | None = None,
+    class_names: list[str] | None = None,
 ) -> Path:
     """Write every object of ``masks`` as an ImageJ ROI, atomically.
 
     ``.zip`` gives a RoiSet for Fiji's ROI Manager (one entry per object, named by its zero-
     padded id); ``.roi`` is only allowed for a single object. With ``classes`` the ROI group
-    is the class id (ImageJ groups stop at 255) and the stroke colour the class colour.
+    is the class id (ImageJ groups stop at 255) and the stroke colour the class colour;
+    with ``class_names`` too, a classified ROI is named ``<id>-<class name>`` so the class
+    name travels (ImageJ keeps group names in its preferences, not in the file).
     """
     path = Path(path)
     masks = np.asarray(masks)
@@ -323,8 +342,9 @@ def write_imagej_rois(
     width = max(4, len(str(max(polygons, default=0))))
     rois = []
     for obj_id, polys in polygons.items():
-        roi = _make_roi(obj_id, polys, width)
         cls = int(classes[obj_id]) if classes is not None and obj_id < len(classes) else 0
+        cls_name = class_names[cls] if class_names and 0 < cls < len(class_names) else ""
+        roi = _make_roi(obj_id, polys, width, cls_name)
         if 0 < cls <= 255:
             roi.group = cls
         elif cls > 255:
@@ -338,6 +358,7 @@ def write_imagej_rois(
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for roi in rois:
-                zf.writestr(f"{roi.name}.roi", roi.tobytes())
+                entry = roi.name.replace("/", "_").replace("\\", "_")
+                zf.writestr(f"{entry}.roi", roi.tobytes())
         data = buf.getvalue()
     return atomic_write_bytes(path, data)

@@ -19,6 +19,7 @@ from PyQt6 import QtCore, QtWidgets
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_tracks import TrackController
+from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
@@ -45,7 +46,7 @@ class AnalyzerController(QtCore.QObject):
         self.task.failed.connect(self._on_batch_error)
         self.last_batch: BatchResult | None = None
         self.last_promote: PromoteResult | None = None
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.confirm: Callable[[str, str], bool] = self._confirm
         self.editor = PredictionEditor(self)
         self.window.set_editor(self.editor.widget)

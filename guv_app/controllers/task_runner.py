@@ -102,7 +102,9 @@ class _Worker(QtCore.QObject):
         try:
             result = self._job(batcher, self._cancel)
         except Exception as exc:  # any failure becomes one message in the GUI
-            log.exception("background job failed")
+            # the user sees the reason once, in the window; the traceback is for debugging
+            # only (DEBUG level), never printed on stderr by default
+            log.debug("background job failed", exc_info=True)
             batcher.flush()
             self.failed.emit(describe_error(exc))
             return

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from guv_app.controllers.gui_settings import app_settings
+from guv_app.controllers.open_dialogs import LAST_DIR_KEY, image_filters
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
 from guv_app.services.annotation import ClassTable, LabelDocument
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
-LAST_DIR_KEY = "trainer/last_dir"
 
 
 class TrainerFiles(QtCore.QObject):
@@ -41,6 +42,8 @@ class TrainerFiles(QtCore.QObject):
         self.window = window
         self.doc = doc
         self.show_planes = show_planes
+        # set by the Trainer: opens a _seg.npy's image with its labels (returns success)
+        self.open_seg: Callable[[Path], bool] | None = None
         self.path: Path | None = None
         self.image = None  # cellpose_io.Image of the open file
         self.t = self.z = self.series = 0
@@ -48,7 +51,7 @@ class TrainerFiles(QtCore.QObject):
         self.index = -1
         self.token = 0  # changes with every opened document, to drop stale save results
         self.protect_seg = False  # the existing label file could not be read
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.autosave = self.settings.value(AUTOSAVE_KEY, True, type=bool)
         self.autosaver = Autosaver(self)
         self.autosaver.saved.connect(self._on_saved)
@@ -78,6 +81,9 @@ class TrainerFiles(QtCore.QObject):
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open image", start)
         dlg.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+
+        dlg.setNameFilters(image_filters())
+        self.window.open_dialog = dlg
         dlg.fileSelected.connect(self.open_path)
         dlg.open()
 
@@ -85,7 +91,9 @@ class TrainerFiles(QtCore.QObject):
         """Open an image (or the first image of a folder); False and a message on failure."""
         import cellpose_io
 
-        path = Path(path)
+        path = Path(path).absolute()  # remembered folders and recent files are absolute
+        if path.name.lower().endswith("_seg.npy") and self.open_seg is not None:
+            return self.open_seg(path)  # Cellpose labels: open their image with them
         if path.is_dir():
             files = self._list_folder(path)
             if not files:
@@ -301,7 +309,9 @@ class TrainerFiles(QtCore.QObject):
         if self.protect_seg:
             seg = self.label_file()
             if seg.exists():
-                seg.replace(seg.with_name(seg.name + ".unreadable"))
+                from cellpose_io.atomic import set_aside
+
+                set_aside(seg)  # never over an earlier .unreadable copy
             self.protect_seg = False
         job = self._job()
         try:

@@ -23,6 +23,7 @@ from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.raster import scipy_ndimage as _ndimage
 
 Slices = tuple[slice, slice]
+_BULK = 16  # more objects than this: one pass over their joint bounding box
 
 
 class EditableDocument(Protocol):
@@ -48,6 +49,7 @@ class EditableDocument(Protocol):
     def write_block(self, sl: Slices, new_block: np.ndarray) -> None: ...
     def set_object_classes(self, ids: np.ndarray, values: np.ndarray) -> None: ...
     def set_class_table(self, table: ClassTable) -> None: ...
+    def remap_objects(self, ids: np.ndarray, to: np.ndarray | int = 0) -> None: ...
 
 
 def _ids(ids: Iterable[int] | int) -> list[int]:
@@ -166,8 +168,14 @@ def fill_holes(doc: EditableDocument, obj: int, *, overwrite: bool = False) -> i
 def delete(doc: EditableDocument, ids: Iterable[int] | int) -> list[int]:
     """Delete objects; returns the ids that existed."""
     done = []
+    ids = _ids(ids)
+    if len(ids) > _BULK:
+        done = [i for i in ids if doc.area(i) > 0]
+        with doc.group("delete"):
+            doc.remap_objects(np.asarray(done, np.int64), 0)
+        return done
     with doc.group("delete"):
-        for obj in _ids(ids):
+        for obj in ids:
             sl = doc.bbox_of(obj)
             if sl is None:
                 continue
@@ -204,6 +212,11 @@ def merge(doc: EditableDocument, ids: Iterable[int]) -> int:
     if len(ids) < 2:
         return ids[0] if ids else 0
     target = ids[0]
+    if len(ids) > _BULK:
+        with doc.group("merge"):
+            doc.remap_objects(np.asarray(ids[1:], np.int64), target)
+        set_selection(doc, [target])
+        return target
     with doc.group("merge"):
         for obj in ids[1:]:
             sl = doc.bbox_of(obj)
@@ -287,8 +300,8 @@ def add_class(doc: EditableDocument, name: str, color: Color | None = None) -> i
     table.colors.append(tuple(color) if color else table.next_color())  # type: ignore[arg-type]
     table.visible.append(True)
     with doc.group("add class"):
+        doc.current_class = len(table) - 1
         doc.set_class_table(table)
-    doc.current_class = len(table) - 1
     return doc.current_class
 
 
@@ -326,11 +339,13 @@ def remove_class(doc: EditableDocument, class_id: int, reassign_to: int = 0) -> 
         ids = np.flatnonzero(new != cur)
         if ids.size:
             doc.set_object_classes(ids, new[ids])
+        # inside the step, so that undo/redo bring the current class back with the table
+        if doc.current_class == class_id:
+            target = reassign_to - (reassign_to > class_id)
+            doc.current_class = min(max(target, 0), len(table) - 1)
+        elif doc.current_class > class_id:
+            doc.current_class -= 1
         doc.set_class_table(table)
-    if doc.current_class == class_id:
-        doc.current_class = min(max(reassign_to, 0), len(table) - 1)
-    elif doc.current_class > class_id:
-        doc.current_class -= 1
 
 
 def set_class_visible(doc: EditableDocument, class_id: int, visible: bool) -> None:
@@ -394,3 +409,110 @@ def accept_prediction(
     """Take a model's masks/classes into the labels as one undoable step."""
     table = ClassTable.from_lists(class_names, class_colors) if class_names else None
     replace_labels(doc, masks, classes, table, name="accept prediction")
+
+
+def import_labels(
+    doc: EditableDocument,
+    masks: np.ndarray,
+    classes: np.ndarray | None = None,
+    class_names: list[str] | None = None,
+    class_colors: list | None = None,
+    *,
+    mode: str = "merge",
+) -> int:
+    """Take labels from a file into this image as ONE undo step; returns objects added.
+
+    ``mode="replace"``: the imported labels replace every object. ``mode="merge"``: the
+    imported objects get new ids after the existing ones and fill only background pixels,
+    so nothing already labelled changes. Classes are matched by name (classes the document
+    lacks are added).
+    """
+    from guv_app.services.annotation.class_table import merge_classes
+
+    if mode not in ("merge", "replace"):
+        raise ValueError(f"import mode must be 'merge' or 'replace', got {mode!r}")
+    masks = np.asarray(masks)
+    if masks.shape != doc.shape:
+        raise ValueError(f"labels of shape {masks.shape} do not fit image {doc.shape}")
+    t = doc.class_table
+    names, colors, mapped = merge_classes(
+        t.names, t.colors, list(class_names or ["background"]), list(class_colors or []),
+        classes)
+    table = None
+    if names != t.names:
+        table = t.copy()
+        table.names, table.colors = names, colors
+        table.visible = t.visible + [True] * (len(names) - len(t.names))
+    if mode == "replace":
+        replace_labels(doc, masks, mapped, table, name="import labels (replace)")
+        return int(np.count_nonzero(np.bincount(doc.masks.ravel())[1:]))
+    imp = masks.astype(np.uint32, copy=False)
+    place = (imp > 0) & (doc.masks == 0)
+    if not place.any():
+        return 0
+    rows, cols = np.flatnonzero(place.any(axis=1)), np.flatnonzero(place.any(axis=0))
+    sl = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    offset = doc.new_object_id() - 1  # ids after every id handed out so far
+    block = doc.masks[sl].copy()
+    sub = place[sl]
+    block[sub] = imp[sl][sub] + np.uint32(offset)
+    new_ids = np.unique(block[sub])
+    with doc.group("import labels (merge)"):
+        if table is not None:
+            doc.set_class_table(table)
+        if mapped is not None:
+            src = new_ids.astype(np.int64) - offset
+            cls = np.where(src < len(mapped), mapped[np.minimum(src, len(mapped) - 1)], 0)
+            if np.any(cls):
+                doc.set_object_classes(new_ids, cls)
+        doc.write_block(sl, block)
+    return int(len(new_ids))
+
+
+def separate_parts(doc: EditableDocument, ids: Iterable[int]) -> dict[int, list[int]]:
+    """Give each separate (8-connected) part of these objects its own id.
+
+    After an erase cuts an object in two, each piece becomes an object: the largest keeps
+    the id (and class), the others get new ids with the same class. Returns ``{old id:
+    [new ids]}`` for the objects that were split (one undo step, or part of the enclosing
+    group).
+    """
+    out: dict[int, list[int]] = {}
+    with doc.group("separate parts"):
+        for obj in _ids(ids):
+            sl = doc.bbox_of(obj)
+            if sl is None:
+                continue
+            block = doc.masks[sl]
+            own = (block == obj).astype(np.uint8)
+            n, comp = cv2.connectedComponents(own, connectivity=8)
+            if n <= 2:
+                continue
+            sizes = np.bincount(comp.ravel(), minlength=n)
+            sizes[0] = 0
+            keep = int(np.argmax(sizes))
+            new_block = block.copy()
+            new_ids = []
+            for k in range(1, n):
+                if k != keep:
+                    nid = doc.new_object_id()
+                    new_block[comp == k] = nid
+                    new_ids.append(nid)
+            cls = doc.class_of(obj)
+            if cls:
+                doc.set_object_classes(np.array(new_ids), np.full(len(new_ids), cls))
+            doc.write_block(sl, new_block)
+            out[obj] = new_ids
+    return out
+
+
+def n_parts(doc: EditableDocument, ids: Iterable[int]) -> int:
+    """Separate (8-connected) parts the union of these objects has (merge check)."""
+    ids = [i for i in _ids(ids) if doc.area(i) > 0]
+    if not ids:
+        return 0
+    boxes = [doc.bbox_of(i) for i in ids]
+    sl = (slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
+          slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)))
+    union = np.isin(doc.masks[sl], ids).astype(np.uint8)
+    return int(cv2.connectedComponents(union, connectivity=8)[0]) - 1

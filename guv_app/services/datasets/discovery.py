@@ -16,6 +16,7 @@ were skipped and why, so a user sees at once why an image did not count.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +145,9 @@ def find_labelled_images(
         raise FileNotFoundError(f"{mdir}: mask folder does not exist")
     report = DiscoveryReport()
     for sub in _folders(folder, subfolders):
-        for path in sorted(sub.iterdir()):
+        entries = sorted(sub.iterdir())
+        stems = Counter(p.stem for p in entries if not p.name.startswith(".") and _is_image(p))
+        for path in entries:
             if path.name.startswith(".") or not _is_image(path):
                 continue
             stem = path.stem
@@ -153,6 +156,11 @@ def find_labelled_images(
             if stem.endswith(_DERIVED_SUFFIXES):
                 continue
             if img_filter and not stem.endswith(img_filter):
+                continue
+            if stems[path.stem] > 1:  # cells.tif + cells.png: one cells_seg.npy for both
+                report.skipped.append(Skipped(
+                    path, f"another image is also called {path.stem}.*; they would share "
+                    f"{path.stem}{seg_suffix} -- rename one so each has its own labels"))
                 continue
             base = stem[: len(stem) - len(img_filter)] if img_filter else stem
             seg = path.with_name(stem + seg_suffix)

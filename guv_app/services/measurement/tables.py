@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.csv_cells import spreadsheet_safe
 from guv_app.plugins.base import Table
 from guv_app.services.measurement.runner import KEY_COLUMNS, ImageMeasurement
 
@@ -54,7 +55,11 @@ def _cells(values: np.ndarray) -> list[str]:
         return [repr(float(v)) if v == v else "nan" for v in array.tolist()]
     if array.dtype.kind == "b":
         return ["1" if v else "0" for v in array.tolist()]
-    return [str(v) for v in array.tolist()]
+    if array.dtype.kind in "iu":
+        return [str(v) for v in array.tolist()]
+    # text (image and class names from users' files): never a spreadsheet formula
+    return [spreadsheet_safe(v) if isinstance(v, (str, bytes)) else str(v)
+            for v in array.tolist()]
 
 
 def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
@@ -62,7 +67,7 @@ def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> s
     columns = list(columns) if columns is not None else column_order(tables)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([spreadsheet_safe(c) for c in columns])
     for table in tables:
         n = len(next(iter(table.values()))) if table else 0
         cells = [_cells(table[c]) if c in table else [""] * n for c in columns]
