@@ -3,14 +3,17 @@
 Each ROI goes onto the plane it was drawn on (``cellpose_io.read_imagej_roi_planes``) and
 each plane's labels are written to its own file (``cellpose_io.plane_tag`` naming), which
 the Trainer opens when its Z/T controls reach that plane and the training set takes as one
-labelled plane each. Label files that already exist are never replaced: the import stops
-before writing anything and names them.
+labelled plane each. Label files that already exist are never replaced: by default the
+import stops before writing anything and names them; ``existing="skip"`` (the Trainer's
+import, which puts the current plane's ROIs into the open document) leaves those planes
+as they are and says which.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,21 +30,30 @@ class RoiImport:
 
     written: list[Path] = field(default_factory=list)
     objects: list[int] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)  # planes that had labels: not changed
 
     def summary(self) -> str:
-        return f"{sum(self.objects)} objects on {len(self.written)} plane(s)"
+        text = f"{sum(self.objects)} objects on {len(self.written)} plane(s)"
+        if self.kept:
+            text += f"; {len(self.kept)} plane(s) already labelled, left as they were"
+        return text
 
 
 def import_roiset(
     image: str | os.PathLike, rois: str | os.PathLike, series: int = 0,
-    class_names: list[str] | None = None,
+    class_names: list[str] | None = None, *, skip: Collection[tuple[int, int]] = (),
+    existing: str = "refuse",
 ) -> RoiImport:
     """Write ``<image>`` plane label files from the RoiSet ``rois`` (``.zip`` or ``.roi``).
 
     Plane (t, z) of a multi-plane series gets ``<stem>[_s{S}]_t{T}_z{Z}_seg.npy``, a
-    single-plane series ``<stem>[_s{S}]_seg.npy``. Raises :class:`RoiImportError` naming
-    the image, the RoiSet or the existing label files.
+    single-plane series ``<stem>[_s{S}]_seg.npy``; planes in ``skip`` are not written.
+    ``existing``: "refuse" (nothing written when a target exists) or "skip" (those planes
+    are kept). Raises :class:`RoiImportError` naming the image, the RoiSet or the existing
+    label files.
     """
+    if existing not in ("refuse", "skip"):
+        raise ValueError(f"existing must be 'refuse' or 'skip', got {existing!r}")
     import cellpose_io
 
     image, rois = Path(image), Path(rois)
@@ -55,13 +67,15 @@ def import_roiset(
     single = sizes["size_t"] * sizes["size_z"] == 1
     targets = {plane: cellpose_io.seg_path_for(
         image, series=series, **({} if single else {"t": plane[0], "z": plane[1]}))
-        for plane in planes}
-    taken = [p.name for p in targets.values() if p.exists()]
-    if taken:
-        raise RoiImportError(f"{image}: labels exist already ({', '.join(sorted(taken))}); "
-                             "nothing was imported")
-    result = RoiImport()
+        for plane in planes if plane not in set(skip)}
+    taken = [p for p in targets.values() if p.exists()]
+    if taken and existing == "refuse":
+        raise RoiImportError(f"{image}: labels exist already "
+                             f"({', '.join(sorted(p.name for p in taken))}); nothing was imported")
+    result = RoiImport(kept=taken)
     for plane, seg in planes.items():
+        if plane not in targets or targets[plane] in taken:
+            continue
         path = cellpose_io.save_seg(image, seg.masks, seg.classes, seg.class_names,
                                     seg.class_colors, out_path=targets[plane], series=series,
                                     imported_from=rois.name)
