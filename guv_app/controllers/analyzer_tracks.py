@@ -24,6 +24,7 @@ from guv_app.services.tracking import (
     TrackingConfig,
     TrackingError,
     class_series,
+    frames_from_image_order,
     time_axis,
     track_series,
     track_table,
@@ -72,7 +73,12 @@ class TrackController(QtCore.QObject):
 
     # ------------------------------------------------------------------ input
     def set_measurements(self, table: Table, class_colors: dict | None = None) -> None:
-        """A new measurement table: tracking is possible when it has a time column (t)."""
+        """A new measurement table: tracking is possible when it has a time column (t), or
+        several images, taken as one file per frame in name order."""
+        images = len(set(np.asarray(table.get("image", [])).astype(str).tolist()))
+        by_name = "t" not in table and images > 1
+        if by_name:
+            table = frames_from_image_order(table)
         self.measured = dict(table)
         self.class_colors = dict(class_colors or {})
         self.edits = None
@@ -84,10 +90,14 @@ class TrackController(QtCore.QObject):
         self.panel.set_columns(numeric_columns(table))
         if ok:
             frames = len(np.unique(np.asarray(table["t"])))
-            self.panel.status.setText(f"{n} objects in {frames} time point(s): ready to track.")
+            self.panel.status.setText(
+                f"{n} objects in {frames} time point(s)"
+                + (" (one image per frame, in name order)" if by_name else "")
+                + ": ready to track.")
         else:
-            self.panel.status.setText("This table has no time column (t): measure every plane "
-                                      "of a time-lapse, or load such a table.")
+            self.panel.status.setText("This table has no time column (t) and one image: "
+                                      "measure every plane of a time-lapse, or load such a "
+                                      "table.")
 
     def load_csv(self, path: str | Path | None = None) -> bool:
         from guv_app.services.measurement.tables import read_csv

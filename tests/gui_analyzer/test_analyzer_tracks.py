@@ -129,6 +129,12 @@ def test_table_without_time_column_says_why_tracking_is_off(analyzer, tmp_path):
     ctl = analyzer.tracks
     assert ctl.load_csv(source)
     assert not ctl.panel.track.isEnabled() and "no time column" in ctl.panel.status.text()
+    frames = {k: v for k, v in table.items() if k != "t"}
+    frames["image"] = np.array([f"frame_{k}.tif" for k in table["t"]], dtype=object)
+    write_csv(source, [frames])
+    assert ctl.load_csv(source)
+    assert ctl.panel.track.isEnabled() and "one image per frame" in ctl.panel.status.text()
+    assert np.array_equal(ctl.measured["t"], table["t"])
 
 
 def test_measurement_plots_colour_by_track_after_tracking(tracks_tab, qtbot):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -229,4 +230,26 @@ def _insert_after(table: Table, added: Table, anchor: str = "object_id") -> Tabl
         out[name] = values
         if name == anchor:
             out.update(added)
+    return out
+
+
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def frames_from_image_order(table: Table, frame_column: str = "t") -> Table:
+    """``table`` with ``frame_column`` = the rank of each row's image in natural name order.
+
+    For movies saved as one file per frame (``frame_2.tif`` before ``frame_10.tif``): the
+    images become one movie whose frames are the files. Raises :class:`TrackingError`
+    without an ``image`` column.
+    """
+    require(table, ["image"], "to number frames by image name")
+    names = np.asarray(table["image"]).astype(str)
+    order = sorted(set(names.tolist()), key=_natural_key)
+    rank = {name: k for k, name in enumerate(order)}
+    out = dict(table)
+    out[frame_column] = np.array([rank[n] for n in names], dtype=np.int64)
+    out["image"] = np.full(len(names), f"{order[0]} … {order[-1]}" if order else "", dtype=object)
+    out.setdefault("frame_image", names.astype(object))
     return out
