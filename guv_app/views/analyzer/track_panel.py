@@ -37,6 +37,7 @@ class TrackPanel(QtWidgets.QWidget):
     undoRequested = QtCore.pyqtSignal()
     redoRequested = QtCore.pyqtSignal()
     plotChanged = QtCore.pyqtSignal()
+    colorImageToggled = QtCore.pyqtSignal(bool)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +93,9 @@ class TrackPanel(QtWidgets.QWidget):
         edit.addWidget(self.delete)
         edit.addWidget(self.merge)
         side.addLayout(edit)
+        self.color_image = QtWidgets.QCheckBox("colour objects by track in the Image tab")
+        self.color_image.toggled.connect(self.colorImageToggled)
+        side.addWidget(self.color_image)
         self._shortcut(QtGui.QKeySequence.StandardKey.Delete, self.deleteRequested, self.tracks)
         self._shortcut(QtGui.QKeySequence.StandardKey.Undo, self.undoRequested, self)
         self._shortcut(QtGui.QKeySequence.StandardKey.Redo, self.redoRequested, self)
