@@ -18,6 +18,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
+from guv_app.views.busy import busy_cursor
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_controller import TrainerController
@@ -103,7 +104,8 @@ class LabelExchange(QtCore.QObject):
         self._remember_dir(path)
         doc = self.ctl.doc
         try:
-            labels = exchange.read_labels_file(path, doc.shape, list(doc.class_table.names))
+            with busy_cursor():
+                labels = exchange.read_labels_file(path, doc.shape, list(doc.class_table.names))
         except ExchangeError as exc:
             self.window.show_message(f"Cannot import labels: {exc}")
             return False
@@ -117,10 +119,11 @@ class LabelExchange(QtCore.QObject):
         return self._import(labels, mode, bool(as_objects))
 
     def _import(self, labels: ImportedLabels, mode: str | None, as_objects: bool) -> bool:
-        if as_objects:
-            labels = exchange.as_instances(labels)
         doc = self.ctl.doc
         if mode is None and doc.n_objects:
+            if as_objects:  # the count in the question is the count after labelling
+                labels = exchange.as_instances(labels)
+                as_objects = False
             self.window.ask(
                 f"This plane already has {doc.n_objects} object(s). Add the "
                 f"{labels.n_objects} object(s) of {labels.source.name} to them, or replace "
@@ -129,8 +132,11 @@ class LabelExchange(QtCore.QObject):
                                                  False))
             return True
         try:
-            n = doc.import_labels(labels.masks, labels.classes, labels.class_names,
-                                  labels.class_colors, mode=mode or "merge")
+            with busy_cursor():
+                if as_objects:
+                    labels = exchange.as_instances(labels)
+                n = doc.import_labels(labels.masks, labels.classes, labels.class_names,
+                                      labels.class_colors, mode=mode or "merge")
         except ValueError as exc:
             self.window.show_message(f"Cannot import labels from {labels.source.name}: {exc}")
             return False
@@ -166,8 +172,9 @@ class LabelExchange(QtCore.QObject):
         """Write the current plane's labels to ``path`` (format from its name)."""
         doc, t = self.ctl.doc, self.ctl.doc.class_table
         try:
-            out = exchange.write_labels_file(path, doc.masks, doc.classes, list(t.names),
-                                             list(t.colors), image_path=self.image_path())
+            with busy_cursor():
+                out = exchange.write_labels_file(path, doc.masks, doc.classes, list(t.names),
+                                                 list(t.colors), image_path=self.image_path())
         except ExchangeError as exc:
             self.window.show_message(str(exc))
             return None
@@ -200,26 +207,39 @@ class LabelExchange(QtCore.QObject):
         failed: list[str] = []
         current = (files.path, files.series)
         images = files.folder or ([files.path] if files.path else [])
-        for image in images:
-            for series, seg_path in seg_files_for(image) or ([(files.series, None)]
-                                                              if image == files.path else []):
-                name = Path(image).stem + (f"_s{series}" if series else "")
-                out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
-                try:
-                    if (image, series) == current:
-                        t = self.ctl.doc.class_table
-                        masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
-                        names, colors = list(t.names), list(t.colors)
-                    else:
-                        seg = cellpose_io.load_seg(seg_path)
-                        masks, classes = seg.masks, seg.classes
-                        names, colors = seg.class_names, seg.class_colors
-                    if not np.any(masks):
-                        continue
-                    written.append(exchange.write_labels_file(
-                        out, masks, classes, names, colors, image_path=image))
-                except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
-                    failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
+        jobs = [(image, series, seg_path) for image in images
+                for series, seg_path in seg_files_for(image) or (
+                    [(files.series, None)] if image == files.path else [])]
+        progress = QtWidgets.QProgressDialog("Exporting labels…", "Cancel", 0, len(jobs),
+                                             self.window)
+        progress.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(500)  # only shown when it takes a while
+        self.progress = progress
+        for k, (image, series, seg_path) in enumerate(jobs):
+            progress.setValue(k)
+            QtCore.QCoreApplication.processEvents()
+            if progress.wasCanceled():
+                failed.append(f"cancelled after {len(written)} of {len(jobs)} planes")
+                break
+            name = Path(image).stem + (f"_s{series}" if series else "")
+            out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
+            try:
+                if (image, series) == current:
+                    t = self.ctl.doc.class_table
+                    masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
+                    names, colors = list(t.names), list(t.colors)
+                else:
+                    seg = cellpose_io.load_seg(seg_path)
+                    masks, classes = seg.masks, seg.classes
+                    names, colors = seg.class_names, seg.class_colors
+                if not np.any(masks):
+                    continue
+                written.append(exchange.write_labels_file(
+                    out, masks, classes, names, colors, image_path=image))
+            except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
+                failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
+        progress.setValue(len(jobs))
+        progress.close()
         self._remember_dir(folder)
         text = f"Exported {len(written)} labelled plane(s) to {folder}"
         if failed:

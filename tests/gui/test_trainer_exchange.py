@@ -159,6 +159,15 @@ def test_export_all_labelled_planes(trainer, qtbot, image_folder, tmp_path):
     assert names == [f"{NAME}.png", "fluorescence_573e1480b500.png"]
     assert _same_partition(cellpose_io.read_label_image(out / f"{NAME}.png").astype(np.uint32),
                            truth)
+    # one unreadable label file never stops the others; the message names it
+    (image_folder / "histology_color_4cbd6c37f3a5_seg.npy").write_bytes(b"garbage")
+    shutil.rmtree(out)
+    ctl.exchange.export_all(out, ".zip")
+    assert sorted(p.name for p in out.iterdir()) == [f"{NAME}.zip",
+                                                     "fluorescence_573e1480b500.zip"]
+    box = ctl.window.message_box
+    assert box is not None and "histology_color_4cbd6c37f3a5.zip" in box.text()
+    box.close()
 
 
 def test_export_for_cellpose_writes_tif_and_seg(trainer, qtbot, tmp_path):
