@@ -426,6 +426,7 @@ class TrainerController(QtCore.QObject):
         self.doc.accept_prediction(masks, classes, class_names, class_colors)
 
     def show(self) -> None:
+        self.menus.restore_layout()
         self.window.show()
         self.canvas.setFocus()
         self.menus.show_first_run_hint()
