@@ -223,7 +223,12 @@ class LabelExchange(QtCore.QObject):
                 break
             name = Path(image).stem + (f"_s{series}" if series else "")
             out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
+            if seg_path is not None and out.absolute() == Path(seg_path).absolute():
+                failed.append(f"{out.name}: that is the label file itself (choose another "
+                              "folder)")
+                continue
             try:
+                keep_original(out)
                 if (image, series) == current:
                     t = self.ctl.doc.class_table
                     masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
@@ -313,6 +318,15 @@ class LabelExchange(QtCore.QObject):
         if cellpose_io.seg_path_for(image, series=files.series) == seg_path:
             return True  # its own labels: already loaded with the image
         return self.import_path(seg_path, mode="replace", as_objects=False)
+
+
+def keep_original(path: Path) -> None:
+    """Before a batch export replaces an existing file, keep it once as ``<name>.orig``."""
+    import shutil
+
+    backup = path.with_name(path.name + ".orig")
+    if path.is_file() and not backup.exists():
+        shutil.copy2(path, backup)
 
 
 def find_image_for_seg(seg_path: Path, recorded: str = "") -> Path | None:
