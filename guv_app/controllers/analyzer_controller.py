@@ -18,6 +18,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
+from guv_app.controllers.analyzer_tracks import TrackController
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
@@ -52,6 +53,9 @@ class AnalyzerController(QtCore.QObject):
         self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
         self.measure = MeasureController(self.window, lambda: list(self.images),
                                          before_run=self.editor.leave, parent=self)
+        self.tracks = TrackController(self.window, parent=self)
+        self.measure.finished.connect(
+            lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.runCurrent.connect(self.run_current)
         inf.runFolder.connect(self.run_folder)
@@ -293,7 +297,7 @@ class AnalyzerController(QtCore.QObject):
     def can_close(self) -> bool:
         """Save pending edits and stop workers before the window closes."""
         self.editor.leave()
-        for task in (self.task, self.measure.task):
+        for task in (self.task, self.measure.task, self.tracks.task):
             task.shutdown()
         return True
 

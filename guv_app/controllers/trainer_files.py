@@ -131,16 +131,47 @@ class TrainerFiles(QtCore.QObject):
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
 
-    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0) -> None:
-        """Load the labels of ``series`` of ``path`` (each series has its own file)."""
+    def plane_key(self, t: int | None = None, z: int | None = None) -> tuple[int | None, ...]:
+        """(t, z) for the label file name of a plane; (None, None) for a single-plane series."""
+        image = self.image
+        if image is None or getattr(image, "size_t", 1) * getattr(image, "size_z", 1) == 1:
+            return (None, None)
+        return (self.t if t is None else t, self.z if z is None else z)
+
+    def label_file(self, t: int | None = None, z: int | None = None) -> Path:
+        """The label file of plane (t, z) of the open series (``cellpose_io.plane_tag``)."""
+        import cellpose_io
+
+        return cellpose_io.seg_path_for(self.path, series=self.series, **dict(
+            zip(("t", "z"), self.plane_key(t, z), strict=True)))
+
+    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
+                     t: int = 0, z: int = 0) -> None:
+        """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file).
+
+        The first plane of a stack falls back to an untagged ``<stem>[_s{S}]_seg.npy`` of
+        the plane's shape (what the Trainer wrote before planes); saving then writes the
+        tagged file and leaves that one as it was.
+        """
         import cellpose_io
 
         self.token += 1
         self.protect_seg = False
         doc = self.doc
-        seg_file = cellpose_io.seg_path_for(path, series=series)
+        seg_file = self.label_file(t, z)
+        self.autosaver.wait_written()  # this plane's last autosave may still be writing
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
+        legacy = cellpose_io.seg_path_for(path, series=series)
+        if not seg_file.exists() and (t, z) == (0, 0) and legacy != seg_file and legacy.exists():
+            try:  # may also be a Cellpose GUI 3-D file of the whole stack: then not this plane
+                seg = cellpose_io.load_seg(legacy)
+                if tuple(seg.masks.shape) == tuple(shape):
+                    doc.reset(seg.masks, seg.classes,
+                              ClassTable.from_lists(seg.class_names, seg.class_colors))
+                    return
+            except cellpose_io.CellposeIOError as exc:
+                log.info("%s is not the first plane's labels: %s", legacy, exc.reason)
         if seg_file.exists():
             try:
                 seg = cellpose_io.load_seg(seg_file)
@@ -158,15 +189,30 @@ class TrainerFiles(QtCore.QObject):
         doc.reset(np.zeros(shape, np.uint32), None, table)
 
     def set_plane(self, t: int, z: int) -> None:
+        """Show plane (t, z) with its own labels; the current plane's are saved (or asked)."""
         if self.image is None or (t, z) == (self.t, self.z):
             return
         try:
             planes = self.image.plane(t, z)
         except (OSError, ValueError, IndexError) as exc:
             self.window.show_message(f"Cannot read plane t={t} z={z} of {self.path}: {exc}")
+            self._show_plane(self.t, self.z)
+            return
+        if not self.leave_current():  # the user cancelled: stay on the current plane
+            self._show_plane(self.t, self.z)
             return
         self.t, self.z = t, z
+        self._load_labels(self.path, planes.shape[-2:], self.series, t, z)
         self.show_planes(planes, new_image=False)
+        self.window.setWindowModified(False)
+
+    def _show_plane(self, t: int, z: int) -> None:
+        """Put the T/Z controls back on (t, z) without emitting a change."""
+        panel = self.window.channel_panel
+        blockers = [QtCore.QSignalBlocker(panel.t), QtCore.QSignalBlocker(panel.z)]
+        panel.t.setValue(t)
+        panel.z.setValue(z)
+        del blockers
 
     def _plane_step(self, dt: int, dz: int) -> None:
         panel = self.window.channel_panel
@@ -248,20 +294,25 @@ class TrainerFiles(QtCore.QObject):
         doc = self.doc
         t = doc.class_table
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token, self.series)
+                       list(t.colors), doc.version, self.token, self.series, *self.plane_key())
+
+    def _unlabelled(self, job: SaveJob) -> bool:
+        """Nothing drawn on a plane that has no label file: it stays unlabelled (no file)."""
+        return not job.masks.any() and not job.out_path.exists()
 
     def save(self) -> bool:
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
         if self.path is None:
             return False
-        import cellpose_io
 
         self._timer.stop()
         self.autosaver.wait()
         if self.protect_seg:
-            seg = cellpose_io.seg_path_for(self.path, series=self.series)
+            seg = self.label_file()
             if seg.exists():
-                seg.replace(seg.with_name(seg.name + ".unreadable"))
+                from cellpose_io.atomic import set_aside
+
+                set_aside(seg)  # never over an earlier .unreadable copy
             self.protect_seg = False
         job = self._job()
         try:
@@ -284,7 +335,13 @@ class TrainerFiles(QtCore.QObject):
 
     def autosave_now(self) -> None:
         if self.path is not None and self.doc.dirty and not self.protect_seg:
-            self.autosaver.submit(self._job())
+            self._submit(self._job())
+
+    def _submit(self, job: SaveJob) -> None:
+        if self._unlabelled(job):
+            self.doc.mark_saved(job.version)
+            return
+        self.autosaver.submit(job)
 
     def _on_saved(self, job: SaveJob, out: Path) -> None:
         if job.token == self.token:
@@ -298,7 +355,7 @@ class TrainerFiles(QtCore.QObject):
         if self.path is None or not self.doc.dirty:
             return True
         if self.autosave and not self.protect_seg:
-            self.autosaver.submit(self._job())
+            self._submit(self._job())
             return True
         answer = self.window.ask_unsaved(self.path.name)
         if answer == "save":

@@ -51,6 +51,33 @@ def read_plane(path: Path, t: int = 0, z: int = 0, series: int = 0) -> np.ndarra
         raise LabelProblem(f"unreadable image ({exc})") from exc
 
 
+def read_plane_shape(path: Path, series: int = 0) -> tuple[int, int, int]:
+    """(C, Y, X) of an image's planes from its header, without decoding pixels."""
+    from cellpose_io import CellposeIOError, read_image
+
+    try:
+        image = read_image(path, series=series)
+    except CellposeIOError as exc:
+        raise LabelProblem(f"unreadable image ({exc.reason})") from exc
+    try:
+        return image.plane_shape
+    finally:
+        image.close()
+
+
+def item_fault(exc: BaseException) -> str:
+    """One line for why one training item was left out, for any exception it raised.
+
+    A :class:`LabelProblem` is already worded for the user; anything else (a reader bug,
+    ``RecursionError`` from a deeply nested file, ``MemoryError``) is named by its type so
+    one bad file is reported and skipped instead of ending the whole run.
+    """
+    if isinstance(exc, LabelProblem):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    return f"unreadable ({type(exc).__name__}{': ' + text if text else ''})"
+
+
 def read_labels(pair: LabelledPair) -> RawLabels:
     """Masks and classes of a pair, from ``_seg.npy`` or a mask image.
 

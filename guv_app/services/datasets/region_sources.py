@@ -28,22 +28,38 @@ def region_files_for(image: Path) -> list[Path]:
     return [p for p in found if p.is_file()]
 
 
-def read_region_boxes(path: Path, shape: tuple[int, int]) -> list[regions.Box]:
+def read_region_boxes(
+    path: Path, shape: tuple[int, int], image: Path | None = None,
+    series: int = 0, t: int = 0, z: int = 0,
+) -> list[regions.Box]:
     """Bounding boxes of every area ROI / polygon in a region file, clipped to ``shape``.
 
-    Raises :class:`LabelProblem` naming the file when it cannot be read or holds no area.
+    An ImageJ RoiSet drawn on several slices of ``image`` gives the boxes of plane
+    (``series``, ``t``, ``z``) only (an empty list when that plane has none, so the whole
+    plane is used). Raises :class:`LabelProblem` naming the file when it cannot be read or
+    holds no area.
     """
-    from cellpose_io import CellposeIOError, read_geojson, read_imagej_rois
+    from cellpose_io import CellposeIOError, read_geojson, read_image, read_imagej_roi_planes
 
     path = Path(path)
-    reader = read_geojson if path.suffix.lower() == ".geojson" else read_imagej_rois
+    size = (int(shape[0]), int(shape[1]))
     try:
-        seg = reader(path, shape=(int(shape[0]), int(shape[1])))
+        if path.suffix.lower() == ".geojson":
+            segs = {(t, z): read_geojson(path, shape=size)}
+        else:
+            sizes = {}
+            if image is not None:
+                with read_image(image, series=series) as img:
+                    sizes = {"size_t": img.size_t, "size_z": img.size_z,
+                             "size_c": img.n_channels}
+            segs = read_imagej_roi_planes(path, shape=size, **sizes)
     except CellposeIOError as exc:
         raise LabelProblem(f"unreadable region file {path.name} ({exc.reason})") from exc
-    masks = np.asarray(seg.masks)
+    if (t, z) not in segs:
+        return []
+    masks = np.asarray(segs[(t, z)].masks)
     boxes = regions.mask_boxes(masks, range(1, int(masks.max()) + 1))
-    if not boxes:
+    if not boxes and len(segs) == 1:
         raise LabelProblem(f"region file {path.name} has no region inside the image")
     return boxes
 

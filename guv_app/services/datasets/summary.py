@@ -1,6 +1,6 @@
 """What a folder offers for training, before any flows are computed (Ctrl+T, --dry-run).
 
-Reads file names and label files only (``_seg.npy`` or mask images), so it is quick enough
+Reads file names, label files and image headers (never pixels), so it is quick enough
 to run when the training dialog opens or as ``multicellpose train --dry-run``. Pairing,
 region handling and the ``min_objects`` rule are the ones :func:`build_training_set` uses,
 so the counts shown are what training will see. Qt-free, plain data out.
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_classes import object_ids
 from guv_app.services.datasets import region_sources
-from guv_app.services.datasets.builder import DatasetOptions
-from guv_app.services.datasets.discovery import find_labelled_images
-from guv_app.services.datasets.labels import LabelProblem, read_labels
+from guv_app.services.datasets.builder import DatasetOptions, load_pair
+from guv_app.services.datasets.discovery import Skipped, find_labelled_images
+from guv_app.services.datasets.labels import LabelProblem
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,13 @@ def summarize_folder(
     summary.skipped = [(s.path.name, s.reason) for s in report.skipped]
     counts: Counter[str] = Counter()
     for pair in report.pairs:
-        try:
-            raw = read_labels(pair)
-        except LabelProblem as exc:
-            summary.skipped.append((pair.image.name, str(exc)))
+        # The same reading and checks training does (image header included), so the counts
+        # are what training will use; any fault of one pair skips that pair only.
+        item = load_pair(pair, options, pixels=False)
+        if isinstance(item, Skipped):
+            summary.skipped.append((pair.image.name, item.reason))
             continue
+        raw = item.raw
         if raw.note:
             summary.notes.append((pair.labels.name, raw.note))
         n_regions = len(region_sources.take_region_objects(raw, options.region_class))
@@ -105,16 +108,16 @@ def summarize_folder(
 
 
 def _count(masks: np.ndarray, classes: np.ndarray | None, names: list[str]) -> Counter[str]:
-    areas = np.bincount(np.asarray(masks).ravel().astype(np.int64))
-    ids = np.flatnonzero(areas[1:]) + 1
+    ids, _areas = object_ids(masks)  # sparse ids up to 2**32-1: nothing allocated per id
     out: Counter[str] = Counter()
     if classes is None or len(names) <= 1:
         out[UNASSIGNED] += len(ids)
         return out
-    cl = np.zeros(len(areas), np.int64)
-    known = np.asarray(classes, np.int64)[: len(areas)]
-    cl[: len(known)] = known
-    for k, n in zip(*np.unique(cl[ids], return_counts=True), strict=True):
+    known = np.asarray(classes, np.int64).ravel()
+    cl = np.zeros(len(ids), np.int64)
+    inside = ids < len(known)
+    cl[inside] = known[ids[inside]]
+    for k, n in zip(*np.unique(cl, return_counts=True), strict=True):
         name = names[k] if 0 < k < len(names) else UNASSIGNED
         out[name] += int(n)
     return out
