@@ -146,16 +146,13 @@ class LabelExchange(QtCore.QObject):
 
     # ------------------------------------------------------------------ export
     def _plane_name(self) -> str:
-        """``<stem>[_s<series>][_t<t>_z<z>]`` of the current plane (unique per plane)."""
-        path, files = self.image_path(), self.ctl.files
-        name = Path(path).stem if path else "labels"
-        if files.path is not None and files.series:
-            name += f"_s{files.series}"
-        image = files.image if files.path is not None else None
-        if image is not None and (getattr(image, "size_t", 1) > 1 or
-                                  getattr(image, "size_z", 1) > 1):
-            name += f"_t{files.t}_z{files.z}"
-        return name
+        """``<stem>[_s<series>][_t<t>_z<z>]`` of the current plane: the name its label file
+        has (``cellpose_io.plane_tag``), without the ``_seg.npy``."""
+        files = self.ctl.files
+        if files.path is not None:
+            return files.label_file().name[: -len(exchange.SEG_SUFFIX)]
+        path = self.image_path()
+        return Path(path).stem if path else "labels"
 
     def ask_export(self) -> None:
         if not self._need_image():
@@ -205,23 +202,25 @@ class LabelExchange(QtCore.QObject):
         files = self.ctl.files
         written: list[Path] = []
         failed: list[str] = []
-        current = (files.path, files.series)
+        current = (files.path, (files.series, files.t, files.z))
         images = files.folder or ([files.path] if files.path else [])
-        jobs = [(image, series, seg_path) for image in images
-                for series, seg_path in seg_files_for(image) or (
-                    [(files.series, None)] if image == files.path else [])]
+        jobs = [(image, key, seg_path) for image in images
+                for key, seg_path in seg_files_for(image)]
+        if files.path is not None and not any((j[0], j[1]) == current for j in jobs):
+            jobs.append((files.path, current[1], None))  # the open plane, not saved yet
         progress = QtWidgets.QProgressDialog("Exporting labels…", "Cancel", 0, len(jobs),
                                              self.window)
         progress.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(500)  # only shown when it takes a while
         self.progress = progress
-        for k, (image, series, seg_path) in enumerate(jobs):
+        for k, (image, key, seg_path) in enumerate(jobs):
             progress.setValue(k)
             QtCore.QCoreApplication.processEvents()
             if progress.wasCanceled():
                 failed.append(f"cancelled after {len(written)} of {len(jobs)} planes")
                 break
-            name = Path(image).stem + (f"_s{series}" if series else "")
+            name = (Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
+                    else self._plane_name())
             out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
             if seg_path is not None and out.absolute() == Path(seg_path).absolute():
                 failed.append(f"{out.name}: that is the label file itself (choose another "
@@ -229,7 +228,7 @@ class LabelExchange(QtCore.QObject):
                 continue
             try:
                 keep_original(out)
-                if (image, series) == current:
+                if (image, key) == current:
                     t = self.ctl.doc.class_table
                     masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
                     names, colors = list(t.names), list(t.colors)
@@ -290,7 +289,7 @@ class LabelExchange(QtCore.QObject):
         except cellpose_io.CellposeIOError as exc:
             self.window.show_message(f"Cannot open {seg_path.name}: {exc.reason}")
             return False
-        image = find_image_for_seg(seg_path, seg.filename)
+        image, plane = find_image_for_seg(seg_path, seg.filename)
         if image is None:
             where = f" ({seg.filename})" if seg.filename else ""
             self.window.ask(
@@ -298,7 +297,7 @@ class LabelExchange(QtCore.QObject):
                 "labels belong to?", ["Pick image…"],
                 lambda ans: ans and self._pick_image_for(seg_path))
             return False
-        return self._open_with(image, seg_path)
+        return self._open_with(image, seg_path, plane)
 
     def _pick_image_for(self, seg_path: Path) -> None:
         from guv_app.controllers.trainer_menus import image_filters
@@ -309,14 +308,20 @@ class LabelExchange(QtCore.QObject):
         dlg.fileSelected.connect(lambda p: self._open_with(Path(p), seg_path))
         dlg.open()
 
-    def _open_with(self, image: Path, seg_path: Path) -> bool:
-        import cellpose_io
-
+    def _open_with(self, image: Path, seg_path: Path,
+                   plane: tuple[int, int | None, int | None] | None = None) -> bool:
+        """Open ``image`` on the plane ``seg_path`` belongs to, with those labels."""
         files = self.ctl.files
         if not files.open_path(image):
             return False
-        if cellpose_io.seg_path_for(image, series=files.series) == seg_path:
-            return True  # its own labels: already loaded with the image
+        series, t, z = plane or (0, None, None)
+        if series:
+            files.set_series(series)
+        if t is not None and z is not None:
+            files.set_plane(t, z)
+            files._show_plane(t, z)
+        if files.label_file().absolute() == Path(seg_path).absolute():
+            return True  # its own labels: already loaded with the plane
         return self.import_path(seg_path, mode="replace", as_objects=False)
 
 
@@ -329,27 +334,31 @@ def keep_original(path: Path) -> None:
         shutil.copy2(path, backup)
 
 
-def find_image_for_seg(seg_path: Path, recorded: str = "") -> Path | None:
-    """The image a ``_seg.npy`` belongs to: the recorded file name if it exists, else an
-    image beside the file whose labels would be written to ``seg_path``."""
+def find_image_for_seg(seg_path: Path, recorded: str = ""
+                       ) -> tuple[Path | None, tuple[int, int | None, int | None] | None]:
+    """The image a ``_seg.npy`` belongs to and which plane ``(series, t, z)``: the recorded
+    file name if it exists, else an image beside the file whose label file name this is
+    (``<stem>[_s<k>][_t<t>_z<z>]_seg.npy``)."""
     import cellpose_io
+    from cellpose_io.seg import plane_of_file
 
+    seg_path = Path(seg_path)
+    try:
+        candidates = [Path(p) for p in cellpose_io.list_image_files(seg_path.parent)]
+    except OSError:
+        candidates = []
+    best: tuple[Path, tuple] | None = None
+    for img in candidates:  # the longest matching stem wins (cells_s1.tif over cells.tif)
+        plane = plane_of_file(seg_path.name, img.stem, exchange.SEG_SUFFIX)
+        if plane is not None and (best is None or len(img.stem) > len(best[0].stem)):
+            best = (img, plane)
     if recorded:
         p = Path(recorded)
-        if p.is_file():
-            return p
-        beside = seg_path.parent / p.name
-        if p.name and beside.is_file():
-            return beside
-    base = seg_path.name[: -len(exchange.SEG_SUFFIX)]
-    try:
-        candidates = cellpose_io.list_image_files(seg_path.parent)
-    except OSError:
-        return None
-    for img in candidates:
-        if cellpose_io.seg_path_for(img) == seg_path or Path(img).stem == base:
-            return Path(img)
-    return None
+        for cand in (p, seg_path.parent / p.name):
+            if p.name and cand.is_file():
+                plane = plane_of_file(seg_path.name, cand.stem, exchange.SEG_SUFFIX)
+                return cand, plane
+    return best if best is not None else (None, None)
 
 
 def _first_pattern(name_filter: str) -> str:

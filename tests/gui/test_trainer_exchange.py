@@ -215,3 +215,22 @@ def test_seg_without_its_image_asks_to_pick_it(qtbot, wait_exposed, tmp_path):
     _choose_file(qtbot, ctl, image)
     assert ctl.files.path == image.absolute()
     assert ctl.doc.n_objects == int(real_mask(NAME).max())
+
+
+def test_a_plane_seg_npy_opens_its_plane_and_exports_with_its_name(qtbot, wait_exposed,
+                                                                   lif_file, tmp_path):
+    masks = np.zeros((64, 64), np.uint16)
+    masks[5:20, 5:20] = 1
+    masks[30:50, 30:40] = 2
+    seg = cellpose_io.seg_path_for(lif_file, series=1, t=1, z=2)
+    cellpose_io.save_seg(lif_file, masks, out_path=seg, series=1)
+    ctl = open_trainer(qtbot, wait_exposed)
+    assert ctl.files.open_path(seg)
+    assert (ctl.files.series, ctl.files.t, ctl.files.z) == (1, 1, 2)
+    assert ctl.window.channel_panel.t.value() == 1 and ctl.window.channel_panel.z.value() == 2
+    assert np.array_equal(ctl.doc.masks, masks)
+    out = tmp_path / "exported"
+    ctl.exchange.export_all(out, ".tif")
+    assert [p.name for p in out.iterdir()] == [f"{lif_file.stem}_s1_t1_z2.tif"]
+    ctl.window.close()
+    ctl.files.autosaver.shutdown()
