@@ -234,3 +234,25 @@ def test_a_plane_seg_npy_opens_its_plane_and_exports_with_its_name(qtbot, wait_e
     assert [p.name for p in out.iterdir()] == [f"{lif_file.stem}_s1_t1_z2.tif"]
     ctl.window.close()
     ctl.files.autosaver.shutdown()
+
+
+def test_dropping_a_roiset_puts_its_objects_on_the_open_image(qtbot, wait_exposed, roi_image):
+    from PyQt6 import QtCore, QtGui
+
+    ctl = open_trainer(qtbot, wait_exposed, roi_image)
+    zip_path = ROISET / "TCGA-DE-A4MA" / "RoiSet.zip"
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(zip_path))])
+    pos = QtCore.QPointF(ctl.window.rect().center())
+    for kind in (QtGui.QDragEnterEvent, QtGui.QDropEvent):
+        if kind is QtGui.QDragEnterEvent:
+            ev = kind(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+        else:
+            ev = kind(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+        QtWidgets.QApplication.sendEvent(ctl.window, ev)
+    expected = cellpose_io.read_imagej_rois(zip_path, (512, 512))
+    assert ctl.files.path == roi_image.absolute()  # the image stays open
+    assert ctl.doc.n_objects == int(expected.masks.max())
+    assert "unsupported" not in (ctl.window.statusBar().currentMessage() or "")
