@@ -292,3 +292,16 @@ def test_slider_ranges_widen_for_brighter_planes():
     assert first == [(10.0, 100.0)]
     assert slider_ranges(bright, first) == [(10.0, 3000.0)]
     assert slider_ranges(np.zeros((2, 3, 3), np.uint8)) == [(0.0, 255.0)] * 2
+
+
+def test_digits_typed_into_a_spin_box_stay_there(trainer, qtbot):
+    ctl = trainer
+    ctl.add_class("a")
+    ctl.add_class("b")
+    ctl.pick_class(0)
+    spin = ctl.window.tool_panel.brush_size
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "12")
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == 12 and ctl.doc.current_class == 0  # no class picked by "1"/"2"
