@@ -21,7 +21,7 @@ from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
 from guv_app.views.busy import busy_cursor
 
 if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 log = logging.getLogger(__name__)
 LAST_EXCHANGE_DIR = "trainer/last_exchange_dir"
@@ -37,7 +37,7 @@ def _filters() -> list[str]:
 class LabelExchange(QtCore.QObject):
     """Import/export actions of one Trainer window."""
 
-    def __init__(self, ctl: TrainerController,
+    def __init__(self, ctl: TrainerParts,
                  image_path: Callable[[], Path | None] | None = None) -> None:
         super().__init__(ctl)
         self.ctl = ctl
@@ -192,7 +192,7 @@ class LabelExchange(QtCore.QObject):
     def export_all(self, folder: Path, suffix: str) -> list[Path]:
         """Export every labelled plane of the open image's folder into ``folder``.
 
-        Each file is named after its image (``<stem>[_s<k>]<suffix>``); the open plane is
+        Each file is named after its image and plane (``<stem><plane tag><suffix>``); the open plane is
         exported as edited, the others from their saved labels. A plane that fails is
         reported and the others are still written.
         """
@@ -300,7 +300,7 @@ class LabelExchange(QtCore.QObject):
         return self._open_with(image, seg_path, plane)
 
     def _pick_image_for(self, seg_path: Path) -> None:
-        from guv_app.controllers.trainer_menus import image_filters
+        from guv_app.controllers.open_dialogs import image_filters
 
         dlg = self._file_dialog(f"Pick the image of {seg_path.name}", save=False,
                                 filters=image_filters())
