@@ -71,6 +71,7 @@ class TrainerController(QtCore.QObject):
         self.files = TrainerFiles(self.window, self.doc, self.set_planes, parent=self)
         self.exchange = LabelExchange(self)  # File ▸ Import / Export labels
         self.files.open_seg = self.exchange.open_seg  # a _seg.npy opens its image
+        self.files.import_labels = self.exchange.import_path  # dropped RoiSet / GeoJSON
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
         self.doc.events.connect(self._on_doc_event)
@@ -440,6 +441,7 @@ class TrainerController(QtCore.QObject):
         self.doc.accept_prediction(masks, classes, class_names, class_colors)
 
     def show(self) -> None:
+        self.menus.restore_layout()
         self.window.show()
         self.canvas.setFocus()
         self.menus.show_first_run_hint()
