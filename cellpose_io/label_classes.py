@@ -21,6 +21,8 @@ __all__ = [
     "CLASS_PALETTE",
     "classes_from_map",
     "compact_labels",
+    "object_ids",
+    "renumber_sparse_ids",
     "mask_dtype_for",
     "default_class_color",
     "default_class_colors",
@@ -29,6 +31,12 @@ __all__ = [
 ]
 
 MAX_LABEL = 2**32 - 1
+#: Largest id for which a table indexed by id (``classes``, bincount) is built: 2**24
+#: entries are 64 MB of int32. Sparse ids above it (2**32-1 is a valid id) are handled with
+#: sorted unique ids instead, never with one entry per possible id.
+MAX_DENSE_IDS = 2**24
+#: Class ids above this are refused: a class table names every class up to its largest id.
+MAX_CLASS_ID = 4096
 BACKGROUND = "background"
 BACKGROUND_COLOR = (0, 0, 0)
 
@@ -131,6 +139,8 @@ def normalise_class_table(
     "class k" and missing colours come from the default palette, so that the table has at
     least ``n_user_classes + 1`` entries. Raises ValueError for unreadable colours.
     """
+    if n_user_classes > MAX_CLASS_ID:  # never build a placeholder name per missing class
+        raise ValueError(f"class id {n_user_classes} is above the limit of {MAX_CLASS_ID}")
     names = _as_name_list(class_names) if class_names is not None else []
     colors_in = _as_color_list(class_colors) if class_colors is not None else []
     colors = [normalise_color(c) for c in colors_in]
@@ -214,3 +224,48 @@ def compact_labels(
         classes = np.concatenate([[0], classes[present]]).astype(np.int32)
     max_id = int(labels.max()) if labels.size else 0
     return labels.astype(mask_dtype_for(max_id)), classes.astype(np.int32), lost
+
+
+def object_ids(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (> 0) present in ``masks``, ascending, and their pixel counts (both int64).
+
+    Never allocates per possible id: ids up to 2**32-1 are valid, so large ids are counted
+    with a sort (``np.unique``) instead of ``np.bincount`` over the whole id range.
+    """
+    flat = np.asarray(masks).ravel()
+    if not flat.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    hi = int(flat.max())
+    if hi < min(MAX_DENSE_IDS, 4 * flat.size + 16):
+        counts = np.bincount(flat.astype(np.int64, copy=False), minlength=hi + 1)
+        ids = np.flatnonzero(counts[1:]) + 1
+        return ids.astype(np.int64), counts[ids].astype(np.int64)
+    ids, counts = np.unique(flat, return_counts=True)
+    keep = ids > 0
+    return ids[keep].astype(np.int64), counts[keep].astype(np.int64)
+
+
+def renumber_sparse_ids(
+    masks: np.ndarray, classes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """Renumber ids to 1..N (order kept) when the largest id is too large for tables indexed
+    by id (``>= MAX_DENSE_IDS``), as the Cellpose GUI renumbers every file it opens.
+
+    ``classes`` (indexed by the old ids, may be shorter) is moved to the new ids. Returns
+    ``(masks, classes, renumbered)``; small ids come back unchanged.
+    """
+    masks = np.asarray(masks)
+    hi = int(masks.max()) if masks.size else 0
+    if hi < MAX_DENSE_IDS:
+        return masks, classes, False
+    ids, _counts = object_ids(masks)
+    new = np.searchsorted(ids, masks.ravel()).astype(np.int64) + 1
+    new[masks.ravel() == 0] = 0
+    out = new.reshape(masks.shape).astype(mask_dtype_for(len(ids)))
+    if classes is not None:
+        classes = np.asarray(classes)
+        moved = np.zeros(len(ids) + 1, dtype=np.int32)
+        known = ids < len(classes)
+        moved[1:][known] = classes[ids[known]]
+        classes = moved
+    return out, classes, True

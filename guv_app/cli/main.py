@@ -15,8 +15,10 @@ from collections.abc import Sequence
 
 from guv_app import __version__
 
-COMMAND_MODULES = ("info", "models", "predict", "train", "evaluate", "make_crops", "measure",
-                   "export", "import_")
+COMMAND_MODULES = (
+    "info", "models", "predict", "train", "evaluate", "make_crops", "measure", "track",
+    "export", "import_",
+)
 
 
 class CLIError(Exception):

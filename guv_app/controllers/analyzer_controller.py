@@ -18,6 +18,8 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
+from guv_app.controllers.analyzer_tracks import TrackController
+from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
@@ -44,13 +46,16 @@ class AnalyzerController(QtCore.QObject):
         self.task.failed.connect(self._on_batch_error)
         self.last_batch: BatchResult | None = None
         self.last_promote: PromoteResult | None = None
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.confirm: Callable[[str, str], bool] = self._confirm
         self.editor = PredictionEditor(self)
         self.window.set_editor(self.editor.widget)
         self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
         self.measure = MeasureController(self.window, lambda: list(self.images),
                                          before_run=self.editor.leave, parent=self)
+        self.tracks = TrackController(self.window, self.editor, parent=self)
+        self.measure.finished.connect(
+            lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.runCurrent.connect(self.run_current)
         inf.runFolder.connect(self.run_folder)
@@ -139,6 +144,7 @@ class AnalyzerController(QtCore.QObject):
         if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
             if not self.editor.open(self.images[row]):
                 self.window.show_message(self.editor.error or "cannot open image")
+            self.tracks.color_image()
             self.window.tabs.setCurrentIndex(0)
 
     def _refresh_row(self, row: int) -> None:
@@ -292,7 +298,7 @@ class AnalyzerController(QtCore.QObject):
     def can_close(self) -> bool:
         """Save pending edits and stop workers before the window closes."""
         self.editor.leave()
-        for task in (self.task, self.measure.task):
+        for task in (self.task, self.measure.task, self.tracks.task):
             task.shutdown()
         return True
 

@@ -27,6 +27,7 @@ from typing import Any
 from PyQt6 import QtCore
 
 from guv_app.controllers.training_errors import describe_error
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Step:
     message: str
 
 
-def step_reporter(report: Report) -> Callable[[int, int, str], None]:
+def step_reporter(report: Report) -> Progress:
     """A service ``Progress`` callable that reports each call as a :class:`Step`."""
     return lambda done, total, message: report(Step(int(done), int(total), str(message)))
 
@@ -102,7 +103,9 @@ class _Worker(QtCore.QObject):
         try:
             result = self._job(batcher, self._cancel)
         except Exception as exc:  # any failure becomes one message in the GUI
-            log.exception("background job failed")
+            # the user sees the reason once, in the window; the traceback is for debugging
+            # only (DEBUG level), never printed on stderr by default
+            log.debug("background job failed", exc_info=True)
             batcher.flush()
             self.failed.emit(describe_error(exc))
             return

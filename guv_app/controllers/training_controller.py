@@ -157,6 +157,11 @@ class TrainingController(QtCore.QObject):
         self.summary = s = summarize_folder(self.folder)
         note = s.error or ("" if s.n_labelled else "No labelled images yet: label some "
                            "objects and save (Ctrl+S) first.")
+        extra = [f"{name}: {warning}" for name, warning in s.notes]
+        if s.n_region_objects or s.region_files:
+            extra.append(f"Training regions: {s.n_file_regions + s.n_region_objects} "
+                         "(training learns only inside them)")
+        note = " · ".join([n for n in (note, *extra) if n])
         panel.set_summary(s.n_labelled, s.n_images, per_class_rows(s), s.skipped, note)
 
     def _suggest(self) -> None:

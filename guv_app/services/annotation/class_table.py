@@ -68,3 +68,32 @@ class ClassTable:
         low = 0 if allow_background else 1
         if not low <= class_id < len(self.names):
             raise ValueError(f"class id {class_id} is not in 0..{len(self.names) - 1}")
+
+
+def merge_classes(table_names: list[str], table_colors: list, other_names: list[str],
+                  other_colors: list, other_classes=None):
+    """Map another label set's class ids onto a document's classes by name.
+
+    Used for model predictions and imported labels. Classes the document lacks are appended
+    (with the other set's colour). Returns ``(names, colours, classes)``: the merged lists
+    and the remapped per-object class array (int64, ``classes[0] == 0``; None when
+    ``other_classes`` is None or empty).
+    """
+    import numpy as np
+
+    names, colors = list(table_names), [tuple(c) for c in table_colors]
+    remap = np.zeros(max(len(other_names), 1), np.int32)
+    for k, name in enumerate(other_names):
+        if k == 0:
+            continue
+        if name not in names:
+            names.append(name)
+            colors.append(tuple(other_colors[k]) if k < len(other_colors) else
+                          DEFAULT_COLORS[(len(names) - 2) % len(DEFAULT_COLORS)])
+        remap[k] = names.index(name)
+    classes = None
+    if other_classes is not None and len(other_classes):
+        cl = np.clip(np.asarray(other_classes, np.int64), 0, len(remap) - 1)
+        classes = remap[cl].astype(np.int64)
+        classes[0] = 0
+    return names, colors, classes

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from guv_app.services.annotation import edits
+from guv_app.services.annotation import edits, label_import, parts
 from guv_app.services.annotation.class_table import ClassTable
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.history import (
     ClassAtom,
     History,
     MaskAtom,
+    RemapAtom,
     Slices,
     Step,
     TableAtom,
@@ -68,6 +69,11 @@ class LabelDocument:
             raise ValueError(f"masks must be 2-D, got shape {masks.shape}")
         if masks.size and masks.min() < 0:
             raise ValueError("masks contain negative ids")
+        # the document keeps tables per id (areas, classes): sparse huge ids (valid up to
+        # 2**32-1, e.g. an imported label image) are renumbered 1..N first, order kept
+        from cellpose_io.label_classes import renumber_sparse_ids
+
+        masks, classes, _renumbered = renumber_sparse_ids(masks, classes)
         self._masks = np.ascontiguousarray(masks, dtype=np.uint32)
         self._table = class_table.copy() if class_table is not None else ClassTable()
         n = int(self._masks.max()) + 1 if self._masks.size else 1
@@ -177,6 +183,7 @@ class LabelDocument:
         if step is None:
             return False
         step.undo(self)
+        self._restore_current(step, step.current_before)
         self._changed()
         return True
 
@@ -185,8 +192,16 @@ class LabelDocument:
         if step is None:
             return False
         step.redo(self)
+        self._restore_current(step, step.current_after)
         self._changed()
         return True
+
+    def _restore_current(self, step: Step, current: int) -> None:
+        """After undo/redo of a class-table change the current class is the one of then."""
+        if step.changes_table and 0 <= current < len(self._table) and \
+                current != self.current_class:
+            self.current_class = current
+            self.events.emit(LabelEvent("table"))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:
@@ -199,7 +214,7 @@ class LabelDocument:
 
     def begin_group(self, name: str) -> None:
         if self._group_depth == 0:
-            self._group = Step(name)
+            self._group = Step(name, current_before=self.current_class)
         self._group_depth += 1
 
     def end_group(self) -> None:
@@ -208,15 +223,17 @@ class LabelDocument:
         self._group_depth -= 1
         if self._group_depth == 0 and self._group is not None:
             step, self._group = self._group, None
+            step.current_after = self.current_class
             if step.atoms:
                 self._history.push(step)
                 self._changed()
 
-    def _record(self, atom: MaskAtom | ClassAtom | TableAtom) -> None:
+    def _record(self, atom: MaskAtom | ClassAtom | TableAtom | RemapAtom) -> None:
         if self._group is not None:
             self._group.atoms.append(atom)
         else:
-            self._history.push(Step(type(atom).__name__, [atom]))
+            self._history.push(Step(type(atom).__name__, [atom], self.current_class,
+                                    self.current_class))
             self._changed()
 
     def _changed(self) -> None:
@@ -306,6 +323,67 @@ class LabelDocument:
             self.current_class = len(table) - 1
         self.events.emit(LabelEvent("table"))
 
+    def remap_objects(self, ids: np.ndarray, to: np.ndarray | int = 0) -> None:
+        """Give every pixel of objects ``ids`` the id ``to`` (0 deletes) as one atom.
+
+        The bulk path of delete and merge: one pass over the union of the objects'
+        bounding boxes instead of one write per object (8,000 objects of a 4096x4096
+        image: ~0.1 s instead of ~10 s). ``to`` must be 0 or existing ids not in ``ids``.
+        """
+        ids = np.asarray(ids, np.int64)
+        ids = ids[(ids > 0) & (ids < len(self._areas))]
+        ids = ids[self._areas[ids] > 0]
+        if not ids.size:
+            return
+        to = np.broadcast_to(np.asarray(to, np.int64), ids.shape).copy()
+        saved = None
+        sl = (slice(0, self.shape[0]), slice(0, self.shape[1]))
+        if self._bboxes is not None:  # joint box; without the cache, scanning costs more
+            saved = {int(i): list(self._bboxes[int(i)]) for i in ids if int(i) in self._bboxes}
+            if len(saved) == len(ids):
+                b = np.asarray(list(saved.values()))
+                sl = (slice(int(b[:, 0].min()), int(b[:, 1].max())),
+                      slice(int(b[:, 2].min()), int(b[:, 3].max())))
+        small = np.uint16 if len(self._areas) <= 1 << 16 else np.uint32
+        atom = RemapAtom(sl, ids, to, self._masks[sl].astype(small),
+                         self._areas[ids].copy(), saved)
+        self._record(atom)
+        self._apply_remap(atom, True)
+
+    def _apply_remap(self, atom: RemapAtom, forward: bool) -> None:
+        block = self._masks[atom.slices]
+        ids, to = atom.ids, atom.to
+        if forward:
+            if not to.any():
+                hit = np.zeros(len(self._areas), bool)
+                hit[ids] = True
+                np.copyto(block, 0, where=hit.take(block, mode="clip"))
+            else:
+                lut = np.arange(len(self._areas), dtype=np.uint32)
+                lut[ids] = to
+                np.take(lut, block, out=block, mode="clip")
+            np.add.at(self._areas, to, self._areas[ids])
+            self._areas[ids] = 0
+            self._areas[0] = int(self._masks.size - self._areas[1:].sum())
+            if self._bboxes is not None:
+                for i, t in zip(ids.tolist(), to.tolist(), strict=True):
+                    b = self._bboxes.pop(i, None)
+                    if t and b is not None:
+                        tb = self._bboxes.setdefault(t, list(b))
+                        tb[0], tb[1] = min(tb[0], b[0]), max(tb[1], b[1])
+                        tb[2], tb[3] = min(tb[2], b[2]), max(tb[3], b[3])
+            self.selected.difference_update(ids.tolist())
+        else:
+            block[...] = atom.old
+            np.subtract.at(self._areas, to, atom.areas)
+            self._areas[ids] = atom.areas
+            self._areas[0] = int(self._masks.size - self._areas[1:].sum())
+            if self._bboxes is not None and atom.boxes:
+                for i, b in atom.boxes.items():
+                    self._bboxes[i] = list(b)
+        touched = np.union1d(ids, to[to > 0])
+        self.events.emit(LabelEvent("labels", atom.slices, touched))
+
     # -------------------------------------------------- edits (see edits.py)
     add_polygon = edits.add_polygon
     paint = edits.paint
@@ -326,3 +404,6 @@ class LabelDocument:
     set_selection = edits.set_selection
     replace_labels = edits.replace_labels
     accept_prediction = edits.accept_prediction
+    import_labels = label_import.import_labels
+    separate_parts = parts.separate_parts
+    n_parts = parts.n_parts

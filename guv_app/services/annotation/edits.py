@@ -23,6 +23,7 @@ from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.raster import scipy_ndimage as _ndimage
 
 Slices = tuple[slice, slice]
+_BULK = 16  # more objects than this: one pass over their joint bounding box
 
 
 class EditableDocument(Protocol):
@@ -48,6 +49,7 @@ class EditableDocument(Protocol):
     def write_block(self, sl: Slices, new_block: np.ndarray) -> None: ...
     def set_object_classes(self, ids: np.ndarray, values: np.ndarray) -> None: ...
     def set_class_table(self, table: ClassTable) -> None: ...
+    def remap_objects(self, ids: np.ndarray, to: np.ndarray | int = 0) -> None: ...
 
 
 def _ids(ids: Iterable[int] | int) -> list[int]:
@@ -166,8 +168,14 @@ def fill_holes(doc: EditableDocument, obj: int, *, overwrite: bool = False) -> i
 def delete(doc: EditableDocument, ids: Iterable[int] | int) -> list[int]:
     """Delete objects; returns the ids that existed."""
     done = []
+    ids = _ids(ids)
+    if len(ids) > _BULK:
+        done = [i for i in ids if doc.area(i) > 0]
+        with doc.group("delete"):
+            doc.remap_objects(np.asarray(done, np.int64), 0)
+        return done
     with doc.group("delete"):
-        for obj in _ids(ids):
+        for obj in ids:
             sl = doc.bbox_of(obj)
             if sl is None:
                 continue
@@ -204,6 +212,11 @@ def merge(doc: EditableDocument, ids: Iterable[int]) -> int:
     if len(ids) < 2:
         return ids[0] if ids else 0
     target = ids[0]
+    if len(ids) > _BULK:
+        with doc.group("merge"):
+            doc.remap_objects(np.asarray(ids[1:], np.int64), target)
+        set_selection(doc, [target])
+        return target
     with doc.group("merge"):
         for obj in ids[1:]:
             sl = doc.bbox_of(obj)
@@ -287,8 +300,8 @@ def add_class(doc: EditableDocument, name: str, color: Color | None = None) -> i
     table.colors.append(tuple(color) if color else table.next_color())  # type: ignore[arg-type]
     table.visible.append(True)
     with doc.group("add class"):
+        doc.current_class = len(table) - 1
         doc.set_class_table(table)
-    doc.current_class = len(table) - 1
     return doc.current_class
 
 
@@ -326,11 +339,13 @@ def remove_class(doc: EditableDocument, class_id: int, reassign_to: int = 0) -> 
         ids = np.flatnonzero(new != cur)
         if ids.size:
             doc.set_object_classes(ids, new[ids])
+        # inside the step, so that undo/redo bring the current class back with the table
+        if doc.current_class == class_id:
+            target = reassign_to - (reassign_to > class_id)
+            doc.current_class = min(max(target, 0), len(table) - 1)
+        elif doc.current_class > class_id:
+            doc.current_class -= 1
         doc.set_class_table(table)
-    if doc.current_class == class_id:
-        doc.current_class = min(max(reassign_to, 0), len(table) - 1)
-    elif doc.current_class > class_id:
-        doc.current_class -= 1
 
 
 def set_class_visible(doc: EditableDocument, class_id: int, visible: bool) -> None:
@@ -394,3 +409,4 @@ def accept_prediction(
     """Take a model's masks/classes into the labels as one undoable step."""
     table = ClassTable.from_lists(class_names, class_colors) if class_names else None
     replace_labels(doc, masks, classes, table, name="accept prediction")
+

@@ -49,14 +49,18 @@ def merged_path(folder: Path, weights: dict) -> Path | None:
 
 
 def _load_file(path: Path) -> dict:
+    import pickle
+
     import torch
+
+    from guv_app.services.engine.errors import load_error_line
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{path}: weights file missing") from exc
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: cannot read weights ({exc})") from exc
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise ModelLoadError(load_error_line(path, exc)) from None
 
 
 def load_trained_tensors(net, state: dict, where: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from guv_app.services.engine import registry
-from guv_app.services.engine.errors import ModelLoadError, ModelNotFoundError
+from guv_app.services.engine.errors import ModelLoadError, ModelNotFoundError, load_error_line
 from guv_app.services.engine.finetune import apply_finetune, is_finetune, merged_path
 from guv_app.services.engine.meta import ModelMeta
 from guv_app.services.engine.network import build_network, infer_architecture
@@ -92,7 +92,7 @@ def read_state_dict(path: str | Path, *, mmap: bool = True) -> dict[str, torch.T
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{path}: weights file not found") from exc
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise ModelLoadError(f"{path}: not a readable weights file ({exc})") from exc
+        raise ModelLoadError(load_error_line(path, exc)) from None
     if not isinstance(state, dict) or not state:
         raise ModelLoadError(f"{path}: not a state dict")
     if next(iter(state)).startswith("module."):  # saved from DataParallel

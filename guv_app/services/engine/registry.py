@@ -133,16 +133,6 @@ BUILTIN_NAMES = frozenset(m.name for m in builtin_models())
 STARTER_NAME = "nuclei-starter"  # packaged: tiny trained on public nuclei (works offline)
 
 
-def default_model_name() -> str:
-    """The model a selector shows first: ``cpsam`` when its weights are on this machine,
-    else the packaged ``nuclei-starter`` (finds nuclei offline), else ``tiny``."""
-    from guv_app.services.engine.weights import find_cpsam_weights
-
-    if find_cpsam_weights() is not None:
-        return "cpsam"
-    return STARTER_NAME if STARTER_NAME in BUILTIN_NAMES else "tiny"
-
-
 def list_models() -> list[ModelMeta]:
     """Built-in models first, then trained models sorted by name (broken folders skipped)."""
     models = builtin_models()
