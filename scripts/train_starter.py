@@ -5,7 +5,7 @@ Trains with the project's own ``multicellpose train`` (no training code here) in
 stopped at any time and the best chunk so far (by AP@0.5 on the held-out images) is kept.
 Each chunk's schedule warms up and decays again (a cosine restart).
 
-Data (public, licences in /work/shared/data/SOURCES.md and guv_app/data/models/SOURCES.md):
+Data (public; licences in /work/shared/data/SOURCES.md and guv_app/data/SOURCES.md):
 DSB2018 fluorescence nuclei (BBBC038, CC0) + the stardist demo image (BSD-3, from DSB2018).
 Held out (never trained on): the bundled sample ``fluorescence_02903040e19d`` and
 ``fluorescence_ff599c7301da``.
@@ -204,7 +204,7 @@ def install(args) -> Path:
         "weights": {"kind": "state_dict", "file": "weights.pt"},
         "training": {
             "script": "scripts/train_starter.py",
-            "command": "nice -n 19 python scripts/train_starter.py --work WORK "
+            "command": "OMP_NUM_THREADS=1 nice -n 19 python scripts/train_starter.py --work WORK "
                        f"--chunk-epochs {cfg['epochs']} --images-per-epoch "
                        f"{cfg['images_per_epoch']} --lr {cfg['learning_rate']} "
                        f"--batch-size {cfg['batch_size']}; then --install",

@@ -99,7 +99,7 @@ def test_models_command_lists_registry(capsys):
     assert "listed" in out and "GUV, dead" in out
     assert main(["models", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["name"] for r in rows] == ["cpsam", "tiny", "listed"]
+    assert [r["name"] for r in rows] == ["cpsam", "tiny", "nuclei-starter", "listed"]
 
 
 def test_lora_kind_loads_parent_weights_then_the_fine_tune():

@@ -20,9 +20,10 @@ def hooked(trainer):
     hookup.shutdown()
 
 
-def test_default_model_is_tiny_without_cpsam_weights(hooked):
+def test_default_model_is_the_starter_without_cpsam_weights(hooked):
+    """Offline the packaged nuclei-starter (which finds nuclei) is chosen, not random tiny."""
     ctl, hookup = hooked
-    assert hookup.toolbar.combo.currentText() == "tiny"
+    assert hookup.toolbar.combo.currentText() == "nuclei-starter"
 
 
 def test_last_used_model_is_chosen_when_it_can_run(trainer, qtbot):
@@ -38,7 +39,7 @@ def test_last_used_model_is_chosen_when_it_can_run(trainer, qtbot):
     assert hookup.toolbar.combo.currentText() == "mine"
     trainer.files.settings.setValue(LAST_USED_KEY, "cpsam")  # no weights here: not chosen
     hookup2 = attach_training(trainer)
-    assert hookup2.toolbar.combo.currentText() == "tiny"
+    assert hookup2.toolbar.combo.currentText() == "nuclei-starter"
     hookup.shutdown()
     hookup2.shutdown()
 

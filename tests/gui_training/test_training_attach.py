@@ -29,7 +29,8 @@ def test_ctrl_t_train_then_run_accept_and_undo(qtbot, labelled_folder):
     hook = attach_training(ctl, catalog)
     try:
         combo = hook.toolbar.combo
-        assert [combo.itemText(i) for i in range(combo.count())] == ["cpsam", "tiny"]
+        assert [combo.itemText(i) for i in range(combo.count())] == [
+            "cpsam", "tiny", "nuclei-starter"]
         ctl.doc.delete([1])  # an unsaved edit
         assert ctl.doc.dirty
 
