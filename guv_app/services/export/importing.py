@@ -17,29 +17,21 @@ format, sha256 of the file, time) next to the lineage it brought along (``parent
 from __future__ import annotations
 
 import logging
-import re
-import warnings
 import zipfile
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from guv_app.services.engine.meta import ModelMeta
 from guv_app.services.export.errors import ImportModelError
+from guv_app.services.export.import_common import (
+    ImportResult,
+    check_name,
+    checked_state,
+    provenance,
+)
 
 log = logging.getLogger(__name__)
 
 BIOIMAGEIO_NAMES = ("rdf.yaml", "bioimageio.yaml")
-
-
-@dataclass
-class ImportResult:
-    """The registry entry an import created."""
-
-    name: str
-    folder: Path
-    meta: ModelMeta
-    format: str  # "cellpose" | "bioimageio"
 
 
 def is_bioimageio(path: Path) -> bool:
@@ -53,37 +45,6 @@ def is_bioimageio(path: Path) -> bool:
         # a torch checkpoint is a zip too: tell them apart by the description file
         return any(n.endswith(BIOIMAGEIO_NAMES) for n in names)
     return False
-
-
-def default_name(path: Path) -> str:
-    """A free registry name derived from the file name (``-2``, ``-3``... when taken)."""
-    from guv_app.services.engine import registry
-
-    stem = Path(path).name
-    for suffix in (".zip", ".pt", ".pth", ".yaml"):
-        stem = stem.removesuffix(suffix)
-    base = re.sub(r"[^A-Za-z0-9._+-]+", "-", stem).strip("-._+")[:90] or "imported"
-    if not base[0].isalnum():
-        base = f"m{base}"
-    name, k = base, 1
-    while not registry.is_name_free(name):
-        k += 1
-        name = f"{base}-{k}"
-    return name
-
-
-def _check_name(name: str | None, path: Path, overwrite: bool) -> str:
-    from guv_app.services.engine import registry
-    from guv_app.services.engine.errors import ModelNameError
-
-    if name is None:
-        return default_name(path)
-    registry.validate_name(name)
-    if name in registry.BUILTIN_NAMES:
-        raise ModelNameError(f"{name!r} is a built-in model name; choose another")
-    if not overwrite and not registry.is_name_free(name):
-        raise ModelNameError(f"a model named {name!r} already exists; choose another name")
-    return name
 
 
 def import_model(path: str | Path, name: str | None = None, *, overwrite: bool = False
@@ -103,40 +64,6 @@ def import_model(path: str | Path, name: str | None = None, *, overwrite: bool =
     return import_cellpose_file(path, name, overwrite=overwrite)
 
 
-def checked_state(state: dict, source: str) -> tuple[str, int]:
-    """(backbone, n_classes) of a Cellpose-SAM state dict whose keys and shapes all fit.
-
-    The check builds a weightless network (``torch.device("meta")``), so even vit_l costs
-    no memory. Raises :class:`ImportModelError` naming ``source``.
-    """
-    import torch
-
-    from guv_app.services.engine.errors import ModelLoadError
-    from guv_app.services.engine.loading import load_state_into
-    from guv_app.services.engine.network import build_network, infer_architecture
-
-    try:
-        backbone, n_classes = infer_architecture(state)
-    except ValueError as exc:
-        raise ImportModelError(f"{source}: {exc}") from exc
-    with torch.device("meta"):
-        skeleton = build_network(backbone, n_classes, seed=0)
-    try:
-        with warnings.catch_warnings():  # copying into a meta tensor is a no-op: that is the point
-            warnings.filterwarnings("ignore", message=".*meta parameter.*")
-            load_state_into(skeleton, state, source=source)
-    except ModelLoadError as exc:
-        raise ImportModelError(str(exc)) from exc
-    return backbone, n_classes
-
-
-def provenance(path: Path, fmt: str) -> dict:
-    from guv_app.services.datasets.labels import file_sha256
-
-    return {"format": fmt, "source": str(Path(path).resolve()), "sha256": file_sha256(path),
-            "imported": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
 def import_cellpose_file(path: str | Path, name: str | None = None, *,
                          overwrite: bool = False) -> ImportResult:
     """Register a Cellpose 4 checkpoint (upstream-trained or ours) as a state-dict model."""
@@ -152,7 +79,7 @@ def import_cellpose_file(path: str | Path, name: str | None = None, *,
         raise ImportModelError(f"{path}: not a Cellpose 4 checkpoint or BioImage.IO package "
                                f"({reason})") from exc
     backbone, n_classes = checked_state(state, str(path))
-    name = _check_name(name, path, overwrite)
+    name = check_name(name, path, overwrite)
     extra: dict = {"imported": provenance(path, "cellpose")}
     if "diam_labels" in state:
         extra["diam_labels"] = float(state["diam_labels"].reshape(-1)[0])
