@@ -11,6 +11,9 @@ the held-out image are the two fluorescence images the starter never saw (its he
 see ``scripts/train_starter.py``): a user who labels one image of their own.
 
     python benchmarks/bench_train_quality.py [--budget-s 180] [--starts tiny,nuclei-starter]
+
+Measured 2026-11-30 (2 shared cores, ``--budget-s 90 --threads 1``): tiny 120 steps, AP@0.5
+0.000 -> 0.000; nuclei-starter 109 steps, AP@0.5 0.826 -> 0.909 (AP@0.75 0.615).
 """
 
 from __future__ import annotations
