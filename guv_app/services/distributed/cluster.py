@@ -58,11 +58,13 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1):
     """A ``LocalCluster`` of ``n_workers`` processes on 127.0.0.1 (no dashboard)."""
     from distributed import LocalCluster
 
+    # dashboard_address=None would still start the scheduler's HTTP server (health and
+    # metrics routes) on port 8787 of *every* interface: bind it to loopback, dashboard off.
     return LocalCluster(
         n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-        host=LOOPBACK, dashboard_address=None, worker_dashboard_address=None,
+        host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=None,
         silence_logs=logging.ERROR, env=worker_env(threads_per_worker),
-        scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
+        scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES, "dashboard": False},
     )
 
 
