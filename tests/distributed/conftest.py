@@ -10,10 +10,12 @@ workers get their own MULTICELLPOSE_HOME, fixed for the module.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,40 +61,47 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def scheduler_pair(tmp_path_factory, worker_home):
-    """(address, client): `dask scheduler` + `dask worker --resources GPU=1` subprocesses."""
-    from distributed import Client
-
-    run = tmp_path_factory.mktemp("dask_pair")
+@contextmanager
+def dask_pair(run: Path, home: Path, *, tls: list[str] | None = None,
+              resources: str = "GPU=1"):
+    """Start ``dask scheduler`` + ``dask worker`` subprocesses on 127.0.0.1; yield the
+    scheduler address; stop both. ``tls``: the ``--tls-*`` flags (then ``tls://``)."""
     sched_file = run / "scheduler.json"
-    env = _env(worker_home)
+    env = _env(home)
+    tls = tls or []
+    protocol = ["--protocol", "tls"] if tls else []
     logs = [open(run / "scheduler.log", "w"), open(run / "worker.log", "w")]  # noqa: SIM115
-    scheduler = subprocess.Popen(
+    procs = [subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-         "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file)],
-        env=env, cwd=run, stdout=logs[0], stderr=subprocess.STDOUT)
-    procs = [scheduler]
+         "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file), *protocol,
+         *tls], env=env, cwd=run, stdout=logs[0], stderr=subprocess.STDOUT)]
     try:
         deadline = time.monotonic() + 60
         while not sched_file.exists():
-            assert scheduler.poll() is None, (run / "scheduler.log").read_text()
+            assert procs[0].poll() is None, (run / "scheduler.log").read_text()
             assert time.monotonic() < deadline, "dask scheduler did not start"
             time.sleep(0.2)
-        import json
-
+        time.sleep(0.2)  # the file is written in one go, but be safe on a loaded machine
         address = json.loads(sched_file.read_text())["address"]
-        worker = subprocess.Popen(
+        procs.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "1",
              "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
-             "--resources", "GPU=1", "--local-directory", str(run / "work")],
-            env=env, cwd=run, stdout=logs[1], stderr=subprocess.STDOUT)
-        procs.append(worker)
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(1, timeout=90)
-            yield address, client
+             "--resources", resources, "--local-directory", str(run / "work"), *tls],
+            env=env, cwd=run, stdout=logs[1], stderr=subprocess.STDOUT))
+        yield address
     finally:
         for proc in reversed(procs):
             _stop(proc)
         for fh in logs:
             fh.close()
+
+
+@pytest.fixture(scope="module")
+def scheduler_pair(tmp_path_factory, worker_home):
+    """(address, client): `dask scheduler` + `dask worker --resources GPU=1` subprocesses."""
+    from distributed import Client
+
+    with dask_pair(tmp_path_factory.mktemp("dask_pair"), worker_home) as address:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=90)
+            yield address, client

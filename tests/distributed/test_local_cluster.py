@@ -72,7 +72,7 @@ def test_shutdown_with_cancel_drops_queued_items_and_keeps_finished_ones(local_c
 
 
 def test_measure_image_on_workers_equals_in_process(local_client, data_dir, tmp_path):
-    from measure_data import labelled_folder
+    from dask_data import labelled_folder
 
     from guv_app.services.measurement.labels import find_items
     from guv_app.services.measurement.runner import measure_image, resolve_plugins
@@ -93,7 +93,7 @@ def test_measure_image_on_workers_equals_in_process(local_client, data_dir, tmp_
 
 
 def test_model_is_loaded_once_per_worker_not_per_task(local_client, data_dir, tmp_path):
-    from measure_data import labelled_folder
+    from dask_data import labelled_folder
 
     from cellpose_io import load_seg
     from guv_app.services.analysis.batch import predict_images

@@ -1,4 +1,5 @@
-"""Real labelled images for the distributed tests: dsb2018 PNGs with ``_seg.npy`` labels."""
+"""Real labelled images (dsb2018 PNGs with ``_seg.npy`` labels) and a fast training config
+for the distributed tests."""
 
 from __future__ import annotations
 
@@ -29,3 +30,14 @@ def labelled_folder(data_dir: Path, folder: Path, copies: int = 1) -> Path:
             classes[ids] = np.where(ids % 2 == 1, 1, 2)
             save_seg(image, masks, classes, CLASS_NAMES)
     return folder
+
+
+def fast_config(**kw):
+    """A few steps of LoRA on the ``tiny`` backbone (seconds on a CPU)."""
+    from guv_app.services.training.config import TrainConfig
+
+    base = dict(base_model="tiny", model_name="t", mode="lora", blocks=1, epochs=1,
+                batch_size=1, images_per_epoch=2, learning_rate=3e-3, validate_every=100,
+                device="cpu", seed=0, lora_dropout=0.0)
+    base.update(kw)
+    return TrainConfig(**base)
