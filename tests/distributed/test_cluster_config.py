@@ -137,3 +137,13 @@ def test_tls_without_cryptography_is_a_clear_error():
     else:
         script = _job_script("slurm", JobQueueConfig(interface="lo", tls=True))
         assert "--tls-ca-file" in script and "tls://" in script
+
+
+def test_default_tls_follows_what_is_installed():
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        script = _job_script("slurm", JobQueueConfig(interface="lo"))
+        assert "--tls-" not in script and "tcp://" in script
+    else:
+        assert "--tls-ca-file" in _job_script("slurm", JobQueueConfig(interface="lo"))

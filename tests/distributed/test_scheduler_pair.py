@@ -129,6 +129,7 @@ def test_tls_scheduler_with_certificates_and_refused_without(tmp_path, worker_ho
         with pytest.raises((OSError, TimeoutError)):
             Client(plain, timeout=3).close()
         with pytest.raises(ClusterConfigError, match="cannot reach the Dask scheduler"):
-            bad = ClusterConfig(kind="scheduler", address="tcp://127.0.0.1:1")
+            bad = ClusterConfig(kind="scheduler", address="tcp://127.0.0.1:1",
+                                connect_timeout_s=2)
             with open_executor(bad):
                 pass

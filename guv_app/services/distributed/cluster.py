@@ -39,7 +39,6 @@ GPU_DIRECTIVES = {
     "sge": "-l gpu={n}",
     "lsf": '-gpu "num={n}"',
 }
-CONNECT_TIMEOUT_S = 30
 # A task whose worker died is tried once more, then reported (KilledWorker) for that item.
 ALLOWED_FAILURES = 1
 
@@ -104,12 +103,16 @@ def jobqueue_kwargs(kind: str, jq: JobQueueConfig) -> dict[str, Any]:
         kwargs["interface"] = jq.interface
     if jq.local_directory:
         kwargs["local_directory"] = jq.local_directory
-    if jq.tls:
+    if jq.tls is not False:
         try:
             import cryptography  # noqa: F401 - Security.temporary needs it
         except ImportError:
-            raise ClusterConfigError("cluster config: tls: true needs the 'cryptography' "
-                                     "package on this computer") from None
+            if jq.tls:
+                raise ClusterConfigError("cluster config: tls: true needs the 'cryptography' "
+                                         "package on this computer") from None
+            log.warning("batch-queue workers talk plain tcp:// to the scheduler: install "
+                        "'cryptography' for tls:// with temporary certificates")
+            return kwargs
         from distributed import Security
 
         kwargs["security"] = Security.temporary()
@@ -147,7 +150,8 @@ def open_client(config: ClusterConfig) -> Iterator[Any]:
         elif config.kind == "scheduler":
             security = security_for(config.tls) if config.tls is not None else None
             try:
-                client = Client(config.address, security=security, timeout=CONNECT_TIMEOUT_S)
+                client = Client(config.address, security=security,
+                                timeout=config.connect_timeout_s)
             except (OSError, TimeoutError) as exc:
                 raise ClusterConfigError(
                     f"cannot reach the Dask scheduler at {config.address}: {exc}") from None

@@ -69,7 +69,9 @@ class JobQueueConfig:
     local_directory: str | None = None
     min_jobs: int = 0
     max_jobs: int = 10
-    tls: bool = True  # temporary certificates: scheduler <-> workers over tls://
+    # scheduler <-> workers over tls:// with temporary certificates; None (default): when
+    # the 'cryptography' package is installed, else plain tcp:// with a warning
+    tls: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("cores", "processes", "max_jobs"):
@@ -107,6 +109,7 @@ class ClusterConfig:
     tls: TLSFiles | None = None
     jobqueue: JobQueueConfig | None = None
     threads_per_worker: int = 1
+    connect_timeout_s: float = 30.0  # how long to keep trying an unreachable scheduler
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
