@@ -81,6 +81,19 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
     return config, options
 
 
+def scheduler_from_values(values: dict):
+    """The Dask scheduler chosen under "Run on" (a ``ClusterConfig``), or None for this
+    computer; ``ValueError`` (one line) for a bad address."""
+    if values.get("run_on", "local") != "scheduler":
+        return None
+    from guv_app.services.distributed.config import ClusterConfig
+
+    address = str(values.get("scheduler_address") or "").strip()
+    if not address:
+        raise ValueError("enter the Dask scheduler's address, e.g. tcp://127.0.0.1:8786")
+    return ClusterConfig(kind="scheduler", address=address, connect_timeout_s=10)
+
+
 def suggest_name(folder: Path | None, base: str) -> str:
     """``<folder>-<base>`` made registry-safe, with -2, -3 … until the name is free."""
     stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", folder.name if folder else "model").strip("._-+")
@@ -218,6 +231,7 @@ class TrainingController(QtCore.QObject):
             if self.folder is None:
                 raise ValueError("no folder: open an image in the Trainer or choose a folder")
             config, options = config_from_values(values)
+            scheduler = scheduler_from_values(values)
             if not self.check_name(config.model_name, touched=self._name_touched):
                 raise ValueError(f"model name {config.model_name!r} is not usable or taken")
         except ValueError as exc:
@@ -232,17 +246,28 @@ class TrainingController(QtCore.QObject):
         d.progress.clear()
         d.set_can_run_on_image(False)
         d.progress.set_progress(0, 0, "Preparing the training data…", busy=True)
+        where = f" on {scheduler.describe()}" if scheduler is not None else ""
         d.progress.append_log([f"Training {config.model_name} from {config.base_model} "
-                               f"({config.mode}) on {self.folder}"])
+                               f"({config.mode}) on {self.folder}{where}"])
         d.set_running(True)
         folder = self.folder
 
         def job(report, cancel: threading.Event):
+            def dataset_progress(done, total, msg):
+                report(DatasetStep(done, total, msg))
+
+            if scheduler is not None:  # the same run on a Dask worker, same events
+                from guv_app.services.distributed.cluster import open_client
+                from guv_app.services.distributed.training import train_on_cluster
+
+                with open_client(scheduler) as client:
+                    return train_on_cluster(client, folder.resolve(), config, options,
+                                            progress=report, cancel=cancel,
+                                            dataset_progress=dataset_progress)
             from guv_app.services.training.runner import run_training
 
-            return run_training(
-                folder, config, options, progress=report, cancel=cancel,
-                dataset_progress=lambda done, total, msg: report(DatasetStep(done, total, msg)))
+            return run_training(folder, config, options, progress=report, cancel=cancel,
+                                dataset_progress=dataset_progress)
 
         self.runner.start(job, urgent=_urgent)
         self.stateChanged.emit(True)

@@ -74,8 +74,11 @@ def test_bad_scheduler_addresses_are_refused(address):
 
 
 def test_tls_scheduler_needs_existing_certificates(tmp_path):
+    from guv_app.services.distributed.cluster import open_client
+
     with pytest.raises(ClusterConfigError, match="needs certificates"):
-        ClusterConfig(kind="scheduler", address="tls://127.0.0.1:8786")
+        with open_client(ClusterConfig(kind="scheduler", address="tls://127.0.0.1:8786")):
+            pass
     config = ClusterConfig(kind="scheduler", address="tls://127.0.0.1:8786",
                            tls=TLSFiles(str(tmp_path / "ca.pem"), str(tmp_path / "me.pem")))
     with pytest.raises(ClusterConfigError, match="ca.pem: TLS CA file not found"):

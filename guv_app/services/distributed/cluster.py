@@ -78,6 +78,19 @@ def security_for(tls: TLSFiles):
                     require_encryption=True)
 
 
+def configured_security(address: str):
+    """Dask ``Security`` from the user's Dask configuration (``distributed.comm.tls.*``), for a
+    ``tls://`` address given without certificate files (the GUI's case)."""
+    from distributed import Security
+
+    security = Security()
+    if not (security.tls_ca_file and security.tls_client_cert):
+        raise ClusterConfigError(
+            f"{address}: a tls:// scheduler needs certificates: --tls-ca-file and --tls-cert, "
+            "or distributed.comm.tls (ca-file, client.cert, client.key) in your Dask config")
+    return security
+
+
 def jobqueue_kwargs(kind: str, jq: JobQueueConfig) -> dict[str, Any]:
     """Keyword arguments of the dask-jobqueue cluster class for ``kind`` (pure, testable)."""
     if kind not in JOBQUEUE_KINDS:
@@ -148,7 +161,11 @@ def open_client(config: ClusterConfig) -> Iterator[Any]:
             cluster = local_cluster(config.workers, config.threads_per_worker)
             client = Client(cluster)
         elif config.kind == "scheduler":
-            security = security_for(config.tls) if config.tls is not None else None
+            security = None
+            if config.tls is not None:
+                security = security_for(config.tls)
+            elif config.address.startswith("tls://"):
+                security = configured_security(config.address)
             try:
                 client = Client(config.address, security=security,
                                 timeout=config.connect_timeout_s)

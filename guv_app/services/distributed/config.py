@@ -118,10 +118,7 @@ class ClusterConfig:
         if self.kind == "local" and self.workers < 1:
             raise ClusterConfigError("a local cluster needs at least 1 worker")
         if self.kind == "scheduler":
-            check_address(self.address)
-            if self.address.startswith("tls://") and self.tls is None:
-                raise ClusterConfigError(f"{self.address}: a tls:// scheduler needs "
-                                         "certificates (--tls-ca-file, --tls-cert)")
+            check_address(self.address)  # tls:// without ``tls``: Dask's configured TLS
         if self.kind in JOBQUEUE_KINDS and self.jobqueue is None:
             self.jobqueue = JobQueueConfig()
 
