@@ -27,6 +27,9 @@ _EXPORTS = {
     "load_seg": "cellpose_io.seg",
     "write_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
+    "plane_tag": "cellpose_io.seg",
+    "SEG_SUFFIX": "cellpose_io.seg",
+    "PRED_SUFFIX": "cellpose_io.seg",
     # label import/export
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
@@ -55,7 +58,16 @@ if TYPE_CHECKING:  # pragma: no cover
         read_image,
         supported_extensions,
     )
-    from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for, write_seg
+    from cellpose_io.seg import (
+        PRED_SUFFIX,
+        SEG_SUFFIX,
+        SegData,
+        load_seg,
+        plane_tag,
+        save_seg,
+        seg_path_for,
+        write_seg,
+    )
 
 
 def __getattr__(name: str) -> Any:

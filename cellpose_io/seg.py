@@ -33,11 +33,16 @@ from cellpose_io.label_classes import (
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
 
-__all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for"]
+__all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for",
+           "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX"]
 
 log = logging.getLogger(__name__)
 
 SEG_FORMAT_VERSION = 1
+#: Training labels: ``<stem>_seg.npy``, Cellpose's own name (its GUI opens it).
+SEG_SUFFIX = "_seg.npy"
+#: Model predictions: ``<stem>_pred_seg.npy``, same layout, kept apart from training labels.
+PRED_SUFFIX = "_pred_seg.npy"
 # Keys this module interprets; anything else in a file is kept in SegData.extra.
 _KNOWN_KEYS = {
     "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
@@ -79,20 +84,41 @@ class SegData:
         return len(self.class_names) - 1
 
 
+def plane_tag(series: int = 0, t: int | None = None, z: int | None = None) -> str:
+    """The file-name tag of one plane: ``_s{S}`` for series S >= 1, then ``_t{T}_z{Z}`` for
+    a plane of a multi-plane series (both given), nothing for a single-plane series 0.
+
+    One naming for every per-plane file (predictions, training labels): ``movie.nd2`` plane
+    t=3, z=0 -> ``movie_t3_z0_seg.npy``; series 2 of a LIF, t=0 z=5 -> ``exp_s2_t0_z5_seg.npy``.
+    Numbers are not zero-padded (like the ``_s{k}`` series tag).
+    """
+    if series < 0:
+        raise ValueError(f"series must be >= 0, got {series}")
+    tag = f"_s{int(series)}" if series else ""
+    if (t is None) != (z is None):
+        raise ValueError("give both t and z for a plane of a multi-plane series, or neither")
+    if t is not None and z is not None:
+        if t < 0 or z < 0:
+            raise ValueError(f"plane t={t} z={z}: indices must be >= 0")
+        tag += f"_t{int(t)}_z{int(z)}"
+    return tag
+
+
 def seg_path_for(
-    image_path: str | os.PathLike, suffix: str = "_seg.npy", series: int = 0
+    image_path: str | os.PathLike, suffix: str = SEG_SUFFIX, series: int = 0,
+    t: int | None = None, z: int | None = None,
 ) -> Path:
-    """Where the label file of ``image_path`` (series ``series``) lives.
+    """Where the label file of ``image_path`` (series ``series``, plane ``t``/``z``) lives.
 
     Series 0 uses the Cellpose GUI's own naming: upstream drops only the last extension, so
     ``cells.ome.tif`` -> ``cells.ome_seg.npy``; we do the same so the Cellpose GUI finds our
     files and we find its files. Series k >= 1 of a multi-series file (LIF, CZI scenes...)
-    get ``<stem>_s{k}<suffix>`` so every series keeps its own labels.
+    get ``<stem>_s{k}<suffix>`` so every series keeps its own labels; a plane of a
+    multi-plane series (give ``t`` and ``z``) gets ``<stem>[_s{k}]_t{T}_z{Z}<suffix>``, so
+    one plane is written without rewriting the others (see :func:`plane_tag`).
     """
     image_path = Path(image_path)
-    if series < 0:
-        raise ValueError(f"series must be >= 0, got {series}")
-    tag = f"_s{int(series)}" if series else ""
+    tag = plane_tag(series, t, z)
     return image_path.with_name(os.path.splitext(image_path.name)[0] + tag + suffix)
 
 

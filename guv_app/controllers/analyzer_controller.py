@@ -222,7 +222,7 @@ class AnalyzerController(QtCore.QObject):
 
     def _on_batch_done(self, result: BatchResult) -> None:
         self.last_batch = result
-        for status in result.images:  # 'cancelled' rows never came through _on_image
+        for status in result.planes:  # 'cancelled' rows never came through _on_image
             if status.status == "cancelled":
                 row = self._row_of(status.image)
                 if row >= 0:

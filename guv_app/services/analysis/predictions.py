@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from cellpose_io.seg import PRED_SUFFIX, SEG_SUFFIX  # noqa: F401 - the one definition
+
 log = logging.getLogger(__name__)
 
-PRED_SUFFIX = "_pred_seg.npy"
-SEG_SUFFIX = "_seg.npy"
 # extra keys written into a prediction file
 KEY_MODEL = "mcp_pred_model"
 KEY_HASH = "mcp_pred_params_hash"
@@ -124,13 +124,16 @@ def save_prediction(
     params: Any,
     diameter: float | None = None,
     out_dir: str | os.PathLike | None = None,
+    out_path: str | os.PathLike | None = None,
 ) -> Path:
-    """Write a fresh model prediction for ``image_path`` (atomically) and return its path."""
+    """Write a fresh model prediction for ``image_path`` (atomically) and return its path:
+    ``out_path`` (a plane's file), else :func:`pred_path_for` (beside it or in ``out_dir``)."""
     from cellpose_io import save_seg
 
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=pred_path_for(image_path, out_dir), diameter=diameter,
+        out_path=out_path if out_path is not None else pred_path_for(image_path, out_dir),
+        diameter=diameter,
         **{KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
            KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
     )
