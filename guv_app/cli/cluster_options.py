@@ -8,7 +8,9 @@ runs in this process, as before. Nothing here imports Dask: the parser stays che
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,6 +60,10 @@ def add_cluster_options(parser: argparse.ArgumentParser, *, training: bool = Fal
                              "batch job") if training else
                        ("with --cluster: GPUs per batch job; with a cluster, each image "
                         "then runs on a worker offering the GPU resource"))
+    group.add_argument("--shared-fs", action="store_true",
+                       help="workers write output files themselves (they see the output "
+                            "folders as this computer does); default with --workers only, "
+                            "otherwise results come back and are written here")
     group.add_argument("--tls-ca-file", metavar="PEM", help="CA certificate for tls://")
     group.add_argument("--tls-cert", metavar="PEM", help="your certificate for tls://")
     group.add_argument("--tls-key", metavar="PEM", help="its key (if not inside --tls-cert)")
@@ -99,6 +105,8 @@ def cluster_config(args: argparse.Namespace) -> ClusterConfig:
     if kind is None and (args.cluster_config or args.job_extra or any(
             getattr(args, n) is not None for n in _OVERRIDES)):
         raise CLIError("--cluster-config and the batch job options need --cluster")
+    if getattr(args, "shared_fs", False):
+        config.shared_fs = True
     if args.gpus < 0:
         raise CLIError(f"--gpus must be 0 or more, got {args.gpus}")
     if args.gpus and not config.distributed:
@@ -141,3 +149,28 @@ def cluster_executor(args: argparse.Namespace, *, uses_gpu: bool = False) -> Ite
             yield executor
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+@contextmanager
+def interrupt_flag() -> Iterator[threading.Event]:
+    """A cancel flag set by the first Ctrl+C (or SIGTERM, e.g. a batch time limit): the run
+    stops scheduling, finished outputs and the index stay, a rerun resumes. A second Ctrl+C
+    interrupts at once."""
+    flag = threading.Event()
+
+    def stop(signum, frame) -> None:
+        if flag.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping: no new items are started; finished outputs are kept "
+              "(Ctrl+C again to abort)", file=sys.stderr)
+        flag.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield flag  # signals can only be handled in the main thread (tests, embedding)
+        return
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)

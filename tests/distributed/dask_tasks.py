@@ -38,3 +38,20 @@ def slow_square(value: int, seconds: float = 0.3) -> int:
 
 def worker_pid() -> int:
     return os.getpid()
+
+
+def flaky_item(task: tuple[str, int]) -> int:
+    """A batch work function (one task argument) that fails on its first attempt only."""
+    return flaky_once(*task)
+
+
+def failing_item(task: tuple[str, int]) -> int:
+    """Fails on every attempt, logging each attempt as a line in the file ``task[0]``."""
+    with open(task[0], "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    raise ValueError(f"item {task[1]} is broken")
+
+
+def killing_item(task: tuple[str, int]) -> tuple[int, int]:
+    """Kills its worker on the first attempt (as the OOM killer would), then succeeds."""
+    return kill_worker_once(*task)

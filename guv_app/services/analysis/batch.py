@@ -69,15 +69,19 @@ class PredictTask:
     params: Any
     prediction: str
     weights_path: str | None = None
+    save: bool = True  # False: return the arrays, the caller writes the file (no shared FS)
 
 
 @dataclass
 class PlaneResult:
-    """What :func:`predict_plane` returns for a plane it segmented and saved."""
+    """What :func:`predict_plane` returns for a plane it segmented and saved (or, with
+    ``task.save`` False, segmented: ``segmentation`` then holds masks (H, W) uint32,
+    classes (N+1,) int32, class names and colours for the caller to save)."""
 
     n_objects: int
     prediction: str
     diameter: float | None = None
+    segmentation: tuple | None = None
 
 
 @dataclass
@@ -178,13 +182,35 @@ def predict_plane(task: PredictTask) -> PlaneResult:
         raise ItemCancelled() from None
     except ValueError as exc:
         raise ItemFailed(f"{plane.label}: {exc}") from None
+    arrays = (res.masks, res.classes, res.class_names, res.class_colors)
+    if not task.save:
+        return PlaneResult(res.n_objects, task.prediction, res.diameter, arrays)
+    return PlaneResult(res.n_objects, str(_save(task, arrays, res.diameter)), res.diameter)
+
+
+def _save(task: PredictTask, arrays: tuple, diameter: float | None) -> Path:
+    """Write a plane's prediction file; ItemFailed (one line) when it cannot be written."""
+    masks, classes, names, colors = arrays
     try:
-        out = save_prediction(plane.image, res.masks, res.classes, res.class_names,
-                              res.class_colors, model=task.model, params=params,
-                              diameter=res.diameter, out_path=task.prediction)
+        return save_prediction(task.plane.image, masks, classes, names, colors,
+                               model=task.model, params=task.params, diameter=diameter,
+                               out_path=task.prediction)
     except (OSError, ValueError, TypeError) as exc:
         raise ItemFailed(f"cannot save prediction: {exc}") from None
-    return PlaneResult(res.n_objects, str(out), res.diameter)
+
+
+def _save_returned(outcome: Outcome[PredictTask]) -> None:
+    """Client side of ``save=False``: write the arrays a worker sent back, then drop them
+    (10,000 planes must not stay in memory); a write error fails that plane only."""
+    result: PlaneResult | None = outcome.result
+    if outcome.status != "done" or result is None or result.segmentation is None:
+        return
+    try:
+        result.prediction = str(_save(outcome.task, result.segmentation, result.diameter))
+    except ItemFailed as exc:
+        outcome.status, outcome.reason, outcome.result = "failed", str(exc), None
+    else:
+        result.segmentation = None
 
 
 def _status(outcome: Outcome[PredictTask]) -> PlaneStatus:
@@ -215,6 +241,7 @@ def predict_images(
     out_dir: str | os.PathLike | None = None,
     weights_path: str | os.PathLike | None = None,
     executor: Executor | None = None,
+    write_on_worker: bool = True,
 ) -> BatchResult:
     """Predict every selected plane of ``images`` with ``model`` (registry name or path);
     save beside each image (or into ``out_dir``) and index every plane.
@@ -224,7 +251,9 @@ def predict_images(
     message)`` counts planes; ``on_image`` gets each :class:`PlaneStatus` as soon as it is
     known; ``cancel`` stops between planes (and between tiles in-process). ``weights_path``
     points the built-in ``cpsam`` at a local weights file; ``executor`` runs the planes
-    elsewhere (``concurrent.futures`` semantics; workers must see the files).
+    elsewhere (``concurrent.futures`` semantics; workers must see the images); with
+    ``write_on_worker`` False the workers send the masks back and they are written here
+    (for output folders the workers do not share).
     """
     from guv_app.services.engine.inference import SegmentParams
 
@@ -233,7 +262,8 @@ def predict_images(
     listing = list_planes([Path(p) for p in images], selection or PlaneSelection())
     out = Path(out_dir) if out_dir is not None else None
     weights = str(weights_path) if weights_path is not None else None
-    tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights)
+    save_there = write_on_worker or executor is None
+    tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights, save_there)
              for p in listing.planes]
     result = BatchResult(model, settings)
     early = [PlaneStatus(path, "failed" if "no plane matches" not in why else "skipped", why)
@@ -241,6 +271,7 @@ def predict_images(
     folders: set[Path] = set()
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:
+        _save_returned(outcome)
         status = _status(outcome)
         folder = _index_folder(outcome.task)
         folders.add(folder)

@@ -110,6 +110,13 @@ class ClusterConfig:
     jobqueue: JobQueueConfig | None = None
     threads_per_worker: int = 1
     connect_timeout_s: float = 30.0  # how long to keep trying an unreachable scheduler
+    shared_fs: bool | None = None  # workers see our output folders; None: only when local
+
+    @property
+    def workers_write(self) -> bool:
+        """Workers write output files themselves (else they send results back to us)."""
+        return self.shared_fs if self.shared_fs is not None else self.kind in (
+            "inprocess", "local")
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -31,7 +31,12 @@ TASK_RETRIES = 1
 
 class DaskExecutor(ClientExecutor):
     """``Client.get_executor`` with our defaults: ``retries=1``, ``pure=False`` (two
-    identical calls are two tasks: a rerun after a fix is not answered from memory)."""
+    identical calls are two tasks: a rerun after a fix is not answered from memory).
+
+    ``item_retries`` tells the batch runner to resubmit an item whose work reported a
+    failure (the runner's work wrapper turns exceptions into a "failed" status, so Dask's
+    own ``retries`` only sees errors outside it, e.g. a task that cannot be unpickled).
+    """
 
     def __init__(self, client, *, retries: int = TASK_RETRIES,
                  resources: dict[str, float] | None = None) -> None:
@@ -39,6 +44,7 @@ class DaskExecutor(ClientExecutor):
         if resources:
             kwargs["resources"] = resources
         super().__init__(client, **kwargs)
+        self.item_retries = retries
 
     @property
     def client(self):
