@@ -20,6 +20,7 @@ from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_workers import Task
 from guv_app.controllers.model_catalog import default_catalog
+from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
 from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
 from guv_app.services.analysis.promote import PromoteResult, promote, promote_conflicts
@@ -180,13 +181,25 @@ class AnalyzerController(QtCore.QObject):
         if not model:
             self.window.show_message("Choose a model first")
             return False
+        try:
+            scheduler = scheduler_from_values(self.window.inference.settings())
+        except ValueError as exc:
+            self.window.show_message(str(exc))
+            return False
         images = [self.images[r] for r in rows]
         for r in rows:
             self.window.files.set_status(r, "queued")
 
         def job(progress, cancel, on_item):
-            return predict_images(images, model, params, force=force, progress=progress,
-                                  cancel=cancel, on_image=on_item)
+            if scheduler is None:
+                return predict_images(images, model, params, force=force, progress=progress,
+                                      cancel=cancel, on_image=on_item)
+            from guv_app.services.distributed.executor import open_executor
+
+            with open_executor(scheduler) as executor:  # the planes run on Dask workers
+                return predict_images(images, model, params, force=force, progress=progress,
+                                      cancel=cancel, on_image=on_item, executor=executor,
+                                      write_on_worker=scheduler.workers_write)
 
         self.task = Task(job, self)
         self.task.item.connect(self._on_image)

@@ -21,6 +21,7 @@ from PyQt6 import QtCore, QtWidgets
 from guv_app.controllers import training_format as fmt
 from guv_app.controllers import training_settings
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
 from guv_app.controllers.training_worker import TaskRunner
 from guv_app.services.datasets.builder import DatasetOptions
@@ -79,19 +80,6 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
         options = DatasetOptions(test_ratio=float(values.get("val_ratio", 0.2)),
                                  seed=int(values.get("val_seed", 0)))
     return config, options
-
-
-def scheduler_from_values(values: dict):
-    """The Dask scheduler chosen under "Run on" (a ``ClusterConfig``), or None for this
-    computer; ``ValueError`` (one line) for a bad address."""
-    if values.get("run_on", "local") != "scheduler":
-        return None
-    from guv_app.services.distributed.config import ClusterConfig
-
-    address = str(values.get("scheduler_address") or "").strip()
-    if not address:
-        raise ValueError("enter the Dask scheduler's address, e.g. tcp://127.0.0.1:8786")
-    return ClusterConfig(kind="scheduler", address=address, connect_timeout_s=10)
 
 
 def suggest_name(folder: Path | None, base: str) -> str:

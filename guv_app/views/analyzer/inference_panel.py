@@ -6,6 +6,8 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.views.run_on import RunOnWidget
+
 
 class InferencePanel(QtWidgets.QGroupBox):
     """Settings as plain values (``settings()``); the controller turns them into params."""
@@ -56,6 +58,8 @@ class InferencePanel(QtWidgets.QGroupBox):
                         ("min size", self.min_size), ("channels", self.channels)):
             w.setObjectName(name.replace(" ", "_"))
             form.addRow(name, w)
+        self.run_on = RunOnWidget()
+        form.addRow("run on", self.run_on)
         lay.addLayout(form)
         self.force = QtWidgets.QCheckBox("Re-run images already predicted with these settings")
         lay.addWidget(self.force)
@@ -114,6 +118,7 @@ class InferencePanel(QtWidgets.QGroupBox):
             "min_size": self.min_size.value(),
             "channels": [int(c) for c in text.split(",") if c.strip()] if text else None,
             "force": self.force.isChecked(),
+            **self.run_on.values(),
         }
 
     def set_running(self, running: bool) -> None:
