@@ -117,6 +117,9 @@ class Image:
     series_names: list[str] = field(default_factory=list)
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    z_step: float | None = None  # µm between Z slices, when the file says
+    time_interval: float | None = None  # s between time points, when the file says
+    frame_times: tuple[float, ...] | None = None  # s of each time point from the first (ND2)
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -160,6 +163,19 @@ class Image:
     @property
     def plane_shape(self) -> tuple[int, int, int]:
         return (self.n_channels, self.size_y, self.size_x)
+
+    def time_of(self, t: int) -> float | None:
+        """Seconds from the first time point to time point ``t``: the recorded time stamp
+        (``frame_times``) where the file has one, else ``t * time_interval``, else None."""
+        if self.frame_times is not None and 0 <= t < len(self.frame_times):
+            return float(self.frame_times[t])
+        if self.time_interval:
+            return float(t) * float(self.time_interval)
+        return None
+
+    def z_of(self, z: int) -> float | None:
+        """Position of slice ``z`` in µm from the first slice (``z * z_step``), or None."""
+        return float(z) * float(self.z_step) if self.z_step else None
 
     # -- pixels ---------------------------------------------------------------------------
     def plane(self, t: int = 0, z: int = 0) -> np.ndarray:
@@ -219,5 +235,7 @@ class Image:
             "dtype": str(self.dtype),
             "channel_names": list(self.channel_names),
             "pixel_size": list(self.pixel_size) if self.pixel_size else None,
+            "z_step": self.z_step,
+            "time_interval": self.time_interval,
             "warnings": list(self.warnings),
         }

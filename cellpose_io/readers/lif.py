@@ -127,11 +127,16 @@ class LifReader(ImageReader):
         pixel_size = None
         if scale.get(1) and scale.get(2):
             pixel_size = (1.0 / abs(float(scale[2])), 1.0 / abs(float(scale[1])))
+        steps = {}
+        if int(image.nz) > 1 and scale.get(3):
+            steps["z_step"] = 1.0 / abs(float(scale[3]))  # readlif: px per µm
+        if int(image.nt) > 1 and scale.get(4):
+            steps["time_interval"] = 1.0 / abs(float(scale[4]))  # readlif: frames per s
         source = LifSource(path, entry.image, entry.tile, n_channels)
         source.adopt(image)
         return Image(
             path=path, axes=axes, shape=tuple(shape), dtype=dtype, source=source,
             channel_names=_lut_names(lif, image.name, n_channels), pixel_size=pixel_size,
             series=series, n_series=len(entries), series_names=[e.name for e in entries],
-            format=self.name,
+            format=self.name, **steps,
         )

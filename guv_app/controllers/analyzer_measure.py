@@ -108,12 +108,12 @@ class MeasureController(QtCore.QObject):
         self.window.table.set_table(run.table)
         self.window.plots.set_table(run.table, run.class_colors)
         self.panel.export_csv.setEnabled(run.n_rows > 0 or bool(run.statuses))
-        problems = [f"{s.image}: {s.error}" for s in run.statuses if s.status == "failed"]
-        problems += [f"{s.image}: plugin {k}: {v}" for s in run.statuses
+        problems = [f"{s.label}: {s.reason}" for s in run.statuses if s.status == "failed"]
+        problems += [f"{s.label}: plugin {k}: {v}" for s in run.statuses
                      for k, v in s.plugin_errors.items()]
         n_done = sum(s.status == "done" for s in run.statuses)
         n_skipped = sum(s.status == "skipped" for s in run.statuses)
-        text = (f"{run.n_rows} objects from {n_done} image(s)"
+        text = (f"{run.n_rows} objects from {n_done} plane(s)"
                 + (f", {n_skipped} skipped (no labels)" if n_skipped else "")
                 + (" — cancelled" if run.cancelled else "")
                 + (f"; {len(problems)} problem(s): " + "; ".join(problems[:3])

@@ -26,7 +26,6 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from guv_app.services.batch import (
     run_batch,
 )
 from guv_app.services.batch.index import make_row
+from guv_app.services.batch.planes import read_plane
 from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
@@ -133,22 +133,6 @@ def skip_reason(prediction: str | os.PathLike, settings: str) -> str | None:
     if info.params_hash == settings:
         return "already predicted with this model and these parameters"
     return None
-
-
-@lru_cache(maxsize=4)
-def _open_image(path: str, series: int, mtime_ns: int):
-    """An open ``cellpose_io.Image`` kept per process, so the planes of one file do not
-    reopen it (``mtime_ns`` makes a rewritten file a new entry)."""
-    import cellpose_io
-
-    return cellpose_io.read_image(path, series)
-
-
-def read_plane(plane: Plane):
-    """The (C, Y, X) pixels of ``plane``; ``CellposeIOError`` when they cannot be read."""
-    path = str(plane.image)
-    image = _open_image(path, plane.series, os.stat(path).st_mtime_ns)
-    return image.plane(plane.t, plane.z)
 
 
 def predict_plane(task: PredictTask) -> PlaneResult:

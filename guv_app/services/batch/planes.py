@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,9 @@ class Plane:
     """One plane of one file; ``size_t``/``size_z`` are its series' sizes (they decide the
     file names: a single-plane series keeps Cellpose's ``<stem>_seg.npy``).
 
-    ``pixel_size_um`` is (y, x) in µm, ``z_step_um`` the slice spacing in µm and
-    ``time_interval_s`` the frame interval in s, each None when the file does not say.
+    ``pixel_size_um`` is (y, x) in µm, ``time_s`` the time of this time point from the
+    first in s and ``z_um`` this slice's position from the first in µm (``Image.time_of``,
+    ``Image.z_of``), each None when the file does not say.
     """
 
     image: str
@@ -135,8 +137,8 @@ class Plane:
     size_t: int = 1
     size_z: int = 1
     pixel_size_um: tuple[float, float] | None = None
-    z_step_um: float | None = None
-    time_interval_s: float | None = None
+    time_s: float | None = None
+    z_um: float | None = None
 
     @property
     def single(self) -> bool:
@@ -195,8 +197,7 @@ def planes_of(path: str | os.PathLike, selection: PlaneSelection = PlaneSelectio
                     for z in selection.z.indices(image.size_z):
                         planes.append(Plane(
                             str(path), series, t, z, image.size_t, image.size_z,
-                            image.pixel_size, getattr(image, "z_step", None),
-                            getattr(image, "time_interval", None)))
+                            image.pixel_size, image.time_of(t), image.z_of(z)))
             finally:
                 if image is not first:
                     image.close()
@@ -224,3 +225,23 @@ def list_planes(paths, selection: PlaneSelection = PlaneSelection()) -> PlaneLis
                                         f"t={selection.t} z={selection.z}"))
         planes.extend(found)
     return PlaneListing(planes, problems, len(paths))
+
+
+@lru_cache(maxsize=4)
+def _open_image(path: str, series: int, mtime_ns: int):
+    """An open ``cellpose_io.Image`` kept per process, so the planes of one file do not
+    reopen it (``mtime_ns`` makes a rewritten file a new entry)."""
+    import cellpose_io
+
+    return cellpose_io.read_image(path, series)
+
+
+def read_plane(plane: Plane):
+    """The (C, Y, X) pixels of ``plane`` (the file stays open for its next planes).
+
+    Raises ``cellpose_io.CellposeIOError`` (or ``OSError``/``IndexError``) when they cannot
+    be read.
+    """
+    path = str(plane.image)
+    image = _open_image(path, plane.series, os.stat(path).st_mtime_ns)
+    return image.plane(plane.t, plane.z)
