@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pixel-size", metavar="UM[,UM]",
                         help="pixel size in µm (y,x or one value) for files that do not say")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--plugin-timeout", metavar="SECONDS", type=float, default=None,
+                        help="abandon a plugin that takes longer than this on one image "
+                             "(default 600, or MULTICELLPOSE_PLUGIN_TIMEOUT; 0 = no limit)")
     parser.set_defaults(func=run)
 
 
@@ -147,13 +150,15 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         raise CLIError(f"{folder}: no image files")
     try:
+        timeout = "default" if args.plugin_timeout is None else (args.plugin_timeout or None)
         if args.quiet:
             result = measure_items(items, out, plugins, parse_params(args.param),
-                                   pixel_size=pixel_size)
+                                   plugin_timeout=timeout, pixel_size=pixel_size)
         else:
             with cli_progress("measure", unit="plane") as progress:
                 result = measure_items(items, out, plugins, parse_params(args.param),
-                                       progress=progress, pixel_size=pixel_size)
+                                       progress=progress, plugin_timeout=timeout,
+                                       pixel_size=pixel_size)
     except PluginError as exc:
         raise CLIError(str(exc)) from None
     measured = [s for s in result.images if s.status == "done"]
@@ -163,4 +168,6 @@ def run(args: argparse.Namespace) -> int:
           f"{n_files} file(s); wrote {result.outputs['merged']}")
     for line in result.failures:
         print(f"  problem: {line}", file=sys.stderr)
+    for line in result.warnings:
+        print(f"  warning: {line}", file=sys.stderr)
     return 0 if result.ok else 1

@@ -157,6 +157,13 @@ class Plane:
             return name
         return f"{name} s{self.series} t{self.t} z{self.z}"
 
+    @property
+    def where(self) -> str:
+        """The file's path, plus ``s0 t3 z0`` for a plane of a multi-plane file (messages)."""
+        if self.single and self.series == 0:
+            return str(self.image)
+        return f"{self.image} s{self.series} t{self.t} z{self.z}"
+
     def file_for(self, suffix: str, folder: str | os.PathLike | None = None) -> Path:
         """This plane's label/prediction file (``cellpose_io.seg_path_for`` naming), beside
         the image or in ``folder``."""

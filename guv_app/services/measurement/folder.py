@@ -63,12 +63,15 @@ class MeasureTask:
     plugins: list[tuple[MeasurementPlugin, dict[str, Any]]]
     pixel_size: tuple[float, float] | None = None
     kinds: dict[str, str] = field(default_factory=dict)
+    plugin_timeout: float | None | str = "default"  # see runner.measure_arrays
 
 
 def load_plane(item: PlaneItem):
     """The plane's (C, Y, X) pixels and its labels (``SegData``); ItemFailed/ItemSkipped."""
     import cellpose_io
 
+    if item.skip:
+        raise ItemSkipped(item.skip)
     if item.problem:
         raise ItemFailed(item.problem)
     if item.labels is None:
@@ -80,7 +83,7 @@ def load_plane(item: PlaneItem):
         raise ItemFailed(str(exc)) from None
     if tuple(channels.shape[-2:]) != tuple(seg.masks.shape):
         raise ItemFailed(
-            f"{item.plane.label}: image is {channels.shape[-2]}x{channels.shape[-1]} but "
+            f"{item.plane.where}: image is {channels.shape[-2]}x{channels.shape[-1]} but "
             f"labels {item.labels.name} are {seg.masks.shape[0]}x{seg.masks.shape[1]}")
     return channels, seg
 
@@ -95,7 +98,8 @@ def measure_plane(task: MeasureTask) -> ImageMeasurement:
     channels, seg = load_plane(item)
     try:
         measured = measure_arrays(channels, seg.masks, seg.classes,
-                                  list(seg.class_names or []), task.plugins, item.image.name)
+                                  list(seg.class_names or []), task.plugins, item.image.name,
+                                  task.plugin_timeout)
     except MeasurementError as exc:
         raise ItemFailed(str(exc)) from None
     pixel_size = item.plane.pixel_size_um or task.pixel_size
@@ -124,6 +128,12 @@ class FolderResult:
         return lines
 
     @property
+    def warnings(self) -> list[str]:
+        """One line per flagged plugin result (a column with no finite value)."""
+        return [f"{s.label}: plugin {name}: {text}"
+                for s in self.images for name, text in s.plugin_warnings.items()]
+
+    @property
     def ok(self) -> bool:
         return not self.cancelled and not self.failures
 
@@ -147,7 +157,8 @@ def _status(outcome: Outcome[MeasureTask]) -> PlaneStatus:
         str(plane.image), outcome.status, outcome.reason, plane.series, plane.t, plane.z,
         n_objects=measured.n_objects if measured else 0, seconds=outcome.seconds,
         file=str(labels) if labels else "", single=plane.single,
-        plugin_errors=dict(measured.errors) if measured else {})
+        plugin_errors=dict(measured.errors) if measured else {},
+        plugin_warnings=dict(getattr(measured, "warnings", {})) if measured else {})
 
 
 def run_planes(
@@ -159,13 +170,14 @@ def run_planes(
     progress: Progress | None = None,
     cancel: threading.Event | CancelCheck | None = None,
     executor: Executor | None = None,
+    plugin_timeout: float | None | str = "default",
 ) -> tuple[list[str], list[PlaneStatus], list[tuple[PlaneStatus, ImageMeasurement]], bool]:
     """Measure ``items``; (plugin names, statuses of the planes reached, (status,
     measurement) of the planes done, cancelled). Cancelled planes are left out."""
     resolved = resolve_plugins(plugins, params)  # bad names/params fail before any work
     names = [plugin.name for plugin, _ in resolved]
     kinds = unit_kinds(resolved)
-    tasks = [MeasureTask(item, resolved, pixel_size, kinds) for item in items]
+    tasks = [MeasureTask(item, resolved, pixel_size, kinds, plugin_timeout) for item in items]
     report = run_batch(tasks, measure_plane, name=lambda t: t.item.plane.label,
                        executor=executor, progress=progress, cancel=cancel)
     statuses, done = [], []
@@ -188,14 +200,19 @@ def measure_items(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | CancelCheck | None = None,
+    plugin_timeout: float | None | str = "default",
     *,
     pixel_size: tuple[float, float] | None = None,
     executor: Executor | None = None,
 ) -> FolderResult:
-    """Measure ``items`` with the named plugins and write the CSV files next to ``out``."""
+    """Measure ``items`` with the named plugins and write the CSV files next to ``out``.
+
+    Every item ends up in the summary as done, failed or skipped, whatever it raised.
+    ``plugin_timeout``: seconds one plugin may spend on one plane (see ``measure_arrays``).
+    """
     names, statuses, done, cancelled = run_planes(
         items, plugins, params, pixel_size=pixel_size, progress=progress, cancel=cancel,
-        executor=executor)
+        executor=executor, plugin_timeout=plugin_timeout)
     outputs = write_outputs(out, names, statuses, done)
     return FolderResult(statuses, outputs, cancelled)
 
@@ -214,7 +231,8 @@ def write_outputs(
         write_csv(paths[name], [m.tables[name] for _, m in done if name in m.tables] or [_EMPTY])
     class_names = sorted({str(c) for table in merged.values() for c in table["class_name"]})
     rows = [summary_row(Path(s.image).name, s.status, s.reason or "; ".join(
-                f"{k}: {v}" for k, v in s.plugin_errors.items()),
+                [f"{k}: {v}" for k, v in s.plugin_errors.items()]
+                + [f"{k}: warning: {v}" for k, v in s.plugin_warnings.items()]),
                 merged.get(id(s)), class_names, plane=(s.series, s.t, s.z))
             for s in statuses]
     write_csv(paths["summary"], rows)

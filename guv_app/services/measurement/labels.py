@@ -24,11 +24,13 @@ LABEL_CHOICES = ("auto", "pred", "seg")
 @dataclass(frozen=True)
 class PlaneItem:
     """One plane to measure and its label file (None when it has none of the wanted kind);
-    ``problem`` is set when the file could not even be opened."""
+    ``problem`` is set when the file could not even be opened, ``skip`` when it must not be
+    measured."""
 
     plane: Plane
     labels: Path | None
-    problem: str = ""
+    problem: str = ""  # why it cannot be measured although it may have labels (failed)
+    skip: str = ""  # why it must not be measured (skipped), e.g. a label-file name clash
 
     @property
     def image(self) -> Path:
@@ -89,6 +91,7 @@ def plane_items(
     labels: str = "auto",
     selection: PlaneSelection | None = None,
     predictions: dict | None = None,
+    clashes: dict[Path, str] | None = None,
 ) -> list[PlaneItem]:
     """The selected planes of ``images`` with their label files.
 
@@ -100,7 +103,13 @@ def plane_items(
     if labels not in LABEL_CHOICES:
         raise ValueError(f"labels must be one of {LABEL_CHOICES}, got {labels!r}")
     items: list[PlaneItem] = []
+    clashes = clashes if clashes is not None else shared_label_names([Path(p) for p in images])
     for image in images:
+        if Path(image) in clashes:
+            plane = Plane(str(image))
+            items.append(PlaneItem(plane, plane_label_path(plane, labels, predictions),
+                                   skip=clashes[Path(image)]))
+            continue
         listing = list_planes([image], selection or PlaneSelection())
         if listing.problems:  # unreadable: a failure only when it has labels to measure
             plane = Plane(str(image))
@@ -136,3 +145,21 @@ def find_items(folder: str | Path, labels: str = "auto",
             images.append(path)
     predictions = indexed_predictions([folder, predictions_dir])
     return plane_items(images, labels, selection, predictions)
+
+
+def shared_label_names(paths: list[Path]) -> dict[Path, str]:
+    """Images among ``paths`` that differ only in extension (``cells.tif``, ``cells.png``)
+    and so would share one label and prediction file, each with a one-line reason."""
+    from collections import defaultdict
+
+    groups: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+    for path in paths:
+        groups[(path.parent, os.path.splitext(path.name)[0])].append(path)
+    out = {}
+    for (_folder, stem), group in groups.items():
+        if len(group) > 1:
+            names = ", ".join(p.name for p in group)
+            for path in group:
+                out[path] = (f"{names} would share the label files {stem}{SEG_SUFFIX} / "
+                             f"{stem}{PRED_SUFFIX}; rename one so each image has its own")
+    return out

@@ -29,7 +29,7 @@ from guv_app.services.datasets.discovery import (
     Skipped,
     find_labelled_images,
 )
-from guv_app.services.datasets.labels import LabelProblem, read_labels, read_plane
+from guv_app.services.datasets.labels import item_fault, read_labels, read_plane
 from guv_app.services.progress import CancelCheck, Progress
 from guv_app.services.training.metrics import InstanceMetrics, instance_metrics
 
@@ -44,13 +44,15 @@ class EvaluationReport:
     skipped: list[Skipped] = field(default_factory=list)
 
     def csv_text(self) -> str:
+        from cellpose_io.csv_cells import spreadsheet_safe
+
         buf = io.StringIO()
         thr = self.metrics.thresholds
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["image", "n_true", "n_pred", *[f"ap@{t:g}" for t in thr],
                          "class_matched", "class_correct"])
         for s in self.metrics.per_image:
-            writer.writerow([s.image, s.n_true, s.n_pred, *[f"{v:.4f}" for v in s.ap],
+            writer.writerow([spreadsheet_safe(s.image), s.n_true, s.n_pred, *[f"{v:.4f}" for v in s.ap],
                              s.class_matched, s.class_correct])
         writer.writerow(["mean", "", "", *[f"{v:.4f}" for v in self.metrics.mean_ap], "", ""])
         return buf.getvalue()
@@ -87,10 +89,10 @@ def evaluate_pair(task: EvaluateTask) -> PairScore:
 
     pair = task.pair
     try:
-        plane = read_plane(pair.image, series=pair.series)
+        plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
         raw = read_labels(pair)
-    except LabelProblem as exc:
-        raise ItemSkipped(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - one file's fault skips that file only
+        raise ItemSkipped(item_fault(exc)) from None
     if raw.masks.shape != plane.shape[-2:]:
         raise ItemSkipped("shape mismatch between image and labels")
     if task.prediction is not None:
@@ -162,7 +164,7 @@ def evaluate_folder(
     for pair in report.pairs:
         prediction = None
         if predictions_dir is not None:
-            found = indexed.get(Plane(str(pair.image), pair.series).key)
+            found = indexed.get(Plane(str(pair.image), pair.series, pair.t, pair.z).key)
             if found is None:
                 skipped.append(Skipped(pair.image, f"no prediction in {predictions_dir}"))
                 continue
