@@ -111,7 +111,10 @@ def evaluate_pair(task: EvaluateTask) -> PairScore:
         raise ItemFailed("prediction and labels differ in shape")
     _, (remap,) = merge_class_names([raw.class_names], base=class_names)
     remap = np.where(remap < len(class_names), remap, 0)
-    return PairScore(pair.image.name, raw.masks, pred_masks,
+    name = pair.image.name
+    if pair.series or pair.t or pair.z:  # a labelled plane of a stack or a later series
+        name += f" s{pair.series} t{pair.t} z{pair.z}"
+    return PairScore(name, raw.masks, pred_masks,
                      build_class_map(raw.masks, raw.classes, remap), pred_classes)
 
 
