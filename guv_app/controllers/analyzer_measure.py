@@ -19,6 +19,7 @@ from cellpose_io.atomic import atomic_write_bytes
 from guv_app.controllers.task_runner import TaskRunner, last_step, step_reporter
 from guv_app.plugins.base import PluginError
 from guv_app.services.analysis.measure import MeasureRun, measure_images
+from guv_app.services.batch import PlaneSelection, SelectionError
 
 if TYPE_CHECKING:
     from guv_app.views.analyzer.window import AnalyzerWindow
@@ -69,7 +70,8 @@ class MeasureController(QtCore.QObject):
         return self.task.running
 
     def measure(self) -> bool:
-        """Measure every image of the list with the checked plugins (background thread)."""
+        """Measure every selected plane of every image of the list with the checked plugins
+        (background thread)."""
         if self.running:
             return False
         images = self._images()
@@ -88,10 +90,15 @@ class MeasureController(QtCore.QObject):
         except PluginError as exc:
             self.panel.status.setText(str(exc))
             return False
+        try:  # the planes chosen in the Predict panel (Series / T / Z), as for predict
+            selection = PlaneSelection.parse(**self.window.inference.plane_texts())
+        except SelectionError as exc:
+            self.panel.status.setText(str(exc))
+            return False
 
         def job(report, cancel):
             return measure_images(images, plugins, params, labels, step_reporter(report),
-                                  cancel)
+                                  cancel, selection=selection)
 
         self.panel.set_running(True)
         self.panel.show_progress(0, len(images), "measuring…")

@@ -102,6 +102,13 @@ class BatchResult:
     def failures(self) -> list[str]:
         return [f"{s.label}: {s.reason}" for s in self.planes if s.status == "failed"]
 
+    def by_image(self) -> dict[str, list[PlaneStatus]]:
+        """The planes' statuses grouped by file, in order."""
+        groups: dict[str, list[PlaneStatus]] = {}
+        for status in self.planes:
+            groups.setdefault(status.image, []).append(status)
+        return groups
+
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (label/prediction files excluded)."""
@@ -220,8 +227,8 @@ def predict_images(
     tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights)
              for p in listing.planes]
     result = BatchResult(model, settings)
-    early = [PlaneStatus(path, "failed" if "no plane matches" not in why else "skipped", why)
-             for path, why in listing.problems]
+    early = [PlaneStatus(path, "failed", why) for path, why in listing.problems]
+    early += [PlaneStatus(path, "skipped", why) for path, why in listing.unmatched]
     folders: set[Path] = set()
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:

@@ -165,15 +165,17 @@ def save_edited_prediction(
     classes: np.ndarray | None,
     class_names: list[str] | None,
     class_colors: list | None,
+    target: str | os.PathLike | None = None,
 ) -> Path:
     """Save hand edits to the prediction, keeping how it was made and marking it edited.
 
     An edited prediction is not replaced by a rerun unless forced, so corrections are not
-    lost when the parameters change.
+    lost when the parameters change. ``target`` is a plane's prediction file (default:
+    the single-plane :func:`pred_path_for`).
     """
     from cellpose_io import CellposeIOError, save_seg
 
-    target = pred_path_for(image_path)
+    target = Path(target) if target is not None else pred_path_for(image_path)
     keep: dict[str, Any] = {KEY_MODEL: "", KEY_HASH: "", KEY_PARAMS: {}}
     if target.exists():
         try:
@@ -186,16 +188,39 @@ def save_edited_prediction(
             set_aside(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        **keep, **{KEY_EDITED: True, KEY_CREATED: _now()},
+        out_path=target, **keep, **{KEY_EDITED: True, KEY_CREATED: _now()},
     )
 
 
-def prediction_state(image_path: str | os.PathLike, settings: str | None = None) -> str:
+def plane_predictions(image_path: str | os.PathLike) -> list[Path]:
+    """The prediction files beside ``image_path``: its single-plane ``<stem>_pred_seg.npy``
+    and every per-plane ``<stem>[_s{S}]_t{T}_z{Z}_pred_seg.npy`` / ``<stem>_s{S}_...``."""
+    import glob
+    import re
+
+    single = pred_path_for(image_path)
+    stem = single.name[: -len(PRED_SUFFIX)]
+    tagged = re.compile(re.escape(stem) + r"(_s\d+)?(_t\d+_z\d+)?" + re.escape(PRED_SUFFIX))
+    pattern = glob.escape(str(single)[: -len(PRED_SUFFIX)]) + "_*" + PRED_SUFFIX
+    found = {Path(p) for p in glob.glob(pattern) if tagged.fullmatch(Path(p).name)}
+    if single.exists():
+        found.add(single)
+    return sorted(found)
+
+
+def has_prediction(image_path: str | os.PathLike) -> bool:
+    """True when any plane of ``image_path`` has a prediction beside it."""
+    return pred_path_for(image_path).exists() or bool(plane_predictions(image_path))
+
+
+def prediction_state(image_path: str | os.PathLike, settings: str | None = None,
+                     path: str | os.PathLike | None = None) -> str:
     """One word for the file list: ``none``, ``current`` (same settings), ``edited``,
-    ``other`` (made with other settings) or ``unreadable``."""
+    ``other`` (made with other settings) or ``unreadable``; ``path`` is a plane's
+    prediction file (default: the single-plane one)."""
     from cellpose_io import CellposeIOError
 
-    path = pred_path_for(image_path)
+    path = Path(path) if path is not None else pred_path_for(image_path)
     if not path.exists():
         return "none"
     try:

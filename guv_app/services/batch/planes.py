@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -181,8 +181,9 @@ class PlaneListing:
     """Planes of some files and the files that gave none (with the reason)."""
 
     planes: list[Plane]
-    problems: list[tuple[str, str]]  # (file, one-line reason)
+    problems: list[tuple[str, str]]  # (file, one-line reason): unreadable
     n_files: int = 0
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # nothing selected
 
 
 def planes_of(path: str | os.PathLike, selection: PlaneSelection = PlaneSelection()
@@ -214,12 +215,13 @@ def planes_of(path: str | os.PathLike, selection: PlaneSelection = PlaneSelectio
 
 
 def list_planes(paths, selection: PlaneSelection = PlaneSelection()) -> PlaneListing:
-    """Every selected plane of every file; unreadable files and files where the selection
-    leaves nothing are listed in ``problems`` (the others go on)."""
+    """Every selected plane of every file; unreadable files are listed in ``problems`` and
+    files where the selection leaves nothing in ``unmatched`` (the others go on)."""
     from cellpose_io import CellposeIOError
 
     planes: list[Plane] = []
     problems: list[tuple[str, str]] = []
+    unmatched: list[tuple[str, str]] = []
     paths = list(paths)
     for path in paths:
         try:
@@ -228,10 +230,10 @@ def list_planes(paths, selection: PlaneSelection = PlaneSelection()) -> PlaneLis
             problems.append((str(path), str(exc)))
             continue
         if not found:
-            problems.append((str(path), f"no plane matches series={selection.series} "
-                                        f"t={selection.t} z={selection.z}"))
+            unmatched.append((str(path), f"no plane matches series={selection.series} "
+                                         f"t={selection.t} z={selection.z}"))
         planes.extend(found)
-    return PlaneListing(planes, problems, len(paths))
+    return PlaneListing(planes, problems, len(paths), unmatched)
 
 
 @lru_cache(maxsize=4)

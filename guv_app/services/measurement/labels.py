@@ -117,6 +117,9 @@ def plane_items(
             items.append(PlaneItem(plane, found_labels,
                                    listing.problems[0][1] if found_labels else ""))
             continue
+        if listing.unmatched:  # the selection leaves no plane of this file
+            items.append(PlaneItem(Plane(str(image)), None, skip=listing.unmatched[0][1]))
+            continue
         found = [PlaneItem(p, plane_label_path(p, labels, predictions))
                  for p in listing.planes]
         labelled = [item for item in found if item.labels is not None]
