@@ -237,7 +237,7 @@ def save_seg(
     class_colors: list[Any] | None = None,
     *,
     out_path: str | os.PathLike | None = None,
-    suffix: str = "_seg.npy",
+    suffix: str = SEG_SUFFIX,
     **extra: Any,
 ) -> Path:
     """Write ``masks`` (and classes) for ``image_path`` as a Cellpose-readable ``_seg.npy``.
