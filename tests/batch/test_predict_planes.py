@@ -112,3 +112,21 @@ def test_hyperstack_single_plane_files_keep_cellpose_names(tmp_path, params):
         "movie_t0_z0_pred_seg.npy", "movie_t1_z0_pred_seg.npy", "still_pred_seg.npy"]
     seg = np.load(tmp_path / "still_pred_seg.npy", allow_pickle=True).item()
     assert seg["masks"].shape == frames.shape[2:]  # what the Cellpose GUI opens
+
+
+def test_an_executor_gives_the_same_predictions_and_index(tmp_path, params):
+    """The contract Dask plugs into: work runs on the executor, files and index as in-process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    image = copy_sample("dax", "test.dax", tmp_path / "a")
+    serial = predict_images([image], "tiny", params, selection=PlaneSelection.parse(t="0-2"),
+                            out_dir=tmp_path / "serial")
+    with ThreadPoolExecutor(2) as pool:
+        pooled = predict_images([image], "tiny", params, out_dir=tmp_path / "pooled",
+                                selection=PlaneSelection.parse(t="0-2"), executor=pool)
+    assert [(s.t, s.status, s.n_objects) for s in pooled.planes] == \
+        [(s.t, s.status, s.n_objects) for s in serial.planes]
+    for row in read_index(tmp_path / "pooled"):
+        mine = cellpose_io.load_seg(tmp_path / "pooled" / row.prediction).masks
+        theirs = cellpose_io.load_seg(tmp_path / "serial" / row.prediction).masks
+        assert np.array_equal(mine, theirs)
