@@ -120,8 +120,16 @@ class AnalyzerController(QtCore.QObject):
             self.set_images([*self.images, *map(Path, files)])
 
     def open_folder(self, folder: str | os.PathLike) -> bool:
+        """Show the images of ``folder``; a ``predict --out`` folder (with a run index and
+        no images) shows the images its index lists, with their predictions."""
+        from guv_app.services.measurement.labels import indexed_images, indexed_predictions
+
         try:
             images = list_images(folder)
+            self.editor.indexed = indexed_predictions([folder])
+            self.measure.predictions_dirs = [Path(folder)] if self.editor.indexed else []
+            if not images:
+                images = indexed_images(folder)
         except OSError as exc:
             self.window.show_message(f"Cannot open {folder}: {exc}")
             return False
@@ -142,10 +150,15 @@ class AnalyzerController(QtCore.QObject):
         self.images = list(seen)
         files = self.window.files
         files.set_files([p.name for p in self.images],
-                        ["yes" if has_prediction(p) else "" for p in self.images])
+                        ["yes" if self._predicted(p) else "" for p in self.images])
         self._update_summary()
         if self.images:
             files.set_current(0)
+
+    def _predicted(self, image: Path) -> bool:
+        """A prediction beside ``image`` or listed for it by the opened run index."""
+        indexed = {key[0] for key in self.editor.indexed}
+        return has_prediction(image) or str(Path(image).resolve()) in indexed
 
     def current_row(self) -> int:
         return self.window.files.table.currentRow()
@@ -167,7 +180,7 @@ class AnalyzerController(QtCore.QObject):
 
     def _update_summary(self) -> None:
         n = len(self.images)
-        n_pred = sum(has_prediction(p) for p in self.images)
+        n_pred = sum(self._predicted(p) for p in self.images)
         self.window.files.summary.setText(f"{n} image(s) · {n_pred} predicted")
 
     # ------------------------------------------------------------------ batch

@@ -61,6 +61,7 @@ class PredictionEditor(QtCore.QObject):
         w.addAction(self.save_action)
         self.path: Path | None = None
         self.plane: Plane | None = None  # the plane on screen
+        self.indexed: dict = {}  # plane key -> prediction file, from run indexes
         self.image = None  # its open cellpose_io.Image (series of the plane)
         self.error: str | None = None
         panel = w.channel_panel
@@ -133,8 +134,12 @@ class PredictionEditor(QtCore.QObject):
         return True
 
     def prediction_file(self) -> Path | None:
-        """The prediction file of the plane on screen."""
-        return self.plane.file_for(PRED_SUFFIX) if self.plane is not None else None
+        """The prediction file of the plane on screen: the one a run index lists for it
+        (``predict --out`` elsewhere), else the one beside the image."""
+        if self.plane is None:
+            return None
+        indexed = self.indexed.get(self.plane.key)
+        return Path(indexed) if indexed is not None else self.plane.file_for(PRED_SUFFIX)
 
     def reload(self) -> None:
         """Re-read the prediction of the open plane (after a batch wrote a new one)."""

@@ -41,6 +41,7 @@ class MeasureController(QtCore.QObject):
         self._images = images
         self._before_run = before_run
         self.run: MeasureRun | None = None
+        self.predictions_dirs: list[Path] = []  # predict --out folders whose index to use
         self.task = TaskRunner(self, name="measurement")
         self.task.progress.connect(self._on_reports)
         self.task.finished.connect(self._done)
@@ -98,7 +99,8 @@ class MeasureController(QtCore.QObject):
 
         def job(report, cancel):
             return measure_images(images, plugins, params, labels, step_reporter(report),
-                                  cancel, selection=selection)
+                                  cancel, selection=selection,
+                                  predictions_dirs=self.predictions_dirs)
 
         self.panel.set_running(True)
         self.panel.show_progress(0, len(images), "measuring…")

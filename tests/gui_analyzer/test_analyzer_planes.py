@@ -65,3 +65,31 @@ def test_selected_planes_are_predicted_browsed_and_measured(qtbot, analyzer, tmp
     assert np.all(table["time_s"][movie] == 5.0 * table["t"][movie])
     assert np.allclose(table["area_um2"], table["area"] * 0.25)
     assert movie.sum() == sum(s.n_objects for s in result.planes[:2])
+
+
+def test_a_predict_out_folder_opens_with_its_images_and_predictions(qtbot, analyzer, tmp_path):
+    from PyQt6.QtCore import Qt
+
+    from guv_app.services.analysis.batch import predict_images
+    from guv_app.services.engine.inference import SegmentParams
+
+    frames, _ = disc_movie(shape=(2, 1))
+    movie = write_hyperstack(tmp_path / "movie.tif", frames)
+    out = tmp_path / "run1"
+    params = SegmentParams(cellprob_threshold=-2.0, flow_threshold=0.0, min_size=5,
+                           device="cpu")
+    result = predict_images([movie], "tiny", params, out_dir=out)
+    assert [s.status for s in result.planes] == ["done", "done"]
+
+    ctl = analyzer
+    assert ctl.open_folder(out)  # predictions only: the images come from the index
+    assert ctl.images == [movie]
+    assert ctl.window.files.table.item(0, 1).text() == "yes"
+    qtbot.waitUntil(lambda: ctl.editor.path == movie)
+    assert ctl.editor.doc.n_objects == result.planes[0].n_objects > 0
+    ctl.window.measure.set_checked(["shape"])
+    with qtbot.waitSignal(ctl.measure.finished, timeout=LONG) as measured:
+        qtbot.mouseClick(ctl.window.measure.measure, Qt.MouseButton.LeftButton)
+    table = measured.args[0].table
+    assert len(table["object_id"]) == sum(s.n_objects for s in result.planes)
+    assert sorted(set(table["t"].tolist())) == [0, 1]
