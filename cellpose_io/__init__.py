@@ -34,9 +34,13 @@ _EXPORTS = {
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
     "read_imagej_rois": "cellpose_io.imagej_rois",
+    "read_imagej_roi_planes": "cellpose_io.imagej_rois",
     "write_imagej_rois": "cellpose_io.imagej_rois",
     "read_geojson": "cellpose_io.geojson",
     "write_geojson": "cellpose_io.geojson",
+    "LabelCheck": "cellpose_io.label_check",
+    "check_label_image": "cellpose_io.label_check",
+    "label_components": "cellpose_io.label_check",
     # saving
     "atomic_write": "cellpose_io.atomic",
 }
@@ -49,7 +53,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from cellpose_io.errors import CellposeIOError, ImageReadError, LabelReadError
     from cellpose_io.geojson import read_geojson, write_geojson
     from cellpose_io.image import Image
-    from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
+    from cellpose_io.imagej_rois import (
+        read_imagej_roi_planes,
+        read_imagej_rois,
+        write_imagej_rois,
+    )
+    from cellpose_io.label_check import LabelCheck, check_label_image, label_components
     from cellpose_io.label_images import read_label_image, write_label_image
     from cellpose_io.registry import (
         is_image_file,

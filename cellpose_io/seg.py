@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,19 @@ import numpy as np
 from cellpose_io.atomic import atomic_write
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import (
+    MAX_CLASS_ID,
     classes_from_map,
     mask_dtype_for,
     normalise_class_table,
+    renumber_sparse_ids,
 )
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
 
-__all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for",
-           "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX"]
+__all__ = [
+    "SegData", "images_sharing_labels", "load_seg", "save_seg", "seg_path_for", "write_seg",
+    "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
+]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +127,40 @@ def seg_path_for(
     return image_path.with_name(os.path.splitext(image_path.name)[0] + tag + suffix)
 
 
+def images_sharing_labels(image_path: str | os.PathLike) -> list[Path]:
+    """Other images beside ``image_path`` whose label files would have the same names
+    (``cells.tif`` and ``cells.png`` both map to ``cells_seg.npy``), sorted by name.
+
+    Cellpose names label files by dropping the last extension, so such images would share
+    one label and one prediction file silently; callers refuse or skip them instead.
+    """
+    from cellpose_io.registry import is_image_file
+
+    image = Path(image_path)
+    stem = os.path.splitext(image.name)[0]
+    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in stem)
+    try:
+        candidates = list(image.parent.glob(f"{escaped}.*"))
+    except OSError:
+        return []
+    return sorted(p for p in candidates
+                  if p.name != image.name and os.path.splitext(p.name)[0] == stem
+                  and is_image_file(p) and p.is_file())
+
+
+def _check_own_label_file(image_path: str | os.PathLike, target: Path) -> None:
+    image = Path(image_path)
+    stem = os.path.splitext(image.name)[0]
+    if target.parent.absolute() != image.parent.absolute() or not target.name.startswith(stem):
+        return  # saved elsewhere (an output folder) or under a name of the caller's own
+    others = images_sharing_labels(image)
+    if others:
+        raise ValueError(
+            f"{image}: {image.name} and {others[0].name} would share the label file "
+            f"{target.name}; rename one of the images so each keeps its own labels"
+        )
+
+
 def _as_masks(masks: Any) -> np.ndarray:
     """Validate an instance mask (H, W) (or (1, H, W)) and give it the stored dtype."""
     arr = np.asarray(masks)
@@ -198,7 +237,7 @@ def save_seg(
     class_colors: list[Any] | None = None,
     *,
     out_path: str | os.PathLike | None = None,
-    suffix: str = "_seg.npy",
+    suffix: str = SEG_SUFFIX,
     **extra: Any,
 ) -> Path:
     """Write ``masks`` (and classes) for ``image_path`` as a Cellpose-readable ``_seg.npy``.
@@ -209,6 +248,10 @@ def save_seg(
     Raises ValueError/TypeError for bad input before anything is written.
     """
     masks = _as_masks(masks)
+    masks, classes, renumbered = renumber_sparse_ids(masks, classes)
+    if renumbered:
+        log.warning("%s: sparse object ids renumbered 1..%d before saving",
+                    image_path, int(masks.max()))
     max_id = int(masks.max()) if masks.size else 0
     classes_arr = _as_classes(classes, max_id)
     n_user = int(classes_arr.max()) if classes_arr.size else 0
@@ -258,6 +301,7 @@ def save_seg(
         _check_storable(value, key)
 
     target = Path(out_path) if out_path is not None else seg_path_for(image_path, suffix)
+    _check_own_label_file(image_path, target)
     atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     log.debug("saved %d objects to %s", max_id, target)
     return target
@@ -371,9 +415,24 @@ def load_seg(path: str | os.PathLike) -> SegData:
 
     Files without class keys read as all objects unassigned (class 0). 0.9 files with a
     per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
-    vote. Raises :class:`LabelReadError` naming the file and the problem.
+    vote. Sparse ids too large for tables indexed by id are renumbered 1..N in order.
+    Raises only :class:`LabelReadError` naming the file and the problem, whatever the
+    file holds (``MemoryError``, ``RecursionError`` and surprises included), so a caller
+    can skip this one file.
     """
-    path = Path(path)
+    try:
+        return _load_seg(Path(path))
+    except LabelReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a hostile file triggers names the file
+        log.debug("unexpected failure reading %s", path, exc_info=True)
+        text = " ".join(str(exc).split())
+        raise LabelReadError(
+            path, f"unreadable ({type(exc).__name__}{': ' + text[:200] if text else ''})"
+        ) from exc
+
+
+def _load_seg(path: Path) -> SegData:
     obj = load_pickled_npy(path)
     if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
         obj = obj.reshape(-1)[0]
@@ -384,9 +443,21 @@ def load_seg(path: str | os.PathLike) -> SegData:
             raise LabelReadError(path, "old Cellpose outline-list file without 'masks'")
         raise LabelReadError(path, f"missing key 'masks' (keys: {sorted(map(str, obj))})")
     masks = _read_masks(path, obj["masks"])
+    raw_classes = obj.get("classes")
+    vector = raw_classes if isinstance(raw_classes, np.ndarray) and raw_classes.ndim == 1 \
+        and raw_classes.dtype.kind in "uib" else None
+    masks, moved, renumbered = renumber_sparse_ids(masks, vector)
+    if renumbered:  # ids up to 2**32-1 are valid, but no table is built per possible id
+        log.warning("%s: sparse object ids renumbered 1..%d in order (as the Cellpose GUI "
+                    "does)", path, int(masks.max()))
+        obj = {**obj, "classes": moved}
     max_id = int(masks.max()) if masks.size else 0
     classes = _read_classes(path, obj, masks, max_id)
     n_user = int(classes.max()) if classes.size else 0
+    if n_user > MAX_CLASS_ID:
+        raise LabelReadError(
+            path, f"'classes' uses class id {n_user}, above the limit of {MAX_CLASS_ID} classes"
+        )
     try:
         names, colors = normalise_class_table(
             obj.get("class_names"), obj.get("class_colors"), n_user
@@ -411,3 +482,26 @@ def load_seg(path: str | os.PathLike) -> SegData:
         path=path,
         **optional,
     )
+
+
+_PLANE_TAG = re.compile(r"(?:_s([1-9][0-9]*))?(?:_t(0|[1-9][0-9]*)_z(0|[1-9][0-9]*))?")
+
+
+def parse_plane_tag(tag: str) -> tuple[int, int | None, int | None] | None:
+    """The (series, t, z) a :func:`plane_tag` names, or None when ``tag`` is not a tag.
+
+    ``""`` -> (0, None, None); ``"_s2"`` -> (2, None, None); ``"_t3_z0"`` -> (0, 3, 0);
+    ``"_s2_t0_z5"`` -> (2, 0, 5). ``t``/``z`` are None for a single-plane series' file.
+    """
+    match = _PLANE_TAG.fullmatch(tag)
+    if match is None:
+        return None
+    series, t, z = match.groups()
+    return (int(series or 0), None if t is None else int(t), None if z is None else int(z))
+
+
+def plane_of_file(name: str, stem: str, suffix: str = SEG_SUFFIX) -> tuple[int, int | None, int | None] | None:
+    """The plane of file ``name`` if it is ``<stem><plane tag><suffix>``, else None."""
+    if len(name) < len(stem) + len(suffix) or not (name.startswith(stem) and name.endswith(suffix)):
+        return None
+    return parse_plane_tag(name[len(stem): len(name) - len(suffix)])

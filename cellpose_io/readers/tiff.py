@@ -136,6 +136,82 @@ class _Layout:
     keep_channels: int | None  # drop trailing channels (alpha) beyond this count
 
 
+class ContiguousSource(PlaneSource):
+    """Planes of an uncompressed ImageJ hyperstack read straight from their byte offsets.
+
+    ImageJ stores a hyperstack's planes one after the other (C fastest, then Z, then T)
+    after the first page's data offset; this source needs nothing but that offset, so it
+    still reads a file whose later pages (IFDs) were cut off.
+    """
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, page_shape: tuple[int, int],
+                 size_z: int, size_c: int) -> None:
+        super().__init__(path)
+        self.offset, self.dtype, self.page_shape = offset, np.dtype(dtype), page_shape
+        self.size_z, self.size_c = size_z, size_c
+
+    def open_handle(self) -> Any:
+        return open(self.path, "rb")  # noqa: SIM115 - kept open, closed by PlaneSource
+
+    def read_plane(self, t: int, z: int) -> np.ndarray:
+        page = self.page_shape[0] * self.page_shape[1]
+        count = self.size_c * page
+        first = (t * self.size_z + z) * self.size_c  # ImageJ order: C fastest, then Z, T
+        self.handle.seek(self.offset + first * page * self.dtype.itemsize)
+        data = np.frombuffer(self.handle.read(count * self.dtype.itemsize), dtype=self.dtype)
+        if data.size != count:
+            raise ImageReadError(self.path, f"plane t={t} z={z} is cut off (truncated file)")
+        return data.reshape((self.size_c, *self.page_shape)).astype(self.dtype.newbyteorder("="))
+
+
+def imagej_truncated(tif: Any, path: Path) -> Image | None:
+    """A cut-off ImageJ hyperstack opened with the frames (or slices) the file holds.
+
+    ImageJ's header says how many images the stack has; when the file ends before the last
+    of them (acquisition or copy stopped early), tifffile refuses the series. Complete time
+    points are kept (complete Z slices for a stack without T; a missing channel cannot be
+    made up, so then None) and ``Image.warnings`` says how many were lost. None when the
+    file is not such a hyperstack or is not truncated.
+    """
+    if not tif.is_imagej:
+        return None
+    meta, page = tif.imagej_metadata or {}, tif.pages.first
+    frames, slices, channels = (int(meta.get(k, 1) or 1)
+                                for k in ("frames", "slices", "channels"))
+    if (page.compression != 1 or not page.is_contiguous or page.samplesperpixel != 1
+            or len(page.shape) != 2 or frames * slices * channels <= 1):
+        return None
+    offset, size = int(page.dataoffsets[0]), int(tif.filehandle.size)
+    if offset + frames * slices * channels * page.nbytes <= size:
+        return None
+    complete = max(size - offset, 0) // page.nbytes
+    promised, letter = (frames, "T") if frames > 1 else (slices, "Z")
+    per_step = channels * (slices if letter == "T" else 1)
+    kept = complete // per_step
+    if kept < 1:
+        return None
+    if letter == "T":
+        frames = kept
+    else:
+        slices = kept
+    noun = "frames" if letter == "T" else "slices"
+    warning = (f"ImageJ header promises {promised} {noun} but the file holds {kept}: "
+               f"opened {kept} {noun} (file truncated)")
+    log.warning("%s: %s", path, warning)
+    axes, shape = "", []
+    for axis, n in (("T", frames), ("Z", slices), ("C", channels)):
+        if n > 1:
+            axes, shape = axes + axis, shape + [n]
+    dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
+    source = ContiguousSource(path, offset, dtype, tuple(page.shape), slices, channels)
+    return Image(
+        path=path, axes=axes + "YX", shape=(*shape, *page.shape), dtype=page.dtype,
+        source=source, format="tiff", warnings=[warning],
+        channel_names=imagej_channel_names(meta.get("Labels"), channels),
+        pixel_size=resolution_um(page, meta.get("unit")),
+    )
+
+
 class TiffSource(PlaneSource):
     def __init__(self, path: Path, series: int | None, layout: _Layout) -> None:
         super().__init__(path)
@@ -219,6 +295,29 @@ def resolution_um(page: Any, unit: str | None) -> tuple[float, float] | None:
     return (sizes[0], sizes[1])
 
 
+SECONDS = {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
+           "min": 60.0, "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0,
+           "hour": 3600.0, "hours": 3600.0}
+
+
+def imagej_steps(ij: dict, size_z: int, size_t: int) -> dict:
+    """``z_step`` (µm, ImageJ's ``spacing`` in the image ``unit``) and ``time_interval`` (s,
+    ImageJ's ``finterval`` in ``tunit``, seconds by default) of a hyperstack, when given."""
+    out: dict = {}
+    per_unit = unit_to_um(ij.get("unit"))
+    try:
+        spacing = float(ij.get("spacing") or 0.0)
+        if size_z > 1 and spacing > 0 and per_unit:
+            out["z_step"] = spacing * per_unit
+        interval = float(ij.get("finterval") or 0.0)
+        factor = SECONDS.get(str(ij.get("tunit") or "s").strip().lower())
+        if size_t > 1 and interval > 0 and factor:
+            out["time_interval"] = interval * factor
+    except (TypeError, ValueError):
+        log.debug("unreadable ImageJ spacing/finterval in %r", ij)
+    return out
+
+
 def imagej_channel_names(labels: Any, n_channels: int) -> list[str]:
     """ImageJ slice labels as channel names when they repeat with the channel period.
 
@@ -255,6 +354,11 @@ class TiffReader(ImageReader):
                 raise
 
     def _open(self, tif: Any, path: Path, series: int, messages: list[str]) -> Image:
+        if series == 0:
+            truncated = imagej_truncated(tif, path)
+            if truncated is not None:
+                tif.close()
+                return truncated
         n_series = len(tif.series)
         raise_if_damaged(path, messages)
         check_series(path, series, n_series)
@@ -280,10 +384,12 @@ class TiffReader(ImageReader):
         page = tseries.keyframe
         ij = tif.imagej_metadata if tif.is_imagej else None
         names: list[str] = []
+        extra: dict = {}
         if ij:
             names = imagej_channel_names(ij.get("Labels"), layout.plan.size("C"))
             pixel_size = resolution_um(page, ij.get("unit"))
+            extra = imagej_steps(ij, layout.plan.size("Z"), layout.plan.size("T"))
         else:
             unit = getattr(page.tags.get("ResolutionUnit"), "value", None)
             pixel_size = resolution_um(page, "cm") if int(unit or 0) == 3 else None
-        return {"channel_names": names, "pixel_size": pixel_size}
+        return {"channel_names": names, "pixel_size": pixel_size, **extra}

@@ -18,12 +18,15 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
-from guv_app.controllers.analyzer_workers import Task
+from guv_app.controllers.analyzer_tracks import TrackController
+from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
 from guv_app.controllers.run_on import scheduler_from_values
+from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
-from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
+from guv_app.services.analysis.predictions import has_prediction, prediction_state, settings_hash
 from guv_app.services.analysis.promote import PromoteResult, promote, promote_conflicts
+from guv_app.services.batch import PlaneSelection, SelectionError
 from guv_app.views.analyzer.window import AnalyzerWindow
 
 log = logging.getLogger(__name__)
@@ -39,16 +42,22 @@ class AnalyzerController(QtCore.QObject):
         super().__init__()
         self.window = window or AnalyzerWindow()
         self.images: list[Path] = []
-        self.task: Task | None = None
+        self.task = TaskRunner(self, name="prediction")
+        self.task.progress.connect(self._on_reports)
+        self.task.finished.connect(self._on_batch_done)
+        self.task.failed.connect(self._on_batch_error)
         self.last_batch: BatchResult | None = None
         self.last_promote: PromoteResult | None = None
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.confirm: Callable[[str, str], bool] = self._confirm
         self.editor = PredictionEditor(self)
         self.window.set_editor(self.editor.widget)
         self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
         self.measure = MeasureController(self.window, lambda: list(self.images),
                                          before_run=self.editor.leave, parent=self)
+        self.tracks = TrackController(self.window, parent=self)
+        self.measure.finished.connect(
+            lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.runCurrent.connect(self.run_current)
         inf.runFolder.connect(self.run_folder)
@@ -89,6 +98,15 @@ class AnalyzerController(QtCore.QObject):
         )
         return s["model"], params, s["force"]
 
+    def plane_selection(self) -> PlaneSelection | None:
+        """The Series / T / Z selection of the form (the CLI's syntax); None (and a message)
+        when it does not parse."""
+        try:
+            return PlaneSelection.parse(**self.window.inference.plane_texts())
+        except SelectionError as exc:
+            self.window.show_message(str(exc))
+            return None
+
     # ------------------------------------------------------------------ images
     def ask_folder(self) -> None:
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
@@ -103,8 +121,16 @@ class AnalyzerController(QtCore.QObject):
             self.set_images([*self.images, *map(Path, files)])
 
     def open_folder(self, folder: str | os.PathLike) -> bool:
+        """Show the images of ``folder``; a ``predict --out`` folder (with a run index and
+        no images) shows the images its index lists, with their predictions."""
+        from guv_app.services.measurement.labels import indexed_images, indexed_predictions
+
         try:
             images = list_images(folder)
+            self.editor.indexed = indexed_predictions([folder])
+            self.measure.predictions_dirs = [Path(folder)] if self.editor.indexed else []
+            if not images:
+                images = indexed_images(folder)
         except OSError as exc:
             self.window.show_message(f"Cannot open {folder}: {exc}")
             return False
@@ -125,10 +151,15 @@ class AnalyzerController(QtCore.QObject):
         self.images = list(seen)
         files = self.window.files
         files.set_files([p.name for p in self.images],
-                        ["yes" if pred_path_for(p).exists() else "" for p in self.images])
+                        ["yes" if self._predicted(p) else "" for p in self.images])
         self._update_summary()
         if self.images:
             files.set_current(0)
+
+    def _predicted(self, image: Path) -> bool:
+        """A prediction beside ``image`` or listed for it by the opened run index."""
+        indexed = {key[0] for key in self.editor.indexed}
+        return has_prediction(image) or str(Path(image).resolve()) in indexed
 
     def current_row(self) -> int:
         return self.window.files.table.currentRow()
@@ -142,19 +173,21 @@ class AnalyzerController(QtCore.QObject):
     def _refresh_row(self, row: int) -> None:
         if 0 <= row < len(self.images):
             model, params, _ = self.segment_params()
-            state = prediction_state(self.images[row], settings_hash(model, params))
+            image = self.images[row]
+            on_screen = self.editor.prediction_file() if image == self.editor.path else None
+            state = prediction_state(image, settings_hash(model, params), on_screen)
             self.window.files.set_prediction(row, {"none": "", "current": "yes",
                                                    "other": "other settings"}.get(state, state))
 
     def _update_summary(self) -> None:
         n = len(self.images)
-        n_pred = sum(pred_path_for(p).exists() for p in self.images)
+        n_pred = sum(self._predicted(p) for p in self.images)
         self.window.files.summary.setText(f"{n} image(s) · {n_pred} predicted")
 
     # ------------------------------------------------------------------ batch
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return self.task.running
 
     def run_current(self) -> bool:
         """Predict the image on screen (always reruns; asks before replacing corrections)."""
@@ -162,7 +195,8 @@ class AnalyzerController(QtCore.QObject):
         if not 0 <= row < len(self.images):
             return False
         image = self.images[row]
-        if prediction_state(image) == "edited" and not self.confirm(
+        on_screen = self.editor.prediction_file() if image == self.editor.path else None
+        if prediction_state(image, path=on_screen) == "edited" and not self.confirm(
                 "Replace corrected prediction?",
                 f"The prediction of {image.name} was corrected by hand. Replace it with a "
                 "new prediction?"):
@@ -186,36 +220,41 @@ class AnalyzerController(QtCore.QObject):
         except ValueError as exc:
             self.window.show_message(str(exc))
             return False
+        selection = self.plane_selection()
+        if selection is None:
+            return False
         images = [self.images[r] for r in rows]
         for r in rows:
             self.window.files.set_status(r, "queued")
 
-        def job(progress, cancel, on_item):
+        def job(report, cancel):
+            kwargs = dict(force=force, selection=selection, progress=step_reporter(report),
+                          cancel=cancel, on_image=report)
             if scheduler is None:
-                return predict_images(images, model, params, force=force, progress=progress,
-                                      cancel=cancel, on_image=on_item)
+                return predict_images(images, model, params, **kwargs)
             from guv_app.services.distributed.executor import open_executor
 
             with open_executor(scheduler) as executor:  # the planes run on Dask workers
-                return predict_images(images, model, params, force=force, progress=progress,
-                                      cancel=cancel, on_image=on_item, executor=executor,
-                                      write_on_worker=scheduler.workers_write)
+                return predict_images(images, model, params, executor=executor,
+                                      write_on_worker=scheduler.workers_write, **kwargs)
 
-        self.task = Task(job, self)
-        self.task.item.connect(self._on_image)
-        self.task.progress.connect(self.window.inference.show_progress)
-        self.task.done.connect(self._on_batch_done)
-        self.task.error.connect(self._on_batch_error)
-        self.task.finished.connect(lambda: self.window.inference.set_running(False))
         self.window.inference.set_running(True)
         self.window.inference.show_progress(0, len(images), f"loading model {model}…")
-        self.task.start()
+        self.task.start(job, urgent=lambda item: not isinstance(item, Step))
         return True
 
     def cancel(self) -> None:
-        if self.task is not None:
+        if self.task.running:
             self.task.cancel()
             self.window.inference.progress_label.setText("cancelling…")
+
+    def _on_reports(self, batch: list) -> None:
+        for item in batch:
+            if isinstance(item, ImageStatus):
+                self._on_image(item)
+        step = last_step(batch)
+        if step is not None:
+            self.window.inference.show_progress(step.done, step.total, step.message)
 
     def _row_of(self, image: str) -> int:
         path = Path(image)
@@ -227,6 +266,8 @@ class AnalyzerController(QtCore.QObject):
             return
         text = status.reason or (f"{status.n_objects} objects in {status.seconds:.1f} s"
                                  if status.status == "done" else "")
+        if not status.single or status.series:  # a plane of a movie / stack / series
+            text = f"{status.label}: {text or status.status}"
         self.window.files.set_status(row, status.status, text)
         if status.status == "done":
             self.window.files.set_prediction(row, "yes")
@@ -234,15 +275,22 @@ class AnalyzerController(QtCore.QObject):
                 self.editor.reload()
 
     def _on_batch_done(self, result: BatchResult) -> None:
+        self.window.inference.set_running(False)
         self.last_batch = result
-        for status in result.planes:  # 'cancelled' rows never came through _on_image
-            if status.status == "cancelled":
-                row = self._row_of(status.image)
-                if row >= 0:
-                    self.window.files.set_status(row, "cancelled", status.reason)
+        for image, planes in result.by_image().items():  # one line per file
+            row = self._row_of(image)
+            if row < 0 or len(planes) == 1 and planes[0].status != "cancelled":
+                continue
+            status = next((s for s in ("failed", "cancelled", "done", "skipped")
+                           if any(p.status == s for p in planes)), "done")
+            counts = {s: sum(p.status == s for p in planes) for s in
+                      ("done", "skipped", "failed", "cancelled")}
+            self.window.files.set_status(row, status, f"{len(planes)} plane(s): " + ", ".join(
+                f"{n} {s}" for s, n in counts.items() if n))
         self._update_summary()
         failed = result.failures
-        text = (f"{result.count('done')} done, {result.count('failed')} failed, "
+        text = (f"{result.n_files} file(s), {len(result.planes)} plane(s): "
+                f"{result.count('done')} done, {result.count('failed')} failed, "
                 f"{result.count('skipped')} skipped"
                 + (f", {result.count('cancelled')} cancelled" if result.cancelled else ""))
         self.window.inference.progress_label.setText(text)
@@ -250,6 +298,7 @@ class AnalyzerController(QtCore.QObject):
         self.batchFinished.emit(result)
 
     def _on_batch_error(self, message: str) -> None:
+        self.window.inference.set_running(False)
         self.window.inference.progress_label.setText(f"Prediction failed: {message}")
         self.window.show_message(f"Prediction failed: {message}")
 
@@ -297,10 +346,8 @@ class AnalyzerController(QtCore.QObject):
     def can_close(self) -> bool:
         """Save pending edits and stop workers before the window closes."""
         self.editor.leave()
-        for task in (self.task, self.measure.task):
-            if task is not None and task.running:
-                task.cancel()
-                task.wait()
+        for task in (self.task, self.measure.task, self.tracks.task):
+            task.shutdown()
         return True
 
     def show(self) -> None:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from PyQt6 import QtCore, QtWidgets
 
 from cellpose_io.atomic import atomic_write_bytes
-from guv_app.controllers.analyzer_workers import Task
+from guv_app.controllers.task_runner import TaskRunner, last_step, step_reporter
 from guv_app.plugins.base import PluginError
 from guv_app.services.analysis.measure import MeasureRun, measure_images
+from guv_app.services.batch import PlaneSelection, SelectionError
 
 if TYPE_CHECKING:
     from guv_app.views.analyzer.window import AnalyzerWindow
@@ -40,7 +41,11 @@ class MeasureController(QtCore.QObject):
         self._images = images
         self._before_run = before_run
         self.run: MeasureRun | None = None
-        self.task: Task | None = None
+        self.predictions_dirs: list[Path] = []  # predict --out folders whose index to use
+        self.task = TaskRunner(self, name="measurement")
+        self.task.progress.connect(self._on_reports)
+        self.task.finished.connect(self._done)
+        self.task.failed.connect(self._failed)
         # where export dialogs start / which path they return; tests replace these
         self.ask_save_path: Callable[[str, str], str | None] = self._ask_save_path
         self.panel.measureRequested.connect(self.measure)
@@ -63,10 +68,11 @@ class MeasureController(QtCore.QObject):
     # ------------------------------------------------------------------ running
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return self.task.running
 
     def measure(self) -> bool:
-        """Measure every image of the list with the checked plugins (background thread)."""
+        """Measure every selected plane of every image of the list with the checked plugins
+        (background thread)."""
         if self.running:
             return False
         images = self._images()
@@ -85,35 +91,43 @@ class MeasureController(QtCore.QObject):
         except PluginError as exc:
             self.panel.status.setText(str(exc))
             return False
+        try:  # the planes chosen in the Predict panel (Series / T / Z), as for predict
+            selection = PlaneSelection.parse(**self.window.inference.plane_texts())
+        except SelectionError as exc:
+            self.panel.status.setText(str(exc))
+            return False
 
-        def job(progress, cancel, _on_item):
-            return measure_images(images, plugins, params, labels, progress, cancel)
+        def job(report, cancel):
+            return measure_images(images, plugins, params, labels, step_reporter(report),
+                                  cancel, selection=selection,
+                                  predictions_dirs=self.predictions_dirs)
 
-        self.task = Task(job, self)
-        self.task.progress.connect(self.panel.show_progress)
-        self.task.done.connect(self._done)
-        self.task.error.connect(self._failed)
-        self.task.finished.connect(lambda: self.panel.set_running(False))
         self.panel.set_running(True)
         self.panel.show_progress(0, len(images), "measuring…")
-        self.task.start()
+        self.task.start(job)
         return True
 
     def cancel(self) -> None:
-        if self.task is not None:
+        if self.task.running:
             self.task.cancel()
 
+    def _on_reports(self, batch: list) -> None:
+        step = last_step(batch)
+        if step is not None:
+            self.panel.show_progress(step.done, step.total, step.message)
+
     def _done(self, run: MeasureRun) -> None:
+        self.panel.set_running(False)
         self.run = run
         self.window.table.set_table(run.table)
         self.window.plots.set_table(run.table, run.class_colors)
         self.panel.export_csv.setEnabled(run.n_rows > 0 or bool(run.statuses))
-        problems = [f"{s.image}: {s.error}" for s in run.statuses if s.status == "failed"]
-        problems += [f"{s.image}: plugin {k}: {v}" for s in run.statuses
+        problems = [f"{s.label}: {s.reason}" for s in run.statuses if s.status == "failed"]
+        problems += [f"{s.label}: plugin {k}: {v}" for s in run.statuses
                      for k, v in s.plugin_errors.items()]
         n_done = sum(s.status == "done" for s in run.statuses)
         n_skipped = sum(s.status == "skipped" for s in run.statuses)
-        text = (f"{run.n_rows} objects from {n_done} image(s)"
+        text = (f"{run.n_rows} objects from {n_done} plane(s)"
                 + (f", {n_skipped} skipped (no labels)" if n_skipped else "")
                 + (" — cancelled" if run.cancelled else "")
                 + (f"; {len(problems)} problem(s): " + "; ".join(problems[:3])
@@ -123,6 +137,7 @@ class MeasureController(QtCore.QObject):
         self.finished.emit(run)
 
     def _failed(self, message: str) -> None:
+        self.panel.set_running(False)
         self.panel.status.setText(f"Measuring failed: {message}")
 
     # ------------------------------------------------------------------ export

@@ -47,7 +47,8 @@ def test_run_folder_measure_plot_export(qtbot, analyzer, analyzer_folder, tmp_pa
     assert model.rowCount() == run.n_rows == n_objects > 0
     columns = [model.headerData(c, Qt.Orientation.Horizontal)
                for c in range(model.columnCount())]
-    assert columns[:5] == ["image", "object_id", "class_id", "class_name", "area"]
+    assert columns[:8] == ["image", "series", "t", "z", "object_id", "class_id", "class_name",
+                           "area"]
     assert "1 skipped (no labels)" in panel.status.text()
     assert [s.status for s in run.statuses] == ["done", "done", "done", "skipped"]
 
@@ -65,7 +66,8 @@ def test_run_folder_measure_plot_export(qtbot, analyzer, analyzer_folder, tmp_pa
         reader = csv.reader(fh)
         header = next(reader)
         rows = list(reader)
-    assert header[:5] == ["image", "object_id", "class_id", "class_name", "area"]
+    assert header[:8] == ["image", "series", "t", "z", "object_id", "class_id", "class_name",
+                          "area"]
     assert len(rows) == n_objects
     png = ctl.measure.export_png(tmp_path / "plot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -26,7 +26,6 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from guv_app.services.batch import (
     run_batch,
 )
 from guv_app.services.batch.index import make_row
+from guv_app.services.batch.planes import read_plane
 from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,13 @@ class BatchResult:
     def failures(self) -> list[str]:
         return [f"{s.label}: {s.reason}" for s in self.planes if s.status == "failed"]
 
+    def by_image(self) -> dict[str, list[PlaneStatus]]:
+        """The planes' statuses grouped by file, in order."""
+        groups: dict[str, list[PlaneStatus]] = {}
+        for status in self.planes:
+            groups.setdefault(status.image, []).append(status)
+        return groups
+
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (label/prediction files excluded)."""
@@ -137,22 +144,6 @@ def skip_reason(prediction: str | os.PathLike, settings: str) -> str | None:
     if info.params_hash == settings:
         return "already predicted with this model and these parameters"
     return None
-
-
-@lru_cache(maxsize=4)
-def _open_image(path: str, series: int, mtime_ns: int):
-    """An open ``cellpose_io.Image`` kept per process, so the planes of one file do not
-    reopen it (``mtime_ns`` makes a rewritten file a new entry)."""
-    import cellpose_io
-
-    return cellpose_io.read_image(path, series)
-
-
-def read_plane(plane: Plane):
-    """The (C, Y, X) pixels of ``plane``; ``CellposeIOError`` when they cannot be read."""
-    path = str(plane.image)
-    image = _open_image(path, plane.series, os.stat(path).st_mtime_ns)
-    return image.plane(plane.t, plane.z)
 
 
 def predict_plane(task: PredictTask) -> PlaneResult:
@@ -266,8 +257,8 @@ def predict_images(
     tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights, save_there)
              for p in listing.planes]
     result = BatchResult(model, settings)
-    early = [PlaneStatus(path, "failed" if "no plane matches" not in why else "skipped", why)
-             for path, why in listing.problems]
+    early = [PlaneStatus(path, "failed", why) for path, why in listing.problems]
+    early += [PlaneStatus(path, "skipped", why) for path, why in listing.unmatched]
     folders: set[Path] = set()
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,9 @@ class Plane:
     """One plane of one file; ``size_t``/``size_z`` are its series' sizes (they decide the
     file names: a single-plane series keeps Cellpose's ``<stem>_seg.npy``).
 
-    ``pixel_size_um`` is (y, x) in µm, ``z_step_um`` the slice spacing in µm and
-    ``time_interval_s`` the frame interval in s, each None when the file does not say.
+    ``pixel_size_um`` is (y, x) in µm, ``time_s`` the time of this time point from the
+    first in s and ``z_um`` this slice's position from the first in µm (``Image.time_of``,
+    ``Image.z_of``), each None when the file does not say.
     """
 
     image: str
@@ -135,8 +137,8 @@ class Plane:
     size_t: int = 1
     size_z: int = 1
     pixel_size_um: tuple[float, float] | None = None
-    z_step_um: float | None = None
-    time_interval_s: float | None = None
+    time_s: float | None = None
+    z_um: float | None = None
 
     @property
     def single(self) -> bool:
@@ -155,6 +157,13 @@ class Plane:
             return name
         return f"{name} s{self.series} t{self.t} z{self.z}"
 
+    @property
+    def where(self) -> str:
+        """The file's path, plus ``s0 t3 z0`` for a plane of a multi-plane file (messages)."""
+        if self.single and self.series == 0:
+            return str(self.image)
+        return f"{self.image} s{self.series} t{self.t} z{self.z}"
+
     def file_for(self, suffix: str, folder: str | os.PathLike | None = None) -> Path:
         """This plane's label/prediction file (``cellpose_io.seg_path_for`` naming), beside
         the image or in ``folder``."""
@@ -172,8 +181,9 @@ class PlaneListing:
     """Planes of some files and the files that gave none (with the reason)."""
 
     planes: list[Plane]
-    problems: list[tuple[str, str]]  # (file, one-line reason)
+    problems: list[tuple[str, str]]  # (file, one-line reason): unreadable
     n_files: int = 0
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # nothing selected
 
 
 def planes_of(path: str | os.PathLike, selection: PlaneSelection = PlaneSelection()
@@ -195,8 +205,7 @@ def planes_of(path: str | os.PathLike, selection: PlaneSelection = PlaneSelectio
                     for z in selection.z.indices(image.size_z):
                         planes.append(Plane(
                             str(path), series, t, z, image.size_t, image.size_z,
-                            image.pixel_size, getattr(image, "z_step", None),
-                            getattr(image, "time_interval", None)))
+                            image.pixel_size, image.time_of(t), image.z_of(z)))
             finally:
                 if image is not first:
                     image.close()
@@ -206,12 +215,13 @@ def planes_of(path: str | os.PathLike, selection: PlaneSelection = PlaneSelectio
 
 
 def list_planes(paths, selection: PlaneSelection = PlaneSelection()) -> PlaneListing:
-    """Every selected plane of every file; unreadable files and files where the selection
-    leaves nothing are listed in ``problems`` (the others go on)."""
+    """Every selected plane of every file; unreadable files are listed in ``problems`` and
+    files where the selection leaves nothing in ``unmatched`` (the others go on)."""
     from cellpose_io import CellposeIOError
 
     planes: list[Plane] = []
     problems: list[tuple[str, str]] = []
+    unmatched: list[tuple[str, str]] = []
     paths = list(paths)
     for path in paths:
         try:
@@ -220,7 +230,27 @@ def list_planes(paths, selection: PlaneSelection = PlaneSelection()) -> PlaneLis
             problems.append((str(path), str(exc)))
             continue
         if not found:
-            problems.append((str(path), f"no plane matches series={selection.series} "
-                                        f"t={selection.t} z={selection.z}"))
+            unmatched.append((str(path), f"no plane matches series={selection.series} "
+                                         f"t={selection.t} z={selection.z}"))
         planes.extend(found)
-    return PlaneListing(planes, problems, len(paths))
+    return PlaneListing(planes, problems, len(paths), unmatched)
+
+
+@lru_cache(maxsize=4)
+def _open_image(path: str, series: int, mtime_ns: int):
+    """An open ``cellpose_io.Image`` kept per process, so the planes of one file do not
+    reopen it (``mtime_ns`` makes a rewritten file a new entry)."""
+    import cellpose_io
+
+    return cellpose_io.read_image(path, series)
+
+
+def read_plane(plane: Plane):
+    """The (C, Y, X) pixels of ``plane`` (the file stays open for its next planes).
+
+    Raises ``cellpose_io.CellposeIOError`` (or ``OSError``/``IndexError``) when they cannot
+    be read.
+    """
+    path = str(plane.image)
+    image = _open_image(path, plane.series, os.stat(path).st_mtime_ns)
+    return image.plane(plane.t, plane.z)

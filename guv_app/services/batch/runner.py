@@ -155,7 +155,7 @@ def run_batch(
     """Run ``work`` over ``tasks``; see the module docstring for the rules.
 
     ``name(task)`` labels an item in progress messages. ``on_outcome`` is called on the
-    calling side for every item as soon as its status is known (write an index row, update
+    calling side for every item (cancelled ones included) as soon as its status is known (write an index row, update
     a file list); a failure there is logged, not raised. Returns a :class:`BatchReport`; never raises for an item's fault.
     """
     cancelled = as_cancel_check(cancel)
@@ -221,6 +221,11 @@ def run_batch(
         if outcome is None:
             stopped = True
             outcomes[i] = Outcome(i, tasks[i], "cancelled", "cancelled before it ran")
+            if on_outcome is not None:  # so an index lists every item, reached or not
+                try:
+                    on_outcome(outcomes[i])  # type: ignore[arg-type]
+                except Exception:  # noqa: BLE001 - see notify
+                    log.exception("batch hook failed for %s", name(tasks[i]))
         elif outcome.status == "cancelled":
             stopped = True
     report = BatchReport([o for o in outcomes if o is not None], cancelled=stopped)

@@ -29,6 +29,7 @@ class PlaneStatus:
     file: str = ""
     single: bool = True
     plugin_errors: dict[str, str] = field(default_factory=dict)
+    plugin_warnings: dict[str, str] = field(default_factory=dict)  # e.g. all-NaN columns
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -3,7 +3,9 @@
 Two conventions are accepted, checked in this order for every image:
 
 1. ``<image stem>_seg.npy`` beside the image (ours, Cellpose's, MultiCellPose 0.9's), and
-   ``<image stem>_s{k}_seg.npy`` for series k >= 1 of a multi-series file (one pair each);
+   one file per further labelled plane (series, t, z) named by ``cellpose_io.plane_tag``
+   (``<stem>_s{S}_seg.npy``, ``<stem>[_s{S}]_t{T}_z{Z}_seg.npy``): every labelled plane is
+   one pair;
 2. ``<base><mask_filter>.<ext>`` beside the image (or in ``mask_dir``), where ``base`` is the
    image stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter``/``--mask_filter``).
 
@@ -14,13 +16,13 @@ were skipped and why, so a user sees at once why an image did not count.
 from __future__ import annotations
 
 import logging
-import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from cellpose_io.seg import SEG_SUFFIX  # the one definition
 
-SEG_SUFFIX = "_seg.npy"
+log = logging.getLogger(__name__)
 DEFAULT_MASK_FILTER = "_masks"
 # Derived files other tools write beside images: never treat them as training images.
 _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
@@ -28,12 +30,14 @@ _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
 
 @dataclass(frozen=True)
 class LabelledPair:
-    """One image series and the file holding its labels (``kind`` is "seg" or "mask")."""
+    """One labelled plane of an image and the file holding its labels (``kind`` "seg"/"mask")."""
 
     image: Path
     labels: Path
     kind: str
     series: int = 0  # which series of a multi-series file (LIF, CZI...) the labels belong to
+    t: int = 0  # time point and z slice of that series (0-based, as Image.plane(t, z))
+    z: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,35 +88,38 @@ def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
-_SERIES_TAG = re.compile(r"_s([1-9][0-9]*)")
-
-
 def _has_image_with_stem(folder: Path, stem: str) -> bool:
     return any(q.stem == stem and _is_image(q) for q in folder.glob(f"{_glob_escape(stem)}.*"))
 
 
-def seg_files_for(image: str | Path, seg_suffix: str = SEG_SUFFIX) -> list[tuple[int, Path]]:
-    """``(series, label file)`` of every labelled series of ``image``, series order.
+def seg_files_for(
+    image: str | Path, seg_suffix: str = SEG_SUFFIX
+) -> list[tuple[tuple[int, int, int], Path]]:
+    """``((series, t, z), label file)`` of every labelled plane of ``image``, plane order.
 
-    Series 0 is ``<stem>_seg.npy``; series k >= 1 is ``<stem>_s{k}_seg.npy`` -- unless an
-    image called ``<stem>_s{k}.*`` sits beside it, whose own ``_seg.npy`` that file is.
+    Files are named by ``cellpose_io.plane_tag``: ``<stem>_seg.npy`` (series 0, or a 2-D
+    file for the first plane of a stack, as the Trainer wrote before planes), ``_s{S}``,
+    ``[_s{S}]_t{T}_z{Z}``. When a plane has both an untagged and a ``_t0_z0`` file, the
+    tagged one counts. A file whose name is ``<stem><tag>.*`` of an image beside it is that
+    image's own label file, not a plane of this one.
     """
+    from cellpose_io.seg import plane_of_file
+
     image = Path(image)
     stem = image.stem
-    found: list[tuple[int, Path]] = []
-    first = image.with_name(stem + seg_suffix)
-    if first.is_file():
-        found.append((0, first))
-    pattern = f"{_glob_escape(stem)}_s*{_glob_escape(seg_suffix)}"
-    for path in image.parent.glob(pattern):
+    found: dict[tuple[int, int, int], tuple[bool, Path]] = {}
+    for path in image.parent.glob(f"{_glob_escape(stem)}*{_glob_escape(seg_suffix)}"):
+        plane = plane_of_file(path.name, stem, seg_suffix)
+        if plane is None or not path.is_file():
+            continue
         tag = path.name[len(stem): len(path.name) - len(seg_suffix)]
-        match = _SERIES_TAG.fullmatch(tag)
-        if match is None or not path.is_file():
+        if tag and _has_image_with_stem(image.parent, stem + tag):
             continue
-        if _has_image_with_stem(image.parent, stem + tag):
-            continue
-        found.append((int(match.group(1)), path))
-    return sorted(found)
+        series, t, z = plane
+        key, tagged = (series, t or 0, z or 0), t is not None
+        if key not in found or (tagged and not found[key][0]):
+            found[key] = (tagged, path)
+    return sorted((key, path) for key, (_, path) in found.items())
 
 
 def find_labelled_images(
@@ -138,7 +145,9 @@ def find_labelled_images(
         raise FileNotFoundError(f"{mdir}: mask folder does not exist")
     report = DiscoveryReport()
     for sub in _folders(folder, subfolders):
-        for path in sorted(sub.iterdir()):
+        entries = sorted(sub.iterdir())
+        stems = Counter(p.stem for p in entries if not p.name.startswith(".") and _is_image(p))
+        for path in entries:
             if path.name.startswith(".") or not _is_image(path):
                 continue
             stem = path.stem
@@ -148,13 +157,20 @@ def find_labelled_images(
                 continue
             if img_filter and not stem.endswith(img_filter):
                 continue
+            if stems[path.stem] > 1:  # cells.tif + cells.png: one cells_seg.npy for both
+                report.skipped.append(Skipped(
+                    path, f"another image is also called {path.stem}.*; they would share "
+                    f"{path.stem}{seg_suffix} -- rename one so each has its own labels"))
+                continue
             base = stem[: len(stem) - len(img_filter)] if img_filter else stem
             seg = path.with_name(stem + seg_suffix)
             segs = seg_files_for(path, seg_suffix)
-            mask = None if segs and segs[0][0] == 0 else _mask_for(path, base, mask_filter, mdir)
+            mask = None if segs and segs[0][0] == (0, 0, 0) else _mask_for(
+                path, base, mask_filter, mdir)
             if mask is not None:
                 report.pairs.append(LabelledPair(path, mask, "mask"))
-            report.pairs.extend(LabelledPair(path, f, "seg", k) for k, f in segs)
+            report.pairs.extend(
+                LabelledPair(path, f, "seg", *plane) for plane, f in segs)
             if mask is None and not segs:
                 report.skipped.append(
                     Skipped(path, f"no labels (no {seg.name} and no {base}{mask_filter}.*)")
