@@ -32,13 +32,15 @@ def test_run_folder_on_a_dask_scheduler_then_cancel(qtbot, analyzer, analyzer_fo
     panel = ctl.window.inference
     with open_client(ClusterConfig(kind="local", workers=1)) as client:
         _choose_scheduler(qtbot, panel, client.scheduler.address)
-        progress: list[tuple[int, int]] = []
+        steps: list = []
+        ctl.task.progress.connect(lambda batch: steps.extend(
+            (s.done, s.total) for s in batch if hasattr(s, "done")))
         with qtbot.waitSignal(ctl.batchFinished, timeout=LONG) as blocker:
             qtbot.mouseClick(panel.run_folder, Qt.MouseButton.LeftButton)
-            ctl.task.progress.connect(lambda d, t, m: progress.append((d, t)))
         result = blocker.args[0]
         assert [ctl.window.files.status(r) for r in range(3)] == ["done"] * 3
-        assert progress and progress[-1] == (3, 3) and panel.progress.value() == 3
+        assert steps and steps[-1] == (3, 3)  # per-image progress came back from the workers
+        assert panel.progress.value() == panel.progress.maximum() == 3
         for image, status in zip(ctl.images, result.planes, strict=True):
             seg = cellpose_io.load_seg(pred_path_for(image))
             assert int(seg.masks.max()) == status.n_objects
