@@ -131,3 +131,41 @@ def test_cancel_keeps_finished_outputs_and_a_rerun_resumes(local_client, data_di
     local = predict_images(images, "tiny", out_dir=tmp_path / "local")
     for a, b in zip(second.planes, local.planes, strict=True):
         assert_same_prediction(Path(a.file), Path(b.file))
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_measure_cli_with_two_workers_writes_the_same_csv_files(data_dir, tmp_path, capsys):
+    images = labelled_folder(data_dir, tmp_path / "images", copies=2)
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
+    np.save(images / "broken_seg.npy", {"masks": np.ones((4, 4), np.uint16)},
+            allow_pickle=True)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    common = ["measure", "--dir", str(images), "--plugins", "shape,intensity,boundary",
+              "--labels", "seg"]
+    assert main([*common, "--out", str(tmp_path / "here" / "r.csv")]) == 1  # broken.png
+    code = main([*common, "--out", str(tmp_path / "there" / "r.csv"), "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 1 and "running on 2 local worker process(es)" in err
+    here, there = _outputs(tmp_path / "here"), _outputs(tmp_path / "there")
+    assert here.keys() == there.keys() and len(here) == 5  # merged, 3 plugins, summary
+    for name in here:
+        assert here[name] == there[name], name  # byte for byte
+    assert b"broken.png" in there["r_summary.csv"] and b"failed" in there["r_summary.csv"]
+
+
+def test_evaluate_cli_through_a_scheduler_gives_the_same_csv(scheduler_pair, data_dir,
+                                                              tmp_path, capsys):
+    address, _ = scheduler_pair
+    images = labelled_folder(data_dir, tmp_path / "images")
+    common = ["evaluate", "--model", "tiny", "--dir", str(images), "--flow-threshold", "0",
+              "--cellprob-threshold", "-2"]
+    assert main([*common, "--out", str(tmp_path / "here.csv")]) == 0
+    assert main([*common, "--out", str(tmp_path / "there.csv"), "--scheduler", address]) == 0
+    capsys.readouterr()
+    here = (tmp_path / "here.csv").read_bytes()
+    assert here == (tmp_path / "there.csv").read_bytes()
+    assert here.count(b"\n") == 5 and b"fluorescence_00071198d059_0.png" in here

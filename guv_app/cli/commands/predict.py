@@ -124,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     from guv_app.cli.cluster_options import cluster_config, cluster_executor, interrupt_flag
 
     where_run = cluster_config(args)
+    if where_run.distributed:  # workers may run in another folder: give them full paths
+        files = [f.absolute() for f in files]
+        out_dir = out_dir.absolute() if out_dir is not None else None
     print(f"model {args.model}: {len(files)} file(s)", file=sys.stderr)
 
     tic = time.perf_counter()
