@@ -83,7 +83,7 @@ def cluster_config(args: argparse.Namespace) -> ClusterConfig:
         if workers is not None:
             if workers < 1:
                 raise CLIError(f"--workers must be at least 1, got {workers}")
-            config = ClusterConfig(kind="local", workers=workers)
+            config = ClusterConfig(kind="local", workers=workers, gpus_per_worker=args.gpus)
         elif scheduler:
             config = ClusterConfig(kind="scheduler", address=scheduler, tls=tls)
             if tls is not None:

@@ -77,3 +77,18 @@ def test_train_on_a_local_worker_from_the_cli(data_dir, tmp_path, capsys, _isola
     assert "epoch: epoch 1/1" in err and "done:" in err  # events streamed from the worker
     assert f"model cli-worker saved to {_isolated_home / 'models' / 'cli-worker'}" in out
     assert get_model_meta("cli-worker").extra["training"]["steps_done"] == 2
+
+
+def test_gpus_with_local_workers_make_them_offer_the_gpu_resource(tmp_path):
+    from guv_app.cli.cluster_options import cluster_config
+
+    args = build_parser().parse_args(_train_args(tmp_path, "--workers", "2", "--gpus", "1"))
+    config = cluster_config(args)
+    assert (config.kind, config.workers, config.gpus_per_worker) == ("local", 2, 1)
+    assert config.workers_write  # local workers write their outputs themselves
+    args = build_parser().parse_args(_train_args(tmp_path, "--scheduler",
+                                                 "tcp://127.0.0.1:8786"))
+    assert not cluster_config(args).workers_write
+    args = build_parser().parse_args(_train_args(tmp_path, "--scheduler",
+                                                 "tcp://127.0.0.1:8786", "--shared-fs"))
+    assert cluster_config(args).workers_write

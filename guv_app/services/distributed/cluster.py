@@ -53,9 +53,12 @@ def worker_env(threads: int = 1) -> dict[str, str]:
     return env
 
 
-def local_cluster(n_workers: int, threads_per_worker: int = 1):
-    """A ``LocalCluster`` of ``n_workers`` processes on 127.0.0.1 (no dashboard)."""
+def local_cluster(n_workers: int, threads_per_worker: int = 1, gpus_per_worker: int = 0):
+    """A ``LocalCluster`` of ``n_workers`` processes on 127.0.0.1 (no dashboard); with
+    ``gpus_per_worker`` each worker offers that many of the ``GPU`` resource."""
     from distributed import LocalCluster
+
+    extra = {"resources": {GPU_RESOURCE: gpus_per_worker}} if gpus_per_worker else {}
 
     # dashboard_address=None would still start the scheduler's HTTP server (health and
     # metrics routes) on port 8787 of *every* interface: bind it to loopback, dashboard off.
@@ -64,6 +67,7 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1):
         host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=None,
         silence_logs=logging.ERROR, env=worker_env(threads_per_worker),
         scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES, "dashboard": False},
+        **extra,
     )
 
 
@@ -158,7 +162,8 @@ def open_client(config: ClusterConfig) -> Iterator[Any]:
     cluster = None
     try:
         if config.kind == "local":
-            cluster = local_cluster(config.workers, config.threads_per_worker)
+            cluster = local_cluster(config.workers, config.threads_per_worker,
+                                    config.gpus_per_worker)
             client = Client(cluster)
         elif config.kind == "scheduler":
             security = None

@@ -111,6 +111,7 @@ class ClusterConfig:
     threads_per_worker: int = 1
     connect_timeout_s: float = 30.0  # how long to keep trying an unreachable scheduler
     shared_fs: bool | None = None  # workers see our output folders; None: only when local
+    gpus_per_worker: int = 0  # local workers advertise this many of the Dask resource GPU
 
     @property
     def workers_write(self) -> bool:
