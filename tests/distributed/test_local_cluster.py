@@ -104,13 +104,13 @@ def test_model_is_loaded_once_per_worker_not_per_task(local_client, data_dir, tm
     executor = dask_executor(local_client)
     futures = [executor.submit(predict_images, [img], "tiny", out_dir=str(tmp_path / "remote"))
                for img in images]
-    statuses = [f.result(timeout=300).images[0] for f in futures]
+    statuses = [f.result(timeout=300).planes[0] for f in futures]
     assert [s.status for s in statuses] == ["done"] * len(images)
     after = model_load_counts(local_client)
     loads = {w: after[w] - before.get(w, 0) for w in after}
     assert sum(loads.values()) <= 2 < len(images), loads  # once per worker at most
     local = predict_images(images, "tiny", out_dir=tmp_path / "local")
-    for status, here in zip(statuses, local.images, strict=True):
-        a, b = load_seg(status.prediction), load_seg(here.prediction)
+    for status, here in zip(statuses, local.planes, strict=True):
+        a, b = load_seg(status.file), load_seg(here.file)
         np.testing.assert_array_equal(a.masks, b.masks)
         np.testing.assert_array_equal(a.classes, b.classes)

@@ -30,16 +30,16 @@ def test_measure_and_predict_through_a_scheduler_address(scheduler_pair, data_di
         predicted = [executor.submit(predict_images, [it.image], "tiny",
                                      out_dir=str(tmp_path / "remote")) for it in items]
         measured = [f.result(timeout=300) for f in measured]
-        predicted = [f.result(timeout=300).images[0] for f in predicted]
+        predicted = [f.result(timeout=300).planes[0] for f in predicted]
     for item, remote in zip(items, measured, strict=True):
         local = measure_image(item.image, item.labels, plugins, item.image.name)
         for column, values in local.tables["shape"].items():
             np.testing.assert_array_equal(remote.tables["shape"][column], values)
     local = predict_images([it.image for it in items], "tiny", out_dir=tmp_path / "local")
-    for remote, here in zip(predicted, local.images, strict=True):
+    for remote, here in zip(predicted, local.planes, strict=True):
         assert remote.status == here.status == "done"
-        np.testing.assert_array_equal(load_seg(remote.prediction).masks,
-                                      load_seg(here.prediction).masks)
+        np.testing.assert_array_equal(load_seg(remote.file).masks,
+                                      load_seg(here.file).masks)
     assert list(model_load_counts(client).values()) == [1]  # 3 images, one load
 
 
