@@ -38,7 +38,7 @@ from cellpose_io.safe_pickle import load_pickled_npy
 
 __all__ = [
     "SegData", "images_sharing_labels", "load_seg", "save_seg", "seg_path_for", "write_seg",
-    "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
+    "mask_dtype_for", "plane_tag", "save_seg_volume", "SEG_SUFFIX", "PRED_SUFFIX",
 ]
 
 log = logging.getLogger(__name__)
@@ -304,6 +304,50 @@ def save_seg(
     _check_own_label_file(image_path, target)
     atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     log.debug("saved %d objects to %s", max_id, target)
+    return target
+
+
+def save_seg_volume(
+    image_path: str | os.PathLike,
+    masks: np.ndarray,
+    out_path: str | os.PathLike,
+    *,
+    diameter: float | None = None,
+    **extra: Any,
+) -> Path:
+    """Write a 3-D segmentation (Z, Y, X) of a Z stack as the Cellpose GUI saves one.
+
+    Upstream's 3-D ``_seg.npy`` holds ``masks`` and ``outlines`` of shape (Z, Y, X); its GUI
+    opens such a file with the stack. Objects carry no class (all unassigned). ``extra``
+    adds plain-data keys (a prediction's model and settings). :func:`load_seg` reads only
+    2-D label images and refuses this file with a clear message. Atomic like
+    :func:`save_seg`; ValueError for anything but a 3-D integer array.
+    """
+    arr = np.asarray(masks)
+    if arr.ndim != 3 or arr.shape[0] < 2:
+        raise ValueError(f"a volume's masks must be (Z, Y, X) with Z >= 2, got {arr.shape}")
+    arr = np.stack([_as_masks(plane) for plane in arr]).astype(
+        mask_dtype_for(int(arr.max()) if arr.size else 0), copy=False)
+    max_id = int(arr.max()) if arr.size else 0
+    dat: dict[str, Any] = {
+        "masks": arr,
+        "outlines": np.stack([outlines_from_masks(plane) for plane in arr]),
+        "chan_choose": [0, 0],
+        "ismanual": np.zeros(max_id, dtype=bool),
+        "filename": os.fspath(Path(image_path).absolute()),
+        "diameter": float("nan") if diameter is None else float(diameter),
+        "classes": np.zeros(max_id + 1, np.int32),
+        "class_names": ["background"],
+        "class_colors": np.zeros((1, 3), np.uint8),
+        "mcp_seg_version": SEG_FORMAT_VERSION,
+    }
+    for key, value in extra.items():
+        if key in dat:
+            raise ValueError(f"extra key {key!r} clashes with a key save_seg_volume writes")
+        _check_storable(value, key)
+        dat[key] = value
+    target = Path(out_path)
+    atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     return target
 
 
