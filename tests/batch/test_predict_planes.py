@@ -160,3 +160,13 @@ def test_do_3d_segments_each_stack_through_cellposes_3d_path(tmp_path, capsys):
     assert main(args) == 0
     assert "0 of 1 plane(s)" in capsys.readouterr().out  # rerun: skipped through the index
     assert (tmp_path / "stack_pred_seg.npy").stat().st_mtime_ns == stamp
+
+
+def test_rerun_keeps_each_planes_object_count_in_the_index(tmp_path, params):
+    image = copy_sample("dax", "test.dax", tmp_path)
+    selection = PlaneSelection.parse(t="0-1")
+    first = predict_images([image], "tiny", params, selection=selection)
+    again = predict_images([image], "tiny", params, selection=selection)
+    assert [s.status for s in again.planes] == ["skipped", "skipped"]
+    assert [r.n_objects for r in read_index(tmp_path)] == [s.n_objects for s in first.planes]
+    assert [r.status for r in read_index(tmp_path)] == ["skipped", "skipped"]

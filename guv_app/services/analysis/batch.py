@@ -48,7 +48,7 @@ from guv_app.services.batch import (
     list_planes,
     run_batch,
 )
-from guv_app.services.batch.index import make_row
+from guv_app.services.batch.index import make_row, read_index
 from guv_app.services.batch.planes import read_plane
 from guv_app.services.progress import CancelCheck, Progress
 
@@ -298,17 +298,23 @@ def predict_images(
     result = BatchResult(model, settings)
     early = [PlaneStatus(path, "failed", why) for path, why in listing.problems]
     early += [PlaneStatus(path, "skipped", why) for path, why in listing.unmatched]
-    folders: set[Path] = set()
+    folders: dict[Path, dict] = {}  # index folder -> its rows before this run, by plane
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:
         status = _status(outcome)
         folder = _index_folder(outcome.task)
-        folders.add(folder)
-        append_rows(folder, [make_row(
-            folder, status.image, status.series, status.t, status.z, model=model,
-            settings_hash=settings, status=status.status, reason=status.reason,
-            n_objects=status.n_objects if status.status == "done" else _kept_objects(status),
-            prediction=status.file or None, seconds=status.seconds)])
+        if folder not in folders:
+            folders[folder] = {row.key: row for row in read_index(folder)}
+        row = make_row(folder, status.image, status.series, status.t, status.z, model=model,
+                       settings_hash=settings, status=status.status, reason=status.reason,
+                       n_objects=status.n_objects, prediction=status.file or None,
+                       seconds=status.seconds)
+        if status.status == "skipped" and status.file:  # kept: its count from before
+            before = folders[folder].get(row.key)
+            row.n_objects = before.n_objects if before is not None and \
+                before.prediction == row.prediction else _kept_objects(status)
+            status.n_objects = 0  # nothing segmented in this run
+        append_rows(folder, [row])
         if on_image is not None:
             on_image(status)
 
@@ -324,7 +330,7 @@ def predict_images(
     report = run_batch(tasks, work, name=lambda t: t.plane.label, skip=skip,
                        executor=executor, progress=counted, cancel=cancel,
                        on_outcome=on_outcome)
-    for folder in sorted(folders):
+    for folder in sorted(folders):  # one row per plane again, atomically
         try:
             result.indexes.append(str(compact(folder)))
         except OSError as exc:
@@ -337,7 +343,7 @@ def predict_images(
 def _skipper(settings: str) -> Callable[[PredictTask], str | None]:
     """The skip rule: a plane by its prediction file's fingerprint; a 3-D stack (whose file
     ``load_seg`` does not read) by its done row in the run index."""
-    from guv_app.services.batch.index import read_index, resolve
+    from guv_app.services.batch.index import resolve
 
     done: dict[Path, set] = {}
 
