@@ -21,7 +21,7 @@ import numpy as np
 from guv_app.plugins.base import Table
 from guv_app.services.measurement.folder import ImageStatus as MeasureStatus
 from guv_app.services.measurement.folder import write_outputs
-from guv_app.services.measurement.labels import label_path
+from guv_app.services.measurement.labels import label_path, shared_label_names
 from guv_app.services.measurement.runner import (
     ImageMeasurement,
     MeasurementError,
@@ -107,13 +107,16 @@ def measure_images(
     resolved = resolve_plugins(plugins, params)
     run = MeasureRun([p.name for p, _ in resolved])
     total = len(images)
+    clashes = shared_label_names([Path(p) for p in images])
     for i, image in enumerate(images):
         if cancel is not None and cancel.is_set():
             run.cancelled = True
             break
         image = Path(image)
         source = label_path(image, labels)
-        if source is None:
+        if image in clashes:
+            status = MeasureStatus(image.name, "skipped", error=clashes[image])
+        elif source is None:
             status = MeasureStatus(image.name, "skipped", error="no prediction or label file")
         else:
             try:
