@@ -78,7 +78,7 @@ def import_roiset(
             continue
         path = cellpose_io.save_seg(image, seg.masks, seg.classes, seg.class_names,
                                     seg.class_colors, out_path=targets[plane],
-                                    metadata={"imported_from": rois.name})
+                                    metadata={"mcp_imported_from": rois.name})
         result.written.append(path)
         result.objects.append(seg.max_id)
     log.info("%s: imported %s from %s", image, result.summary(), rois)
