@@ -99,7 +99,10 @@ class TrainerMenus(QtCore.QObject):
         self.settings.setValue(LAYOUT_KEY + "/state", self.window.saveState())
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
-        if obj is self.window and ev.type() == QtCore.QEvent.Type.Close and ev.isAccepted():
+        # getattr: Qt may still deliver events while Python is tearing this object down
+        window = getattr(self, "window", None)
+        if window is not None and obj is window and ev.type() == QtCore.QEvent.Type.Close \
+                and ev.isAccepted():
             self.save_layout()
         return False
 
