@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from guv_app.services.annotation import edits
+from guv_app.services.annotation import edits, label_import, parts
 from guv_app.services.annotation.class_table import ClassTable
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.history import (
@@ -404,6 +404,6 @@ class LabelDocument:
     set_selection = edits.set_selection
     replace_labels = edits.replace_labels
     accept_prediction = edits.accept_prediction
-    import_labels = edits.import_labels
-    separate_parts = edits.separate_parts
-    n_parts = edits.n_parts
+    import_labels = label_import.import_labels
+    separate_parts = parts.separate_parts
+    n_parts = parts.n_parts
