@@ -7,7 +7,7 @@ child's peak RSS (``wait4`` rusage). The baseline is the 50-image run of the sam
 in the same session; the goal is ``peak(N) / peak(50) <= 1.10`` (anything a batch keeps
 per image -- planes, masks, results, handles -- would make it grow).
 
-    python benchmarks/bench_soak.py [--images 300] [--size 256] [--skip-predict]
+    python benchmarks/bench_soak.py [--images 300] [--size 128] [--skip-predict]
 """
 
 from __future__ import annotations
