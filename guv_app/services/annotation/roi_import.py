@@ -77,8 +77,7 @@ def import_roiset(
         if plane not in targets or targets[plane] in taken:
             continue
         path = cellpose_io.save_seg(image, seg.masks, seg.classes, seg.class_names,
-                                    seg.class_colors, out_path=targets[plane], series=series,
-                                    imported_from=rois.name)
+                                    seg.class_colors, out_path=targets[plane])
         result.written.append(path)
         result.objects.append(seg.max_id)
     log.info("%s: imported %s from %s", image, result.summary(), rois)
