@@ -98,6 +98,10 @@ class TrackController(QtCore.QObject):
         ok = "t" in table and n > 0
         self.panel.track.setEnabled(ok)
         self.panel.set_columns(numeric_columns(table))
+        calibrated = {"centroid_y_um", "centroid_x_um"} <= set(table)
+        self.panel.units.model().item(1).setEnabled(calibrated)
+        if not calibrated:
+            self.panel.units.setCurrentIndex(0)
         if ok:
             frames = len(np.unique(np.asarray(table["t"])))
             self.panel.status.setText(
@@ -129,7 +133,8 @@ class TrackController(QtCore.QObject):
     def config(self) -> TrackingConfig:
         p = self.panel
         return TrackingConfig(max_distance=p.max_distance.value(), max_gap=p.gap.value(),
-                              area_weight=p.area_weight.value(),
+                              units=p.units.currentData(), area_weight=p.area_weight.value(),
+                              intensity_weight=p.intensity_weight.value(),
                               same_class=p.same_class.isChecked(),
                               divisions=p.divisions.isChecked())
 
