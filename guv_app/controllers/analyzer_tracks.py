@@ -75,6 +75,9 @@ class TrackController(QtCore.QObject):
         p.redoRequested.connect(self.redo)
         p.plotChanged.connect(self.redraw)
         p.colorImageToggled.connect(lambda _on: self.color_image())
+        if editor is not None:  # a new image or plane in the Image tab: colour it too
+            editor.doc.events.connect(
+                lambda ev: self.color_image() if ev.kind == "reset" else None)
 
     @property
     def table(self) -> Table | None:
@@ -254,9 +257,9 @@ class TrackController(QtCore.QObject):
         if editor is None:
             return
         on = self.panel.color_image.isChecked() and editor.path is not None
-        colors = self.object_colors(editor.path.name, getattr(editor, "series", 0),
-                                    getattr(editor, "t", 0), getattr(editor, "z", 0)) \
-            if on else None
+        plane = getattr(editor, "plane", None)  # (series, t, z) on screen, when it has one
+        where = (plane.series, plane.t, plane.z) if plane is not None else (0, 0, 0)
+        colors = self.object_colors(editor.path.name, *where) if on else None
         if colors is not None or editor.trainer.object_colors is not None:
             editor.trainer.set_object_colors(colors)
 
