@@ -217,13 +217,14 @@ class TrackController(QtCore.QObject):
         ids = np.asarray(table["track_id"], dtype=np.int64)
         t = np.asarray(table["t"])
         names = np.asarray(table.get("class_name", np.full(len(ids), "")), dtype=object)
+        order = np.flatnonzero(ids > 0)
+        order = order[np.lexsort((t[order], ids[order]))]  # by track, then time
+        tracks, starts, counts = np.unique(ids[order], return_index=True, return_counts=True)
         rows = []
-        for track in np.unique(ids[ids > 0]):
-            mine = ids == track
-            first, last = t[mine].min(), t[mine].max()
-            label = str(names[mine][0]) if len(names) else ""
-            rows.append((int(track), f"track {int(track)} · {label} · t {first}–{last} "
-                                     f"({int(mine.sum())} objects)"))
+        for track, start, count in zip(tracks, starts, counts, strict=True):
+            first, last = order[start], order[start + count - 1]
+            rows.append((int(track), f"track {int(track)} · {names[first]} · "
+                                     f"t {t[first]}–{t[last]} ({int(count)} objects)"))
         self.panel.set_tracks(rows)  # emits plotChanged -> redraw
         self.color_image()
 
