@@ -64,6 +64,7 @@ METADATA_KEYS: dict[str, str] = {
     "mcp_pred_created": "when the prediction was written, ISO 8601 UTC (str)",
     "promoted_from": "model whose prediction became these training labels (str)",
     "mcp_labels_from": "the mask image these labels were made from: {file, sha256} (dict)",
+    "mcp_imported_from": "name of the file (e.g. an ImageJ RoiSet) these labels came from (str)",
 }
 
 

@@ -77,7 +77,8 @@ def import_roiset(
         if plane not in targets or targets[plane] in taken:
             continue
         path = cellpose_io.save_seg(image, seg.masks, seg.classes, seg.class_names,
-                                    seg.class_colors, out_path=targets[plane])
+                                    seg.class_colors, out_path=targets[plane],
+                                    metadata={"mcp_imported_from": rois.name})
         result.written.append(path)
         result.objects.append(seg.max_id)
     log.info("%s: imported %s from %s", image, result.summary(), rois)
