@@ -245,7 +245,7 @@ class TrainerController(QtCore.QObject):
                 ov.set_lut(self._lut(), redraw=False)
             if ev.ids is not None and len(ev.ids) and not ov.covers(int(ev.ids.max())):
                 ov.set_lut(self._lut(), redraw=False)  # new ids only inside this edit's box
-            ov.update_region(ev.slices)
+            ov.update_region(ev.slices, cleared=ev.cleared)
             self._counts_timer.start()
         elif ev.kind == "classes":
             if self.color_by_class:

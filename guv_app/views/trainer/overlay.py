@@ -90,9 +90,19 @@ class LabelOverlay:
         self._fill(full)
         self.item.update()
 
-    def update_region(self, sl: Slices) -> None:
-        """Recolour one bounding box after an edit and repaint only that rectangle."""
+    def update_region(self, sl: Slices, cleared: np.ndarray | None = None) -> None:
+        """Recolour one bounding box after an edit and repaint only that rectangle.
+
+        ``cleared`` (bool, the box's shape): only these pixels changed, to background; in
+        filled mode they are just cleared (a bulk delete skips recolouring the whole box).
+        """
         if self._masks is None or self._buf32 is None:
+            return
+        if cleared is not None and self.mode != "outlines":
+            self._edge = None
+            np.copyto(self._buf32[sl], 0, where=cleared)
+            r0, c0 = sl[0].start, sl[1].start
+            self.item.update(QtCore.QRectF(c0, r0, sl[1].stop - c0, sl[0].stop - r0))
             return
         if self.mode == "outlines":  # borders of neighbours change one pixel outside
             h, w = self._masks.shape
