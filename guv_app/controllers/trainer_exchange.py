@@ -102,10 +102,15 @@ class LabelExchange(QtCore.QObject):
         if not self._need_image():
             return False
         self._remember_dir(path)
-        doc = self.ctl.doc
+        doc, files = self.ctl.doc, self.ctl.files
+        image = files.image if files.path is not None else None
+        stack = ((image.size_t, image.size_z, image.n_channels) if image is not None
+                 else (1, 1, 1))
         try:
             with busy_cursor():
-                labels = exchange.read_labels_file(path, doc.shape, list(doc.class_table.names))
+                labels = exchange.read_labels_file(path, doc.shape,
+                                                   list(doc.class_table.names),
+                                                   plane=(files.t, files.z), stack=stack)
         except ExchangeError as exc:
             self.window.show_message(f"Cannot import labels: {exc}")
             return False
@@ -140,9 +145,25 @@ class LabelExchange(QtCore.QObject):
         except ValueError as exc:
             self.window.show_message(f"Cannot import labels from {labels.source.name}: {exc}")
             return False
-        self.window.statusBar().showMessage(
-            f"Imported {n} object(s) from {labels.source.name} (Ctrl+Z undoes)", 8000)
+        message = f"Imported {n} object(s) from {labels.source.name} (Ctrl+Z undoes)"
+        if len(labels.roi_planes) > 1:
+            message += "; " + self._import_other_planes(labels)
+        self.window.statusBar().showMessage(message, 8000)
         return True
+
+    def _import_other_planes(self, labels: ImportedLabels) -> str:
+        """A RoiSet drawn on several slices: its other planes go to their own label files
+        (planes that already have labels are left as they are)."""
+        from guv_app.services.annotation.roi_import import RoiImportError, import_roiset
+
+        files = self.ctl.files
+        try:
+            result = import_roiset(files.path, labels.source, files.series,
+                                   list(self.ctl.doc.class_table.names),
+                                   skip=[(files.t, files.z)], existing="skip")
+        except RoiImportError as exc:
+            return f"other planes not imported: {exc}"
+        return f"other planes: {result.summary()}"
 
     # ------------------------------------------------------------------ export
     def _plane_name(self) -> str:

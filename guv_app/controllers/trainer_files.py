@@ -164,6 +164,9 @@ class TrainerFiles(QtCore.QObject):
         doc = self.doc
         seg_file = self.label_file(t, z)
         self.autosaver.wait_written()  # this plane's last autosave may still be writing
+        from cellpose_io.atomic import clean_stale_temps
+
+        clean_stale_temps(seg_file)  # temp files a killed save left (hidden, up to 67 MB)
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
         legacy = cellpose_io.seg_path_for(path, series=series)

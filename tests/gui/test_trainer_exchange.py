@@ -223,7 +223,7 @@ def test_a_plane_seg_npy_opens_its_plane_and_exports_with_its_name(qtbot, wait_e
     masks[5:20, 5:20] = 1
     masks[30:50, 30:40] = 2
     seg = cellpose_io.seg_path_for(lif_file, series=1, t=1, z=2)
-    cellpose_io.save_seg(lif_file, masks, out_path=seg, series=1)
+    cellpose_io.save_seg(lif_file, masks, out_path=seg)
     ctl = open_trainer(qtbot, wait_exposed)
     assert ctl.files.open_path(seg)
     assert (ctl.files.series, ctl.files.t, ctl.files.z) == (1, 1, 2)

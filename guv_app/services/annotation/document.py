@@ -69,6 +69,11 @@ class LabelDocument:
             raise ValueError(f"masks must be 2-D, got shape {masks.shape}")
         if masks.size and masks.min() < 0:
             raise ValueError("masks contain negative ids")
+        # the document keeps tables per id (areas, classes): sparse huge ids (valid up to
+        # 2**32-1, e.g. an imported label image) are renumbered 1..N first, order kept
+        from cellpose_io.label_classes import renumber_sparse_ids
+
+        masks, classes, _renumbered = renumber_sparse_ids(masks, classes)
         self._masks = np.ascontiguousarray(masks, dtype=np.uint32)
         self._table = class_table.copy() if class_table is not None else ClassTable()
         n = int(self._masks.max()) + 1 if self._masks.size else 1

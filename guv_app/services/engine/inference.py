@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +31,10 @@ from cellpose_io.label_classes import classes_from_map
 from guv_app.services.engine.errors import SegmentationCancelled
 from guv_app.services.engine.loading import LoadedModel, load_model
 from guv_app.services.engine.masks import compute_masks
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
