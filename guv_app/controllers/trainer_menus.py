@@ -6,6 +6,7 @@ opens what it is given.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,11 +100,12 @@ class TrainerMenus(QtCore.QObject):
         self.settings.setValue(LAYOUT_KEY + "/state", self.window.saveState())
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
-        # getattr: Qt may still deliver events while Python is tearing this object down
+        # getattr: Qt may still call the filter while Python tears this object down
         window = getattr(self, "window", None)
         if window is not None and obj is window and ev.type() == QtCore.QEvent.Type.Close \
                 and ev.isAccepted():
-            self.save_layout()
+            with contextlib.suppress(AttributeError, RuntimeError):  # (same teardown case)
+                self.save_layout()
         return False
 
     # --------------------------------------------------------------- first run
