@@ -176,7 +176,7 @@ def predict_plane(task: PredictTask) -> PlaneResult:
         out = save_prediction(plane.image, res.masks, res.classes, res.class_names,
                               res.class_colors, model=task.model, params=params,
                               diameter=res.diameter, out_path=task.prediction)
-    except (OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
         raise ItemFailed(f"cannot save prediction: {exc}") from None
     return PlaneResult(res.n_objects, str(out), res.diameter)
 
@@ -209,9 +209,9 @@ def _predict_stack(task: PredictTask, loaded) -> PlaneResult:
         raise ItemFailed(f"{plane.label}: {exc}") from None
     try:
         out = save_seg_volume(plane.image, res.masks, task.prediction, diameter=res.diameter,
-                              **prediction_keys(task.model, task.params),
-                              mcp_anisotropy=float(anisotropy))
-    except (OSError, ValueError, TypeError) as exc:
+                              metadata={**prediction_keys(task.model, task.params),
+                                        "mcp_anisotropy": float(anisotropy)})
+    except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
         raise ItemFailed(f"cannot save prediction: {exc}") from None
     return PlaneResult(res.n_objects, str(out), res.diameter)
 

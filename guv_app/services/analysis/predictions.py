@@ -153,7 +153,7 @@ def save_prediction(
     keep_unreadable(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=target, diameter=diameter, **prediction_keys(model, params),
+        out_path=target, diameter=diameter, metadata=prediction_keys(model, params),
     )
 
 
@@ -193,7 +193,7 @@ def save_edited_prediction(
             set_aside(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=target, **keep, **{KEY_EDITED: True, KEY_CREATED: _now()},
+        out_path=target, metadata={**keep, KEY_EDITED: True, KEY_CREATED: _now()},
     )
 
 
