@@ -51,12 +51,20 @@ def close_quietly(handle: Any) -> None:
 
 
 def owned(array: np.ndarray) -> np.ndarray:
-    """``array`` itself when it owns its memory, else a copy that does.
+    """``array`` itself when its memory cannot go away under it, else a copy that owns it.
 
-    A plane handed out by :meth:`Image.plane` must outlive the file handle it came from
-    (memory maps, tifffile buffers): views into a handle are copied.
+    A plane handed out by :meth:`Image.plane` must outlive the file handle it came from:
+    views into a memory map (``np.memmap``, ``mmap.mmap``) are copied; views of an ordinary
+    numpy array (what most decoders return) keep that array alive and are returned as is.
     """
-    return array if array.flags.owndata and array.base is None else array.copy()
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return array.copy()
+        if base.base is None:
+            return array
+        base = base.base
+    return array.copy()  # memory of another object (mmap.mmap, a decoder's buffer)
 
 
 class PlaneSource:
@@ -71,6 +79,11 @@ class PlaneSource:
         self.path = Path(path)
         self._handle: Any = None
         self._finalizer: weakref.finalize | None = None
+
+    #: Map the file anew for every plane instead of holding the map: a mapped file that
+    #: another program truncates or rewrites meanwhile kills the process (SIGBUS) on the
+    #: next read; mapped per read, it gives that plane's current content or a clean error.
+    remap_per_read: bool = False
 
     def open_handle(self) -> Any:
         """Open the file; the default keeps no handle."""
@@ -89,6 +102,8 @@ class PlaneSource:
 
     @property
     def handle(self) -> Any:
+        if self.remap_per_read:
+            return self.open_handle()
         if self._handle is None:
             self.adopt(self.open_handle())
         return self._handle

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 from cellpose_io.errors import ImageReadError
 from cellpose_io.image import Image, one_line
-from cellpose_io.seg import SEG_SUFFIX
+from cellpose_io.suffixes import SEG_SUFFIX
 
 log = logging.getLogger(__name__)
 

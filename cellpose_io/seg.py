@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,23 +36,34 @@ from cellpose_io.label_classes import (
 )
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
+from cellpose_io.suffixes import PRED_SUFFIX, SEG_SUFFIX
 
 __all__ = [
-    "SegData", "images_sharing_labels", "load_seg", "save_seg", "seg_path_for", "write_seg",
-    "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
+    "METADATA_KEYS", "SegData", "images_sharing_labels", "load_seg", "save_seg",
+    "seg_path_for", "write_seg", "mask_dtype_for", "plane_tag", "save_seg_volume",
+    "SEG_SUFFIX", "PRED_SUFFIX",
 ]
 
 log = logging.getLogger(__name__)
 
 SEG_FORMAT_VERSION = 1
-#: Training labels: ``<stem>_seg.npy``, Cellpose's own name (its GUI opens it).
-SEG_SUFFIX = "_seg.npy"
-#: Model predictions: ``<stem>_pred_seg.npy``, same layout, kept apart from training labels.
-PRED_SUFFIX = "_pred_seg.npy"
 # Keys this module interprets; anything else in a file is kept in SegData.extra.
 _KNOWN_KEYS = {
     "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
     "classes", "classes_map", "class_names", "class_colors", "mcp_seg_version",
+}
+#: The bookkeeping keys MultiCellPose may add to a ``_seg.npy`` (``save_seg(metadata=...)``);
+#: any other key is refused, so no stray key reaches a user's files.
+METADATA_KEYS: dict[str, str] = {
+    "mcp_pred_model": "name of the model that made this prediction (str)",
+    "mcp_pred_params_hash": "hash of model + segmentation parameters, to skip reruns (str)",
+    "mcp_pred_params": "the segmentation parameters of the prediction (dict)",
+    "mcp_pred_edited": "True once the prediction was corrected by hand (bool)",
+    "mcp_pred_created": "when the prediction was written, ISO 8601 UTC (str)",
+    "promoted_from": "model whose prediction became these training labels (str)",
+    "mcp_labels_from": "the mask image these labels were made from: {file, sha256} (dict)",
+    "mcp_imported_from": "name of the file (e.g. an ImageJ RoiSet) these labels came from (str)",
+    "mcp_anisotropy": "Z sampling / XY pixel size a 3-D prediction was made with (float)",
 }
 
 
@@ -238,14 +250,25 @@ def save_seg(
     *,
     out_path: str | os.PathLike | None = None,
     suffix: str = SEG_SUFFIX,
-    **extra: Any,
+    outlines: np.ndarray | None = None,
+    ismanual: np.ndarray | None = None,
+    diameter: float | None = None,
+    chan_choose: list[int] | None = None,
+    flows: list[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    preserved: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``masks`` (and classes) for ``image_path`` as a Cellpose-readable ``_seg.npy``.
 
-    ``extra`` may set ``outlines``, ``ismanual`` (bool per id 1..max_id), ``diameter``,
-    ``chan_choose``, ``flows`` (a list in Cellpose's layout; omitted when empty) and any
-    other plain-data key. The write is atomic: a crash leaves the previous file intact.
-    Raises ValueError/TypeError for bad input before anything is written.
+    The file holds exactly: upstream Cellpose's keys (``masks``, ``outlines`` -- computed
+    when not given --, ``chan_choose``, ``ismanual`` (bool per id 1..max_id), ``filename``,
+    ``diameter``, ``flows`` in Cellpose's layout, omitted when empty), ours (``classes``,
+    ``class_names``, ``class_colors``, ``mcp_seg_version``), the ``metadata`` keys (each
+    one of :data:`METADATA_KEYS`) and ``preserved``: keys read from an existing file that we
+    do not interpret (``SegData.extra``, e.g. upstream's ``img``), written back unchanged so
+    a load/save round trip loses nothing. The write is atomic: a crash leaves the previous
+    file intact. Raises ValueError/TypeError for bad input (unknown metadata key, a
+    preserved key that clashes with ours, unstorable values) before anything is written.
     """
     masks = _as_masks(masks)
     masks, classes, renumbered = renumber_sparse_ids(masks, classes)
@@ -261,7 +284,6 @@ def save_seg(
             raise ValueError(f"classes use class {n_user} but only {named - 1} classes are named")
     names, colors = normalise_class_table(class_names, class_colors, n_user)
 
-    outlines = extra.pop("outlines", None)
     if outlines is None:
         outlines = outlines_from_masks(masks)
     else:
@@ -269,15 +291,12 @@ def save_seg(
         if outlines.shape != masks.shape:
             raise ValueError(f"outlines shape {outlines.shape} != masks shape {masks.shape}")
         outlines = outlines.astype(masks.dtype)
-    ismanual = extra.pop("ismanual", None)
     ismanual = (
         np.zeros(max_id, dtype=bool) if ismanual is None else np.asarray(ismanual, dtype=bool)
     )
     if ismanual.shape != (max_id,):
         raise ValueError(f"ismanual must have one entry per id 1..{max_id}, got {ismanual.shape}")
-    diameter = extra.pop("diameter", None)
-    chan_choose = [int(c) for c in extra.pop("chan_choose", None) or [0, 0]]
-    flows = extra.pop("flows", None)
+    chan_choose = [int(c) for c in chan_choose or [0, 0]]
 
     dat: dict[str, Any] = {
         "masks": masks,
@@ -293,9 +312,14 @@ def save_seg(
     }
     if flows is not None and len(flows) > 0:
         dat["flows"] = list(flows)
-    for key, value in extra.items():
-        if key in dat or key == "classes_map":
-            raise ValueError(f"extra key {key!r} clashes with a key save_seg writes itself")
+    unknown = sorted(set(metadata or {}) - set(METADATA_KEYS))
+    if unknown:
+        raise ValueError(f"unknown _seg.npy metadata key(s) {', '.join(map(repr, unknown))} "
+                         f"(known: {', '.join(METADATA_KEYS)})")
+    dat.update(metadata or {})
+    for key, value in (preserved or {}).items():
+        if key in dat or key in _KNOWN_KEYS or key in METADATA_KEYS:
+            raise ValueError(f"preserved key {key!r} clashes with a key save_seg writes itself")
         dat[key] = value
     for key, value in dat.items():
         _check_storable(value, key)
@@ -307,16 +331,62 @@ def save_seg(
     return target
 
 
+def save_seg_volume(
+    image_path: str | os.PathLike,
+    masks: np.ndarray,
+    out_path: str | os.PathLike,
+    *,
+    diameter: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a 3-D segmentation (Z, Y, X) of a Z stack as the Cellpose GUI saves one.
+
+    Upstream's 3-D ``_seg.npy`` holds ``masks`` and ``outlines`` of shape (Z, Y, X); its GUI
+    opens such a file with the stack. Objects carry no class (all unassigned). ``metadata``
+    adds keys of :data:`METADATA_KEYS` (a prediction's model and settings). :func:`load_seg` reads only
+    2-D label images and refuses this file with a clear message. Atomic like
+    :func:`save_seg`; ValueError for anything but a 3-D integer array.
+    """
+    arr = np.asarray(masks)
+    if arr.ndim != 3 or arr.shape[0] < 2:
+        raise ValueError(f"a volume's masks must be (Z, Y, X) with Z >= 2, got {arr.shape}")
+    arr = np.stack([_as_masks(plane) for plane in arr]).astype(
+        mask_dtype_for(int(arr.max()) if arr.size else 0), copy=False)
+    max_id = int(arr.max()) if arr.size else 0
+    dat: dict[str, Any] = {
+        "masks": arr,
+        "outlines": np.stack([outlines_from_masks(plane) for plane in arr]),
+        "chan_choose": [0, 0],
+        "ismanual": np.zeros(max_id, dtype=bool),
+        "filename": os.fspath(Path(image_path).absolute()),
+        "diameter": float("nan") if diameter is None else float(diameter),
+        "classes": np.zeros(max_id + 1, np.int32),
+        "class_names": ["background"],
+        "class_colors": np.zeros((1, 3), np.uint8),
+        "mcp_seg_version": SEG_FORMAT_VERSION,
+    }
+    unknown = sorted(set(metadata or {}) - set(METADATA_KEYS))
+    if unknown:
+        raise ValueError(f"unknown _seg.npy metadata key(s) {', '.join(map(repr, unknown))}")
+    for key, value in (metadata or {}).items():
+        _check_storable(value, key)
+        dat[key] = value
+    target = Path(out_path)
+    atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
+    return target
+
+
 def write_seg(data: SegData, out_path: str | os.PathLike | None = None) -> Path:
-    """Save a :class:`SegData` (e.g. after editing one loaded with :func:`load_seg`)."""
-    extra = dict(data.extra)
-    if data.flows is not None:
-        extra["flows"] = data.flows
+    """Save a :class:`SegData` (e.g. after editing one loaded with :func:`load_seg`);
+    its ``extra`` keys go back as metadata (ours) or preserved (foreign) keys."""
+    metadata = {k: v for k, v in data.extra.items() if k in METADATA_KEYS}
+    preserved = {k: v for k, v in data.extra.items() if k not in METADATA_KEYS}
     return save_seg(
         data.filename, data.masks, data.classes, data.class_names, data.class_colors,
         out_path=out_path if out_path is not None else data.path,
         outlines=data.outlines, ismanual=data.ismanual, diameter=data.diameter,
-        chan_choose=data.chan_choose, **extra,
+        chan_choose=data.chan_choose, flows=data.flows, metadata=metadata,
+        preserved=preserved,
     )
 
 
@@ -410,8 +480,11 @@ def _read_optional(path: Path, dat: dict, masks: np.ndarray, max_id: int) -> dic
     return out
 
 
-def load_seg(path: str | os.PathLike) -> SegData:
+def load_seg(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> SegData:
     """Read a ``_seg.npy`` written by us, by Cellpose, or by MultiCellPose 0.9.x.
+
+    With ``shape`` (the image's (H, W)), labels of another size are refused with a
+    :class:`LabelReadError` saying both sizes.
 
     Files without class keys read as all objects unassigned (class 0). 0.9 files with a
     per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
@@ -421,7 +494,7 @@ def load_seg(path: str | os.PathLike) -> SegData:
     can skip this one file.
     """
     try:
-        return _load_seg(Path(path))
+        seg = _load_seg(Path(path))
     except LabelReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a hostile file triggers names the file
@@ -430,6 +503,10 @@ def load_seg(path: str | os.PathLike) -> SegData:
         raise LabelReadError(
             path, f"unreadable ({type(exc).__name__}{': ' + text[:200] if text else ''})"
         ) from exc
+    if shape is not None and tuple(seg.masks.shape) != tuple(shape):
+        (h, w), (H, W) = seg.masks.shape, shape
+        raise LabelReadError(path, f"labels are {h}x{w} but the image is {H}x{W}")
+    return seg
 
 
 def _load_seg(path: Path) -> SegData:

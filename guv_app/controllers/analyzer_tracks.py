@@ -24,14 +24,21 @@ from guv_app.services.tracking import (
     TrackingConfig,
     TrackingError,
     class_series,
+    frames_from_image_order,
     time_axis,
     track_series,
     track_table,
     wide_table,
 )
-from guv_app.views.analyzer.track_panel import PER_CLASS, TrackPanel, numeric_columns
+from guv_app.views.analyzer.track_panel import (
+    PER_CLASS,
+    TrackPanel,
+    numeric_columns,
+    track_color,
+)
 
 if TYPE_CHECKING:
+    from guv_app.controllers.analyzer_editor import PredictionEditor
     from guv_app.views.analyzer.window import AnalyzerWindow
 
 log = logging.getLogger(__name__)
@@ -42,9 +49,11 @@ class TrackController(QtCore.QObject):
 
     tracked = QtCore.pyqtSignal(object)  # TrackingResult
 
-    def __init__(self, window: AnalyzerWindow, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, window: AnalyzerWindow, editor: PredictionEditor | None = None,
+                 parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.window = window
+        self.editor = editor
         self.panel = TrackPanel()
         window.tabs.addTab(self.panel, "Tracks")
         self.measured: Table = {}
@@ -65,6 +74,10 @@ class TrackController(QtCore.QObject):
         p.undoRequested.connect(self.undo)
         p.redoRequested.connect(self.redo)
         p.plotChanged.connect(self.redraw)
+        p.colorImageToggled.connect(lambda _on: self.color_image())
+        if editor is not None:  # a new image or plane in the Image tab: colour it too
+            editor.doc.events.connect(
+                lambda ev: self.color_image() if ev.kind == "reset" else None)
 
     @property
     def table(self) -> Table | None:
@@ -72,7 +85,13 @@ class TrackController(QtCore.QObject):
 
     # ------------------------------------------------------------------ input
     def set_measurements(self, table: Table, class_colors: dict | None = None) -> None:
-        """A new measurement table: tracking is possible when it has a time column (t)."""
+        """A new measurement table: tracking is possible when it has time points (t), or
+        several single-time images, taken as one file per frame in name order."""
+        images = len(set(np.asarray(table.get("image", [])).astype(str).tolist()))
+        one_time = "t" not in table or len(np.unique(np.asarray(table["t"]))) <= 1
+        by_name = images > 1 and one_time
+        if by_name:
+            table = frames_from_image_order(table)
         self.measured = dict(table)
         self.class_colors = dict(class_colors or {})
         self.edits = None
@@ -82,12 +101,20 @@ class TrackController(QtCore.QObject):
         ok = "t" in table and n > 0
         self.panel.track.setEnabled(ok)
         self.panel.set_columns(numeric_columns(table))
+        calibrated = {"centroid_y_um", "centroid_x_um"} <= set(table)
+        self.panel.units.model().item(1).setEnabled(calibrated)
+        if not calibrated:
+            self.panel.units.setCurrentIndex(0)
         if ok:
             frames = len(np.unique(np.asarray(table["t"])))
-            self.panel.status.setText(f"{n} objects in {frames} time point(s): ready to track.")
+            self.panel.status.setText(
+                f"{n} objects in {frames} time point(s)"
+                + (" (one image per frame, in name order)" if by_name else "")
+                + ": ready to track.")
         else:
-            self.panel.status.setText("This table has no time column (t): measure every plane "
-                                      "of a time-lapse, or load such a table.")
+            self.panel.status.setText("This table has no time column (t) and one image: "
+                                      "measure every plane of a time-lapse, or load such a "
+                                      "table.")
 
     def load_csv(self, path: str | Path | None = None) -> bool:
         from guv_app.services.measurement.tables import read_csv
@@ -109,7 +136,8 @@ class TrackController(QtCore.QObject):
     def config(self) -> TrackingConfig:
         p = self.panel
         return TrackingConfig(max_distance=p.max_distance.value(), max_gap=p.gap.value(),
-                              area_weight=p.area_weight.value(),
+                              units=p.units.currentData(), area_weight=p.area_weight.value(),
+                              intensity_weight=p.intensity_weight.value(),
                               same_class=p.same_class.isChecked(),
                               divisions=p.divisions.isChecked())
 
@@ -180,20 +208,61 @@ class TrackController(QtCore.QObject):
 
     # ------------------------------------------------------------------ display
     def refresh(self) -> None:
+        """Track list, time plot, and the Measurements tab's table and plots (with tracks)."""
         table = self.table
         if table is None:
             return
+        self.window.table.set_table(table)
+        self.window.plots.set_table(table, self.class_colors)
         ids = np.asarray(table["track_id"], dtype=np.int64)
         t = np.asarray(table["t"])
         names = np.asarray(table.get("class_name", np.full(len(ids), "")), dtype=object)
+        order = np.flatnonzero(ids > 0)
+        order = order[np.lexsort((t[order], ids[order]))]  # by track, then time
+        tracks, starts, counts = np.unique(ids[order], return_index=True, return_counts=True)
         rows = []
-        for track in np.unique(ids[ids > 0]):
-            mine = ids == track
-            first, last = t[mine].min(), t[mine].max()
-            label = str(names[mine][0]) if len(names) else ""
-            rows.append((int(track), f"track {int(track)} · {label} · t {first}–{last} "
-                                     f"({int(mine.sum())} objects)"))
+        for track, start, count in zip(tracks, starts, counts, strict=True):
+            first, last = order[start], order[start + count - 1]
+            rows.append((int(track), f"track {int(track)} · {names[first]} · "
+                                     f"t {t[first]}–{t[last]} ({int(count)} objects)"))
         self.panel.set_tracks(rows)  # emits plotChanged -> redraw
+        self.color_image()
+
+    def object_colors(self, image: str, series: int = 0, t: int = 0,
+                      z: int = 0) -> np.ndarray | None:
+        """RGB per object id of one plane of ``image`` from its track (untracked: grey).
+
+        A table made from one file per frame matches the file name (``frame_image``).
+        """
+        table = self.table
+        if table is None:
+            return None
+        if "frame_image" in table:
+            rows = np.asarray(table["frame_image"]).astype(str) == image
+        else:
+            rows = np.asarray(table.get("image", [])).astype(str) == image
+            for column, value in (("series", series), ("t", t), ("z", z)):
+                if column in table:
+                    rows &= np.asarray(table[column]) == value
+        ids = np.asarray(table["object_id"], np.int64)[rows]
+        tracks = np.asarray(table["track_id"], np.int64)[rows]
+        colors = np.full((int(ids.max()) + 1 if len(ids) else 1, 3), 160, np.uint8)
+        for object_id, track in zip(ids, tracks, strict=True):
+            if track > 0:
+                colors[object_id] = track_color(int(track))
+        return colors
+
+    def color_image(self) -> None:
+        """Colour the Image tab's objects by track (or give it its own colours back)."""
+        editor = self.editor
+        if editor is None:
+            return
+        on = self.panel.color_image.isChecked() and editor.path is not None
+        plane = getattr(editor, "plane", None)  # (series, t, z) on screen, when it has one
+        where = (plane.series, plane.t, plane.z) if plane is not None else (0, 0, 0)
+        colors = self.object_colors(editor.path.name, *where) if on else None
+        if colors is not None or editor.trainer.object_colors is not None:
+            editor.trainer.set_object_colors(colors)
 
     def redraw(self) -> None:
         table, column = self.table, self.panel.column.currentText()

@@ -46,7 +46,7 @@ def write_job(job: SaveJob) -> Path:
 
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
-        out_path=job.out_path, series=int(job.series), t=job.t, z=job.z,
+        out_path=job.out_path,
     )
 
 

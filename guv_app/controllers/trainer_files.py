@@ -16,13 +16,14 @@ import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.gui_settings import app_settings
+from guv_app.controllers.open_dialogs import LAST_DIR_KEY, image_filters
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
-from guv_app.services.annotation import ClassTable, LabelDocument
+from guv_app.services.annotation import LabelDocument
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
-LAST_DIR_KEY = "trainer/last_dir"
+LABEL_ONLY_EXTENSIONS = (".zip", ".roi", ".geojson", ".json")  # labels, never images
 
 
 class TrainerFiles(QtCore.QObject):
@@ -44,6 +45,8 @@ class TrainerFiles(QtCore.QObject):
         self.show_planes = show_planes
         # set by the Trainer: opens a _seg.npy's image with its labels (returns success)
         self.open_seg: Callable[[Path], bool] | None = None
+        # set by the Trainer: puts a RoiSet/.roi/GeoJSON onto the open image (returns success)
+        self.import_labels: Callable[[Path], bool] | None = None
         self.path: Path | None = None
         self.image = None  # cellpose_io.Image of the open file
         self.t = self.z = self.series = 0
@@ -81,7 +84,6 @@ class TrainerFiles(QtCore.QObject):
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open image", start)
         dlg.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
-        from guv_app.controllers.trainer_menus import image_filters
 
         dlg.setNameFilters(image_filters())
         self.window.open_dialog = dlg
@@ -95,6 +97,8 @@ class TrainerFiles(QtCore.QObject):
         path = Path(path).absolute()  # remembered folders and recent files are absolute
         if path.name.lower().endswith("_seg.npy") and self.open_seg is not None:
             return self.open_seg(path)  # Cellpose labels: open their image with them
+        if path.suffix.lower() in LABEL_ONLY_EXTENSIONS and self.import_labels is not None:
+            return self.import_labels(path)  # ROIs / GeoJSON: labels for the open image
         if path.is_dir():
             files = self._list_folder(path)
             if not files:
@@ -160,6 +164,9 @@ class TrainerFiles(QtCore.QObject):
         doc = self.doc
         seg_file = self.label_file(t, z)
         self.autosaver.wait_written()  # this plane's last autosave may still be writing
+        from cellpose_io.atomic import clean_stale_temps
+
+        clean_stale_temps(seg_file)  # temp files a killed save left (hidden, up to 67 MB)
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
         legacy = cellpose_io.seg_path_for(path, series=series)
@@ -167,19 +174,13 @@ class TrainerFiles(QtCore.QObject):
             try:  # may also be a Cellpose GUI 3-D file of the whole stack: then not this plane
                 seg = cellpose_io.load_seg(legacy)
                 if tuple(seg.masks.shape) == tuple(shape):
-                    doc.reset(seg.masks, seg.classes,
-                              ClassTable.from_lists(seg.class_names, seg.class_colors))
+                    doc.reset_from_seg(seg)
                     return
             except cellpose_io.CellposeIOError as exc:
                 log.info("%s is not the first plane's labels: %s", legacy, exc.reason)
         if seg_file.exists():
             try:
-                seg = cellpose_io.load_seg(seg_file)
-                if tuple(seg.masks.shape) != tuple(shape):
-                    raise cellpose_io.LabelReadError(
-                        seg_file, f"labels are {seg.masks.shape}, image is {tuple(shape)}")
-                doc.reset(seg.masks, seg.classes,
-                          ClassTable.from_lists(seg.class_names, seg.class_colors))
+                doc.reset_from_seg(cellpose_io.load_seg(seg_file, shape))
                 return
             except cellpose_io.CellposeIOError as exc:
                 self.protect_seg = True

@@ -6,26 +6,23 @@ opens what it is given.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.controllers.open_dialogs import LAST_DIR_KEY
+
 if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 RECENT_KEY = "trainer/recent"
 MAX_RECENT = 10
 
 
-def image_filters() -> list[str]:
-    """Open-dialog filters: every readable image type first, then labels, then all files."""
-    import cellpose_io
-
-    exts = sorted({e.lower() for e in cellpose_io.supported_extensions()})
-    pats = " ".join(f"*{e}" for e in exts)
-    return [f"Images ({pats})", "Cellpose labels with their image (*_seg.npy)", "All files (*)"]
 HINT_KEY = "trainer/first_run_hint_shown"
+LAYOUT_KEY = "trainer/window"
 FOLDER_KEY = "trainer/folders"  # per-folder classes and colour-by-class
 HINT = ("Right-click to start tracing an object, move around it, right-click again (or "
         "Enter) to close it. Help ▸ Keyboard shortcuts lists every key.")
@@ -49,7 +46,7 @@ class TrainerMenus(QtCore.QObject):
     """Open folder, recent files, Help ▸ Keyboard shortcuts, the first-run hint, and the
     per-folder memory of classes and colour-by-class."""
 
-    def __init__(self, ctl: TrainerController) -> None:
+    def __init__(self, ctl: TrainerParts) -> None:
         super().__init__(ctl)
         self.ctl = ctl
         self.window = w = ctl.window
@@ -84,6 +81,32 @@ class TrainerMenus(QtCore.QObject):
         ctl.canvas.traceFinished.connect(lambda _pts: self.hint.hide())
         ctl.doc.events.connect(self._on_doc_event)
         w.actions["color_by_class"].toggled.connect(self._remember_color_by_class)
+        w.installEventFilter(self)
+
+    # ------------------------------------------------------------ window layout
+    def restore_layout(self) -> None:
+        """Window size/position and dock layout from the last session."""
+        geometry = self.settings.value(LAYOUT_KEY + "/geometry")
+        state = self.settings.value(LAYOUT_KEY + "/state")
+        if isinstance(geometry, QtCore.QByteArray):
+            self.window.restoreGeometry(geometry)
+        if isinstance(state, QtCore.QByteArray):
+            self.window.restoreState(state)
+
+    def save_layout(self) -> None:
+        if not self.window.isWindow():  # embedded (Analyzer): its host owns the layout
+            return
+        self.settings.setValue(LAYOUT_KEY + "/geometry", self.window.saveGeometry())
+        self.settings.setValue(LAYOUT_KEY + "/state", self.window.saveState())
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
+        # getattr: Qt may still call the filter while Python tears this object down
+        window = getattr(self, "window", None)
+        if window is not None and obj is window and ev.type() == QtCore.QEvent.Type.Close \
+                and ev.isAccepted():
+            with contextlib.suppress(AttributeError, RuntimeError):  # (same teardown case)
+                self.save_layout()
+        return False
 
     # --------------------------------------------------------------- first run
     def show_first_run_hint(self) -> None:
@@ -99,7 +122,6 @@ class TrainerMenus(QtCore.QObject):
 
     # ------------------------------------------------------------ open folder
     def ask_open_folder(self) -> None:
-        from guv_app.controllers.trainer_files import LAST_DIR_KEY
 
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open folder", start)

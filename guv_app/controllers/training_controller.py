@@ -19,7 +19,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers import training_format as fmt
 from guv_app.controllers import training_settings
-from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.model_catalog import ModelCatalog, default_catalog, default_model
 from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, step_reporter
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
@@ -121,6 +121,10 @@ class TrainingController(QtCore.QObject):
         d.dataset.browseValFolderRequested.connect(self._ask_val_folder)
         self.catalog.bind_combo(d.basic.base_model)
         d.set_values(training_settings.load_values())
+        combo = d.basic.base_model  # offline: start from a model that can run (tiny)
+        start = default_model(self.catalog, combo.currentText())
+        if start != combo.currentText() and combo.findText(start) >= 0:
+            combo.setCurrentIndex(combo.findText(start))
 
     @property
     def running(self) -> bool:

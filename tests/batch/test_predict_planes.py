@@ -130,3 +130,43 @@ def test_an_executor_gives_the_same_predictions_and_index(tmp_path, params):
         mine = cellpose_io.load_seg(tmp_path / "pooled" / row.prediction).masks
         theirs = cellpose_io.load_seg(tmp_path / "serial" / row.prediction).masks
         assert np.array_equal(mine, theirs)
+
+
+def test_do_3d_segments_each_stack_through_cellposes_3d_path(tmp_path, capsys):
+    """A calibrated Z stack (4 slices, 2 µm apart, 1 µm pixels: anisotropy 2) in 3-D."""
+    import tifffile
+
+    from guv_app.services.engine.volume import anisotropy_for
+
+    zz, yy, xx = np.mgrid[:4, :24, :24]
+    ball = ((zz - 1.5) * 2) ** 2 + (yy - 12) ** 2 + (xx - 12) ** 2 <= 6 ** 2
+    stack = (ball * 1000 + 50).astype(np.uint16)
+    image = tmp_path / "stack.tif"
+    tifffile.imwrite(image, stack, imagej=True, resolution=(1.0, 1.0),
+                     metadata={"axes": "ZYX", "unit": "um", "spacing": 2.0})
+    assert anisotropy_for(2.0, (1.0, 1.0)) == 2.0
+    args = ["predict", "--model", "tiny", "--input", str(image), "--do-3d", "--device", "cpu",
+            "--flow-threshold", "0", "--cellprob-threshold", "-2", "--min-size", "3"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert "segmented 1 of 1 plane(s)" in capsys.readouterr().out  # one item: the stack
+    seg = np.load(tmp_path / "stack_pred_seg.npy", allow_pickle=True).item()  # Cellpose name
+    assert seg["masks"].shape == seg["outlines"].shape == stack.shape
+    assert seg["mcp_anisotropy"] == 2.0 and seg["mcp_pred_model"] == "tiny"
+    (row,) = read_index(tmp_path)
+    assert (row.t, row.z, row.status, row.n_objects) == (0, -1, "done", int(seg["masks"].max()))
+    with pytest.raises(cellpose_io.LabelReadError, match="2-D"):
+        cellpose_io.load_seg(tmp_path / "stack_pred_seg.npy")  # 2-D tools refuse it clearly
+    stamp = (tmp_path / "stack_pred_seg.npy").stat().st_mtime_ns
+    assert main(args) == 0
+    assert "0 of 1 plane(s)" in capsys.readouterr().out  # rerun: skipped through the index
+    assert (tmp_path / "stack_pred_seg.npy").stat().st_mtime_ns == stamp
+
+
+def test_rerun_keeps_each_planes_object_count_in_the_index(tmp_path, params):
+    image = copy_sample("dax", "test.dax", tmp_path)
+    selection = PlaneSelection.parse(t="0-1")
+    first = predict_images([image], "tiny", params, selection=selection)
+    again = predict_images([image], "tiny", params, selection=selection)
+    assert [s.status for s in again.planes] == ["skipped", "skipped"]
+    assert [r.n_objects for r in read_index(tmp_path)] == [s.n_objects for s in first.planes]
+    assert [r.status for r in read_index(tmp_path)] == ["skipped", "skipped"]

@@ -5,7 +5,9 @@ per-object classes and the model's class names/colours. Files go next to each im
 ``--out``. Every plane (series, t, z) of every file is segmented, or those chosen with
 ``--series``, ``--t`` and ``--z`` (``0``, ``0-99``, ``::10``, ``1,3,5``); a plane of a
 multi-plane series is saved as ``<stem>[_s{S}]_t{T}_z{Z}_pred_seg.npy`` and every plane is
-listed in ``predictions_index.csv`` beside the predictions (``measure`` reads it). Progress
+listed in ``predictions_index.csv`` beside the predictions (``measure`` reads it).
+``--do-3d`` segments each Z stack in 3-D instead (one ``(Z, Y, X)`` file per stack, listed
+with z = -1; the Cellpose GUI opens it; ``measure`` measures planes, not these). Progress
 goes to stderr, a summary to stdout. Exit code 0 when every plane was segmented, 1 when
 some failed (each named on stderr), 2 for bad arguments.
 """
@@ -44,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--t", metavar="SEL", default="",
                    help="time points, e.g. 0, 0-99, ::10 (every 10th) (default: all)")
     p.add_argument("--z", metavar="SEL", default="", help="Z slices, e.g. 5, 0-9 (default: all)")
+    p.add_argument("--do-3d", action="store_true",
+                   help="segment each Z stack in 3-D (Cellpose's 3-D path, anisotropy from the "
+                        "file's Z step and pixel size; one (Z, Y, X) file per stack) instead "
+                        "of plane by plane")
     p.add_argument("--force", action="store_true",
                    help="predict again even where a prediction with the same model and "
                         "parameters (or one corrected by hand) exists")
@@ -134,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
             cli_progress("predict", unit="plane") as progress:
         result = predict_images(files, args.model, params, selection=selection,
                                 force=args.force, progress=progress, out_dir=out_dir,
-                                weights_path=args.weights, executor=executor, cancel=cancel,
+                                weights_path=args.weights, do_3d=args.do_3d,
+                                executor=executor, cancel=cancel,
                                 write_on_worker=where_run.workers_write)
     elapsed = time.perf_counter() - tic
     failed = [s for s in result.planes if s.status == "failed"]

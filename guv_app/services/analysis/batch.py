@@ -48,7 +48,7 @@ from guv_app.services.batch import (
     list_planes,
     run_batch,
 )
-from guv_app.services.batch.index import make_row
+from guv_app.services.batch.index import make_row, read_index
 from guv_app.services.batch.planes import read_plane
 from guv_app.services.progress import CancelCheck, Progress
 
@@ -69,7 +69,8 @@ class PredictTask:
     params: Any
     prediction: str
     weights_path: str | None = None
-    save: bool = True  # False: return the arrays, the caller writes the file (no shared FS)
+    stack: bool = False  # True: the whole Z stack of (series, t) in 3-D (plane.z is -1)
+    save: bool = True  # False (2-D planes): return the arrays, the caller writes the file
 
 
 @dataclass
@@ -163,6 +164,8 @@ def predict_plane(task: PredictTask) -> PlaneResult:
         loaded = load_model(task.model, params.device, weights_path=task.weights_path)
     except (EngineError, OSError, ValueError, RuntimeError) as exc:
         raise ItemFailed(f"cannot load model {task.model!r}: {exc}") from None
+    if task.stack:
+        return _predict_stack(task, loaded)
     try:
         pixels = read_plane(plane)
     except (CellposeIOError, OSError, IndexError) as exc:
@@ -186,7 +189,7 @@ def _save(task: PredictTask, arrays: tuple, diameter: float | None) -> Path:
         return save_prediction(task.plane.image, masks, classes, names, colors,
                                model=task.model, params=task.params, diameter=diameter,
                                out_path=task.prediction)
-    except (OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
         raise ItemFailed(f"cannot save prediction: {exc}") from None
 
 
@@ -202,6 +205,65 @@ def _save_returned(outcome: Outcome[PredictTask]) -> None:
         outcome.status, outcome.reason, outcome.result = "failed", str(exc), None
     else:
         result.segmentation = None
+
+
+def _predict_stack(task: PredictTask, loaded) -> PlaneResult:
+    """3-D: segment every slice of (series, t) at once (engine.volume, Cellpose's 3-D path,
+    anisotropy from the file's Z step and pixel size) and save one (Z, Y, X) file."""
+    import numpy as np
+
+    from cellpose_io import CellposeIOError
+    from cellpose_io.seg import save_seg_volume
+    from guv_app.services.analysis.predictions import prediction_keys
+    from guv_app.services.batch.planes import open_image
+    from guv_app.services.engine.errors import SegmentationCancelled
+    from guv_app.services.engine.volume import anisotropy_for, segment_volume
+
+    plane = task.plane
+    try:
+        image = open_image(plane.image, plane.series)
+        stack = np.stack([image.plane(plane.t, z) for z in range(image.size_z)])
+    except (CellposeIOError, OSError, IndexError) as exc:
+        raise ItemFailed(str(exc)) from None
+    anisotropy = anisotropy_for(image.z_step, image.pixel_size)
+    try:
+        res = segment_volume(stack, loaded, task.params, anisotropy=anisotropy,
+                             cancel=current_cancel())
+    except SegmentationCancelled:
+        raise ItemCancelled() from None
+    except ValueError as exc:
+        raise ItemFailed(f"{plane.label}: {exc}") from None
+    try:
+        out = save_seg_volume(plane.image, res.masks, task.prediction, diameter=res.diameter,
+                              metadata={**prediction_keys(task.model, task.params),
+                                        "mcp_anisotropy": float(anisotropy)})
+    except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
+        raise ItemFailed(f"cannot save prediction: {exc}") from None
+    return PlaneResult(res.n_objects, str(out), res.diameter)
+
+
+def stack_tasks(planes: list[Plane], model: str, params: Any, out: Path | None,
+                weights: str | None) -> list[PredictTask]:
+    """For a 3-D run: one task per (file, series, t) whose series has Z > 1 (``z = -1``:
+    the whole stack, saved as ``<stem>[_s{S}][_t{T}]_pred_seg.npy``; a Z stack without T
+    keeps the Cellpose GUI's ``<stem>_pred_seg.npy``), planes of 2-D series as usual."""
+    from dataclasses import replace
+
+    tasks: list[PredictTask] = []
+    seen: set[tuple] = set()
+    for plane in planes:
+        if plane.size_z < 2:
+            tasks.append(PredictTask(plane, model, params, str(prediction_file(plane, out)),
+                                     weights))
+            continue
+        key = (plane.image, plane.series, plane.t)
+        if key in seen:
+            continue
+        seen.add(key)
+        stack = replace(plane, z=-1, z_um=None)
+        tasks.append(PredictTask(stack, model, params, str(stack.stack_file_for(
+            PRED_SUFFIX, out)), weights, stack=True))
+    return tasks
 
 
 def _status(outcome: Outcome[PredictTask]) -> PlaneStatus:
@@ -232,6 +294,7 @@ def predict_images(
     out_dir: str | os.PathLike | None = None,
     weights_path: str | os.PathLike | None = None,
     executor: Executor | None = None,
+    do_3d: bool = False,
     write_on_worker: bool = True,
 ) -> BatchResult:
     """Predict every selected plane of ``images`` with ``model`` (registry name or path);
@@ -242,9 +305,12 @@ def predict_images(
     message)`` counts planes; ``on_image`` gets each :class:`PlaneStatus` as soon as it is
     known; ``cancel`` stops between planes (and between tiles in-process). ``weights_path``
     points the built-in ``cpsam`` at a local weights file; ``executor`` runs the planes
-    elsewhere (``concurrent.futures`` semantics; workers must see the images); with
-    ``write_on_worker`` False the workers send the masks back and they are written here
-    (for output folders the workers do not share).
+    elsewhere (``concurrent.futures`` semantics; workers must see the files). ``do_3d``
+    segments each Z stack in 3-D (:func:`stack_tasks`) instead of plane by plane; a stack is
+    one item (``z = -1`` in its status and index row) and is skipped on a rerun through the
+    index. With an ``executor`` and ``write_on_worker`` False the workers send each plane's
+    masks back and they are written here (output folders the workers do not share; 3-D
+    stacks are always written by the worker).
     """
     from guv_app.services.engine.inference import SegmentParams
 
@@ -253,31 +319,42 @@ def predict_images(
     listing = list_planes([Path(p) for p in images], selection or PlaneSelection())
     out = Path(out_dir) if out_dir is not None else None
     weights = str(weights_path) if weights_path is not None else None
-    save_there = write_on_worker or executor is None
-    tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights, save_there)
-             for p in listing.planes]
+    if do_3d:
+        tasks = stack_tasks(listing.planes, model, params, out, weights)
+    else:
+        tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights)
+                 for p in listing.planes]
+    if executor is not None and not write_on_worker:
+        for task in tasks:
+            task.save = task.stack  # 2-D planes come back and are written here
     result = BatchResult(model, settings)
     early = [PlaneStatus(path, "failed", why) for path, why in listing.problems]
     early += [PlaneStatus(path, "skipped", why) for path, why in listing.unmatched]
-    folders: set[Path] = set()
+    folders: dict[Path, dict] = {}  # index folder -> its rows before this run, by plane
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:
         _save_returned(outcome)
         status = _status(outcome)
         folder = _index_folder(outcome.task)
-        folders.add(folder)
-        append_rows(folder, [make_row(
-            folder, status.image, status.series, status.t, status.z, model=model,
-            settings_hash=settings, status=status.status, reason=status.reason,
-            n_objects=status.n_objects if status.status == "done" else _kept_objects(status),
-            prediction=status.file or None, seconds=status.seconds)])
+        if folder not in folders:
+            folders[folder] = {row.key: row for row in read_index(folder)}
+        row = make_row(folder, status.image, status.series, status.t, status.z, model=model,
+                       settings_hash=settings, status=status.status, reason=status.reason,
+                       n_objects=status.n_objects, prediction=status.file or None,
+                       seconds=status.seconds)
+        if status.status == "skipped" and status.file:  # kept: its count from before
+            before = folders[folder].get(row.key)
+            row.n_objects = before.n_objects if before is not None and \
+                before.prediction == row.prediction else _kept_objects(status)
+            status.n_objects = 0  # nothing segmented in this run
+        append_rows(folder, [row])
         if on_image is not None:
             on_image(status)
 
     for status in early:
         if on_image is not None:
             on_image(status)
-    skip = None if force else (lambda task: skip_reason(task.prediction, settings))
+    skip = None if force else _skipper(settings)
     work = predict_plane if executor is not None else _ModelGate()
     counted = progress
     if progress is not None and early:  # unreadable files count as finished items
@@ -286,7 +363,7 @@ def predict_images(
     report = run_batch(tasks, work, name=lambda t: t.plane.label, skip=skip,
                        executor=executor, progress=counted, cancel=cancel,
                        on_outcome=on_outcome)
-    for folder in sorted(folders):
+    for folder in sorted(folders):  # one row per plane again, atomically
         try:
             result.indexes.append(str(compact(folder)))
         except OSError as exc:
@@ -296,9 +373,30 @@ def predict_images(
     return result
 
 
+def _skipper(settings: str) -> Callable[[PredictTask], str | None]:
+    """The skip rule: a plane by its prediction file's fingerprint; a 3-D stack (whose file
+    ``load_seg`` does not read) by its done row in the run index."""
+    from guv_app.services.batch.index import resolve
+
+    done: dict[Path, set] = {}
+
+    def indexed(task: PredictTask) -> str | None:
+        folder = Path(task.prediction).parent
+        if folder not in done:
+            done[folder] = {resolve(folder, r.prediction).resolve() for r in read_index(folder)
+                            if r.status in ("done", "skipped") and r.prediction
+                            and r.settings_hash == settings}
+        pred = Path(task.prediction)
+        if pred.exists() and pred.resolve() in done[folder]:
+            return "already predicted with this model and these parameters"
+        return None
+
+    return lambda task: indexed(task) if task.stack else skip_reason(task.prediction, settings)
+
+
 def _kept_objects(status: PlaneStatus) -> int:
     """Objects in a prediction kept by a skip (read only when the index needs it)."""
-    if status.status != "skipped" or not status.file:
+    if status.status != "skipped" or not status.file or status.z < 0:
         return 0
     try:
         return read_prediction_info(status.file).n_objects

@@ -153,10 +153,15 @@ def save_prediction(
     keep_unreadable(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=target, diameter=diameter,
-        **{KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
-           KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
+        out_path=target, diameter=diameter, metadata=prediction_keys(model, params),
     )
+
+
+def prediction_keys(model: str, params: Any) -> dict[str, Any]:
+    """The keys a fresh prediction file carries: model, settings fingerprint and parameters,
+    not edited, creation time."""
+    return {KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
+            KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()}
 
 
 def save_edited_prediction(
@@ -188,7 +193,7 @@ def save_edited_prediction(
             set_aside(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=target, **keep, **{KEY_EDITED: True, KEY_CREATED: _now()},
+        out_path=target, metadata={**keep, KEY_EDITED: True, KEY_CREATED: _now()},
     )
 
 

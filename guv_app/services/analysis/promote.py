@@ -49,6 +49,7 @@ def promote(
     (prediction bookkeeping dropped, ``promoted_from`` recording the model); atomic.
     """
     from cellpose_io import CellposeIOError, load_seg, save_seg
+    from cellpose_io.seg import METADATA_KEYS
 
     allowed = {_key(p) for p in overwrite}
     result = PromoteResult()
@@ -63,12 +64,14 @@ def promote(
             continue
         try:
             seg = load_seg(pred)
-            extra = {k: v for k, v in seg.extra.items() if k not in PRED_KEYS}
-            extra["promoted_from"] = str(seg.extra.get("mcp_pred_model", ""))
+            kept = {k: v for k, v in seg.extra.items() if k not in PRED_KEYS}
+            metadata = {k: v for k, v in kept.items() if k in METADATA_KEYS}
+            metadata["promoted_from"] = str(seg.extra.get("mcp_pred_model", ""))
             save_seg(
                 image, seg.masks, seg.classes, seg.class_names, seg.class_colors,
                 out_path=labels, outlines=seg.outlines, diameter=seg.diameter,
-                chan_choose=seg.chan_choose, **extra,
+                chan_choose=seg.chan_choose, metadata=metadata,
+                preserved={k: v for k, v in kept.items() if k not in METADATA_KEYS},
             )
         except (CellposeIOError, OSError, ValueError, TypeError) as exc:
             log.warning("cannot promote %s: %s", pred, exc)

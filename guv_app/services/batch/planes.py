@@ -155,7 +155,20 @@ class Plane:
         name = Path(self.image).name
         if self.single and self.series == 0:
             return name
-        return f"{name} s{self.series} t{self.t} z{self.z}"
+        z = "z all (3-D)" if self.z < 0 else f"z{self.z}"
+        return f"{name} s{self.series} t{self.t} {z}"
+
+    def stack_file_for(self, suffix: str, folder: str | os.PathLike | None = None) -> Path:
+        """The file of this plane's whole Z stack (a 3-D result): ``<stem>[_s{S}]<suffix>``
+        for a Z stack without T (the Cellpose GUI's name), ``<stem>[_s{S}]_t{T}<suffix>``
+        for time point T of a movie of stacks."""
+        from cellpose_io import plane_tag, seg_path_for
+
+        path = seg_path_for(self.image, suffix, self.series)
+        if self.size_t > 1:
+            stem = os.path.splitext(Path(self.image).name)[0] + plane_tag(self.series)
+            path = path.with_name(f"{stem}_t{self.t}{suffix}")
+        return path if folder is None else Path(folder) / path.name
 
     @property
     def where(self) -> str:
@@ -236,6 +249,11 @@ def list_planes(paths, selection: PlaneSelection = PlaneSelection()) -> PlaneLis
     return PlaneListing(planes, problems, len(paths), unmatched)
 
 
+def open_image(path: str | os.PathLike, series: int = 0):
+    """The open ``cellpose_io.Image`` of one series, kept per process (see read_plane)."""
+    return _open_image(str(path), int(series), os.stat(path).st_mtime_ns)
+
+
 @lru_cache(maxsize=4)
 def _open_image(path: str, series: int, mtime_ns: int):
     """An open ``cellpose_io.Image`` kept per process, so the planes of one file do not
@@ -251,6 +269,4 @@ def read_plane(plane: Plane):
     Raises ``cellpose_io.CellposeIOError`` (or ``OSError``/``IndexError``) when they cannot
     be read.
     """
-    path = str(plane.image)
-    image = _open_image(path, plane.series, os.stat(path).st_mtime_ns)
-    return image.plane(plane.t, plane.z)
+    return open_image(plane.image, plane.series).plane(plane.t, plane.z)

@@ -41,7 +41,8 @@ class PlaneStatus:
         name = Path(self.image).name
         if self.single and self.series == 0:
             return name
-        return f"{name} s{self.series} t{self.t} z{self.z}"
+        z = "z all (3-D)" if self.z < 0 else f"z{self.z}"
+        return f"{name} s{self.series} t{self.t} {z}"
 
 
 def count(statuses, status: str) -> int:

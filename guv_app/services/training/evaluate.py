@@ -105,6 +105,12 @@ def evaluate_pair(task: EvaluateTask) -> PairScore:
             result = segment(plane, loaded, task.params)
         except ValueError as exc:
             raise ItemSkipped(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - e.g. out of memory on one huge image
+            from guv_app.services.engine.errors import SegmentationCancelled
+
+            if isinstance(exc, SegmentationCancelled):
+                raise
+            raise ItemSkipped(item_fault(exc)) from None
         pred_masks, pred_classes = result.masks, result.classes
         class_names = list(loaded.meta.class_names)
     if pred_masks.shape != raw.masks.shape:

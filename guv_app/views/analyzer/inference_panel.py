@@ -6,6 +6,7 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.views.analyzer.job_progress import JobProgress
 from guv_app.views.run_on import RunOnWidget
 
 
@@ -89,13 +90,8 @@ class InferencePanel(QtWidgets.QGroupBox):
         for b in (self.run_current, self.run_folder, self.cancel):
             buttons.addWidget(b)
         lay.addLayout(buttons)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%v/%m")
-        self.progress.setValue(0)
-        self.progress_label = QtWidgets.QLabel("")
-        self.progress_label.setWordWrap(True)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.progress_label)
+        self.job = JobProgress(lay)
+        self.progress, self.progress_label = self.job.bar, self.job.label
 
     def _spin(self, lo, hi, value, step, special, tip) -> QtWidgets.QDoubleSpinBox:
         w = QtWidgets.QDoubleSpinBox()
@@ -145,6 +141,4 @@ class InferencePanel(QtWidgets.QGroupBox):
         self.cancel.setEnabled(running)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.progress_label.setText(message)
+        self.job.show(done, total, message)
