@@ -9,6 +9,7 @@ Analyzer's prediction editor alike: ``image_path`` says which image the labels b
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from guv_app.controllers.task_runner import TaskRunner
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
 from guv_app.views.busy import busy_cursor
@@ -35,7 +37,16 @@ def _filters() -> list[str]:
 
 
 class LabelExchange(QtCore.QObject):
-    """Import/export actions of one Trainer window."""
+    """Import/export actions of one Trainer window.
+
+    Big files are read and written off the GUI thread (a 10,000-object RoiSet takes
+    seconds), with a Cancel button: a cancelled import changes nothing, a cancelled export
+    leaves no file (it is written under a temporary name and moved into place only when
+    it was not cancelled).
+    """
+
+    ASYNC_BYTES = 2_000_000  # label files bigger than this are read off the GUI thread
+    ASYNC_OBJECTS = 2000  # exports of more objects are written off the GUI thread
 
     def __init__(self, ctl: TrainerParts,
                  image_path: Callable[[], Path | None] | None = None) -> None:
@@ -44,6 +55,11 @@ class LabelExchange(QtCore.QObject):
         self.window = ctl.window
         self.image_path = image_path or (lambda: ctl.files.path)
         self.dialog: QtWidgets.QFileDialog | None = None
+        self.runner = TaskRunner(self, name="label exchange")
+        self.runner.finished.connect(self._job_finished)
+        self.runner.failed.connect(self._job_failed)
+        self._pending: dict | None = None
+        self.progress: QtWidgets.QProgressDialog | None = None
         a = self.window.actions
         a["import_labels"].triggered.connect(self.ask_import)
         a["export_labels"].triggered.connect(self.ask_export)
@@ -106,14 +122,34 @@ class LabelExchange(QtCore.QObject):
         image = files.image if files.path is not None else None
         stack = ((image.size_t, image.size_z, image.n_channels) if image is not None
                  else (1, 1, 1))
-        try:
-            with busy_cursor():
-                labels = exchange.read_labels_file(path, doc.shape,
-                                                   list(doc.class_table.names),
-                                                   plane=(files.t, files.z), stack=stack)
-        except ExchangeError as exc:
-            self.window.show_message(f"Cannot import labels: {exc}")
-            return False
+        names = list(doc.class_table.names)
+        plane = (files.t, files.z)
+
+        def read() -> ImportedLabels:
+            return exchange.read_labels_file(path, doc.shape, names, plane=plane, stack=stack)
+
+        big = path.is_file() and path.stat().st_size > self.ASYNC_BYTES
+        opened = self._opened()
+
+        def done(labels: ImportedLabels) -> None:
+            if self._opened() != opened:  # another image or plane meanwhile: not for it
+                self.window.show_message(f"The image changed while {path.name} was read; "
+                                         "nothing was imported.")
+                return
+            self._after_read(labels, mode, as_objects)
+
+        return self._run(read, done, f"Reading {path.name}…", background=big,
+                         fail="Cannot import labels: ")
+
+    def _opened(self) -> tuple:
+        """Which plane the labels on screen belong to (changes with every load)."""
+        f = self.ctl.files
+        return (getattr(f, "token", None), self.image_path(), f.series, f.t, f.z,
+                self.ctl.doc.shape)
+
+    def _after_read(self, labels: ImportedLabels, mode: str | None,
+                    as_objects: bool | None) -> bool:
+        path = labels.source
         check = labels.check
         if check is not None and not check.ok and as_objects is None:
             self.window.ask(
@@ -165,6 +201,66 @@ class LabelExchange(QtCore.QObject):
             return f"other planes not imported: {exc}"
         return f"other planes: {result.summary()}"
 
+    # ------------------------------------------------------------ background
+    def _run(self, work, done, text: str, *, background: bool, fail: str = "",
+             cleanup=None) -> bool:
+        """``done(work())`` now (busy cursor), or with ``work`` on a worker thread behind a
+        progress dialog whose Cancel drops the result (``cleanup`` then runs)."""
+        if not background:
+            try:
+                with busy_cursor():
+                    result = work()
+            except ExchangeError as exc:
+                self.window.show_message(f"{fail}{exc}")
+                return False
+            done(result)
+            return True
+        if self.runner.running:
+            self.window.statusBar().showMessage(
+                "Another import or export is still running", 4000)
+            return False
+        dlg = QtWidgets.QProgressDialog(text, "Cancel", 0, 0, self.window)  # busy indicator
+        dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        state = {"done": done, "cleanup": cleanup, "fail": fail, "cancelled": False,
+                 "dialog": dlg}
+
+        def cancel() -> None:
+            state["cancelled"] = True
+            self.runner.cancel()
+
+        dlg.canceled.connect(cancel)
+        self._pending = state
+        self.progress = dlg
+        self.runner.start(lambda _report, _cancel: work())
+        dlg.show()
+        return True
+
+    def _finish_job(self) -> dict | None:
+        state, self._pending = self._pending, None
+        if state is not None:
+            dlg = state["dialog"]
+            dlg.canceled.disconnect()
+            dlg.close()
+            if state["cancelled"] and state["cleanup"] is not None:
+                state["cleanup"]()
+        return state
+
+    def _job_finished(self, result: object) -> None:
+        state = self._finish_job()
+        if state is None:
+            return
+        if state["cancelled"]:
+            self.window.statusBar().showMessage("Cancelled: nothing was changed", 6000)
+        else:
+            state["done"](result)
+
+    def _job_failed(self, message: str) -> None:
+        state = self._finish_job()
+        if state is not None and not state["cancelled"]:
+            self.window.show_message(f"{state['fail']}{message}")
+
     # ------------------------------------------------------------------ export
     def _plane_name(self) -> str:
         """``<stem>[_s<series>][_t<t>_z<z>]`` of the current plane: the name its label file
@@ -189,16 +285,29 @@ class LabelExchange(QtCore.QObject):
     def export_path(self, path: Path) -> Path | None:
         """Write the current plane's labels to ``path`` (format from its name)."""
         doc, t = self.ctl.doc, self.ctl.doc.class_table
-        try:
-            with busy_cursor():
-                out = exchange.write_labels_file(path, doc.masks, doc.classes, list(t.names),
-                                                 list(t.colors), image_path=self.image_path())
-        except ExchangeError as exc:
-            self.window.show_message(str(exc))
-            return None
-        self._remember_dir(Path(path))
-        self.window.statusBar().showMessage(f"Exported {doc.n_objects} object(s) to {out}", 8000)
-        return out
+        path = Path(path)
+        n = doc.n_objects
+        big = n > self.ASYNC_OBJECTS
+        masks = doc.masks.copy() if big else doc.masks  # a snapshot when written meanwhile
+        classes, names, colors = doc.classes, list(t.names), list(t.colors)
+        image = self.image_path()
+        target = path.with_name(f".exporting-{path.name}") if big else path
+
+        def write() -> Path:
+            return exchange.write_labels_file(target, masks, classes, names, colors,
+                                              image_path=image)
+
+        def done(_written: Path) -> None:
+            if big:
+                os.replace(target, path)
+            self._remember_dir(path)
+            self.window.statusBar().showMessage(f"Exported {n} object(s) to {path}", 8000)
+            self.last_export = path
+
+        self.last_export = None
+        ok = self._run(write, done, f"Writing {path.name}…", background=big,
+                       cleanup=lambda: target.unlink(missing_ok=True))
+        return path if ok and not big else None  # (in the background: see ``last_export``)
 
     def ask_export_all(self) -> None:
         if not self._need_image():
