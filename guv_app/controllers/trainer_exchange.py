@@ -14,10 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
-from guv_app.controllers.task_runner import TaskRunner
+from guv_app.controllers.task_runner import TaskRunner, last_step, step_reporter
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
 from guv_app.views.busy import busy_cursor
@@ -58,6 +57,7 @@ class LabelExchange(QtCore.QObject):
         self.runner = TaskRunner(self, name="label exchange")
         self.runner.finished.connect(self._job_finished)
         self.runner.failed.connect(self._job_failed)
+        self.runner.progress.connect(self._on_progress)
         self._pending: dict | None = None
         self.progress: QtWidgets.QProgressDialog | None = None
         a = self.window.actions
@@ -203,7 +203,7 @@ class LabelExchange(QtCore.QObject):
 
     # ------------------------------------------------------------ background
     def _run(self, work, done, text: str, *, background: bool, fail: str = "",
-             cleanup=None) -> bool:
+             cleanup=None, job=None, steps: int = 0) -> bool:
         """``done(work())`` now (busy cursor), or with ``work`` on a worker thread behind a
         progress dialog whose Cancel drops the result (``cleanup`` then runs)."""
         if not background:
@@ -219,7 +219,7 @@ class LabelExchange(QtCore.QObject):
             self.window.statusBar().showMessage(
                 "Another import or export is still running", 4000)
             return False
-        dlg = QtWidgets.QProgressDialog(text, "Cancel", 0, 0, self.window)  # busy indicator
+        dlg = QtWidgets.QProgressDialog(text, "Cancel", 0, steps, self.window)  # 0: busy
         dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         dlg.setMinimumDuration(0)
         dlg.setAutoClose(False)
@@ -233,9 +233,17 @@ class LabelExchange(QtCore.QObject):
         dlg.canceled.connect(cancel)
         self._pending = state
         self.progress = dlg
-        self.runner.start(lambda _report, _cancel: work())
+        self.runner.start(job if job is not None else (lambda _report, _cancel: work()))
         dlg.show()
         return True
+
+    def _on_progress(self, batch: list) -> None:
+        step = last_step(batch)
+        if step is not None and self._pending is not None:
+            dlg = self._pending["dialog"]
+            dlg.setMaximum(step.total)
+            dlg.setValue(step.done)
+            dlg.setLabelText(f"Exported {step.message} ({step.done} of {step.total})")
 
     def _finish_job(self) -> dict | None:
         state, self._pending = self._pending, None
@@ -319,68 +327,61 @@ class LabelExchange(QtCore.QObject):
         self.dialog = dlg
         dlg.open()
 
-    def export_all(self, folder: Path, suffix: str) -> list[Path]:
+    def export_all(self, folder: Path, suffix: str) -> list[Path] | None:
         """Export every labelled plane of the open image's folder into ``folder``.
 
-        Each file is named after its image and plane (``<stem><plane tag><suffix>``); the open plane is
-        exported as edited, the others from their saved labels. A plane that fails is
-        reported and the others are still written.
+        Each file is named after its image and plane (``<stem><plane tag><suffix>``); the
+        open plane is exported as edited, the others from their saved labels. A plane that
+        fails is reported and the others are still written. Many or big planes run in the
+        background with a progress bar and Cancel (then None is returned and the result
+        comes as a message).
         """
-        import cellpose_io
         from guv_app.services.datasets.discovery import seg_files_for
 
-        files = self.ctl.files
-        written: list[Path] = []
-        failed: list[str] = []
+        files, doc = self.ctl.files, self.ctl.doc
         current = (files.path, (files.series, files.t, files.z))
         images = files.folder or ([files.path] if files.path else [])
-        jobs = [(image, key, seg_path) for image in images
-                for key, seg_path in seg_files_for(image)]
-        if files.path is not None and not any((j[0], j[1]) == current for j in jobs):
-            jobs.append((files.path, current[1], None))  # the open plane, not saved yet
-        progress = QtWidgets.QProgressDialog("Exporting labels…", "Cancel", 0, len(jobs),
-                                             self.window)
-        progress.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(500)  # only shown when it takes a while
-        self.progress = progress
-        for k, (image, key, seg_path) in enumerate(jobs):
-            progress.setValue(k)
-            QtCore.QCoreApplication.processEvents()
-            if progress.wasCanceled():
-                failed.append(f"cancelled after {len(written)} of {len(jobs)} planes")
-                break
-            name = (Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
-                    else self._plane_name())
-            out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
-            if seg_path is not None and out.absolute() == Path(seg_path).absolute():
-                failed.append(f"{out.name}: that is the label file itself (choose another "
-                              "folder)")
-                continue
-            try:
-                keep_original(out)
-                if (image, key) == current:
-                    t = self.ctl.doc.class_table
-                    masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
-                    names, colors = list(t.names), list(t.colors)
-                else:
-                    seg = cellpose_io.load_seg(seg_path)
-                    masks, classes = seg.masks, seg.classes
-                    names, colors = seg.class_names, seg.class_colors
-                if not np.any(masks):
-                    continue
-                written.append(exchange.write_labels_file(
-                    out, masks, classes, names, colors, image_path=image))
-            except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
-                failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
-        progress.setValue(len(jobs))
-        progress.close()
+        found = [(Path(image), key, seg_path) for image in images
+                 for key, seg_path in seg_files_for(image)]
+        if files.path is not None and not any((f[0], f[1]) == current for f in found):
+            found.append((files.path, current[1], None))  # the open plane, not saved yet
+        t = doc.class_table
+        open_data = (doc.masks.copy(), doc.classes, list(t.names), list(t.colors))
+        planes = [exchange.PlaneExport(
+            image, seg_path,
+            Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
+            else self._plane_name(),
+            open_data if (image, key) == current else None)
+            for image, key, seg_path in found]
+        size = sum(Path(p.seg_path).stat().st_size for p in planes
+                   if p.seg_path is not None and Path(p.seg_path).is_file())
+        big = len(planes) > 20 or size > 20 * self.ASYNC_BYTES or \
+            doc.n_objects > self.ASYNC_OBJECTS
         self._remember_dir(folder)
-        text = f"Exported {len(written)} labelled plane(s) to {folder}"
-        if failed:
-            self.window.show_message(text + f"; {len(failed)} failed: " + "; ".join(failed[:5]))
-        else:
-            self.window.statusBar().showMessage(text, 8000)
-        return written
+        result: list = []
+
+        def work(report=None, cancel=None):
+            progress = step_reporter(report) if report is not None else None
+            return exchange.export_planes(planes, folder, suffix, progress,
+                                          cancel.is_set if cancel is not None else None)
+
+        def done(outcome) -> None:
+            written, failed = outcome
+            result.extend(written)
+            text = f"Exported {len(written)} labelled plane(s) to {folder}"
+            if failed:
+                self.window.show_message(
+                    text + f"; {len(failed)} failed: " + "; ".join(failed[:5]))
+            else:
+                self.window.statusBar().showMessage(text, 8000)
+
+        if not big:
+            with busy_cursor():
+                done(work())
+            return result
+        self._run(None, done, "Exporting labels…", background=True, job=work,
+                  steps=len(planes))
+        return None
 
     def ask_export_cellpose(self) -> None:
         if not self._need_image():
@@ -453,15 +454,6 @@ class LabelExchange(QtCore.QObject):
         if files.label_file().absolute() == Path(seg_path).absolute():
             return True  # its own labels: already loaded with the plane
         return self.import_path(seg_path, mode="replace", as_objects=False)
-
-
-def keep_original(path: Path) -> None:
-    """Before a batch export replaces an existing file, keep it once as ``<name>.orig``."""
-    import shutil
-
-    backup = path.with_name(path.name + ".orig")
-    if path.is_file() and not backup.exists():
-        shutil.copy2(path, backup)
 
 
 def find_image_for_seg(seg_path: Path, recorded: str = ""

@@ -288,3 +288,21 @@ def test_big_import_runs_in_the_background_and_export_cancel_leaves_no_file(
     assert [p.name for p in out.parent.iterdir()] == ["cancelled.zip"]
     back = cellpose_io.read_imagej_rois(out, truth.shape)
     assert _same_partition(back.masks.astype(np.uint32), truth)
+
+
+def test_export_all_in_the_background_reports_each_plane(trainer, qtbot, image_folder,
+                                                         tmp_path):
+    ctl = trainer
+    ctl.doc.import_labels(real_mask(NAME), mode="replace")
+    key(ctl.canvas, Qt.Key.Key_Right)
+    ctl.files.autosaver.wait()
+    ctl.doc.import_labels(real_mask("fluorescence_573e1480b500"), mode="replace")
+    ctl.exchange.ASYNC_OBJECTS = 0  # as if the planes were big
+    out = tmp_path / "bg"
+    assert ctl.exchange.export_all(out, ".geojson") is None  # running, not done
+    qtbot.waitUntil(lambda: not ctl.exchange.runner.running, timeout=20000)
+    qtbot.wait(50)
+    assert not ctl.exchange.progress.isVisible()
+    assert sorted(p.name for p in out.iterdir()) == [f"{NAME}.geojson",
+                                                     "fluorescence_573e1480b500.geojson"]
+    assert "Exported 2 labelled plane(s)" in ctl.window.statusBar().currentMessage()
