@@ -80,6 +80,11 @@ class PlaneSource:
         self._handle: Any = None
         self._finalizer: weakref.finalize | None = None
 
+    #: Map the file anew for every plane instead of holding the map: a mapped file that
+    #: another program truncates or rewrites meanwhile kills the process (SIGBUS) on the
+    #: next read; mapped per read, it gives that plane's current content or a clean error.
+    remap_per_read: bool = False
+
     def open_handle(self) -> Any:
         """Open the file; the default keeps no handle."""
         return None
@@ -97,6 +102,8 @@ class PlaneSource:
 
     @property
     def handle(self) -> Any:
+        if self.remap_per_read:
+            return self.open_handle()
         if self._handle is None:
             self.adopt(self.open_handle())
         return self._handle

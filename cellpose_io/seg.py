@@ -436,8 +436,11 @@ def _read_optional(path: Path, dat: dict, masks: np.ndarray, max_id: int) -> dic
     return out
 
 
-def load_seg(path: str | os.PathLike) -> SegData:
+def load_seg(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> SegData:
     """Read a ``_seg.npy`` written by us, by Cellpose, or by MultiCellPose 0.9.x.
+
+    With ``shape`` (the image's (H, W)), labels of another size are refused with a
+    :class:`LabelReadError` saying both sizes.
 
     Files without class keys read as all objects unassigned (class 0). 0.9 files with a
     per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
@@ -447,7 +450,7 @@ def load_seg(path: str | os.PathLike) -> SegData:
     can skip this one file.
     """
     try:
-        return _load_seg(Path(path))
+        seg = _load_seg(Path(path))
     except LabelReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a hostile file triggers names the file
@@ -456,6 +459,10 @@ def load_seg(path: str | os.PathLike) -> SegData:
         raise LabelReadError(
             path, f"unreadable ({type(exc).__name__}{': ' + text[:200] if text else ''})"
         ) from exc
+    if shape is not None and tuple(seg.masks.shape) != tuple(shape):
+        (h, w), (H, W) = seg.masks.shape, shape
+        raise LabelReadError(path, f"labels are {h}x{w} but the image is {H}x{W}")
+    return seg
 
 
 def _load_seg(path: Path) -> SegData:

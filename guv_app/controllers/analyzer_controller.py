@@ -144,7 +144,6 @@ class AnalyzerController(QtCore.QObject):
         if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
             if not self.editor.open(self.images[row]):
                 self.window.show_message(self.editor.error or "cannot open image")
-            self.tracks.color_image()
             self.window.tabs.setCurrentIndex(0)
 
     def _refresh_row(self, row: int) -> None:

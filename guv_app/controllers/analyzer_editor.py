@@ -18,7 +18,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.trainer_controller import TrainerController
 from guv_app.services.analysis.predictions import pred_path_for, save_edited_prediction
-from guv_app.services.annotation import ClassTable, LabelEvent
+from guv_app.services.annotation import LabelEvent
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +106,7 @@ class PredictionEditor(QtCore.QObject):
         pred = pred_path_for(self.path)
         if pred.exists():
             try:
-                seg = cellpose_io.load_seg(pred)
-                if tuple(seg.masks.shape) != tuple(shape):
-                    raise cellpose_io.LabelReadError(
-                        pred, f"prediction is {seg.masks.shape}, image is {tuple(shape)}")
-                self.doc.reset(seg.masks, seg.classes,
-                               ClassTable.from_lists(seg.class_names, seg.class_colors))
+                self.doc.reset_from_seg(cellpose_io.load_seg(pred, shape))
                 return
             except cellpose_io.CellposeIOError as exc:
                 self.trainer.window.statusBar().showMessage(

@@ -102,7 +102,8 @@ class TrainerMenus(QtCore.QObject):
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
         # getattr: Qt may still call the filter while Python tears this object down
         window = getattr(self, "window", None)
-        if window is not None and obj is window and ev.type() == QtCore.QEvent.Type.Close:
+        if window is not None and obj is window and ev.type() == QtCore.QEvent.Type.Close \
+                and ev.isAccepted():
             with contextlib.suppress(AttributeError, RuntimeError):  # (same teardown case)
                 self.save_layout()
         return False

@@ -125,7 +125,8 @@ def measure_images(
                 status = MeasureStatus(image.name, "failed", error=str(exc))
             else:
                 status = MeasureStatus(image.name, "done", measurement.n_objects,
-                                       plugin_errors=dict(measurement.errors))
+                                       plugin_errors=dict(measurement.errors),
+                                       plugin_warnings=dict(measurement.warnings))
                 run.done.append((status, measurement))
                 _add_class_colors(run.class_colors, measurement, source)
         run.statuses.append(status)

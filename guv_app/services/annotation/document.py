@@ -93,6 +93,12 @@ class LabelDocument:
         self.events.emit(LabelEvent("reset"))
         self.events.emit(LabelEvent("state"))
 
+    def reset_from_seg(self, seg) -> None:
+        """:meth:`reset` to what a label file holds (a ``cellpose_io.SegData``: masks,
+        classes, class names and colours)."""
+        self.reset(seg.masks, seg.classes,
+                   ClassTable.from_lists(seg.class_names, seg.class_colors))
+
     # --------------------------------------------------------------- read-only
     @property
     def masks(self) -> np.ndarray:

@@ -195,8 +195,8 @@ def build_from_meta(
 def _resolve(name_or_path: str | Path) -> tuple[ModelMeta, Path | None, str]:
     """(meta, folder, cache identity) for a name or a path."""
     name = str(name_or_path)
-    if name in registry.BUILTIN_NAMES:
-        return registry.get_model_meta(name), None, f"builtin:{name}"
+    if name in registry.BUILTIN_NAMES:  # packaged built-ins have a folder, cpsam/tiny none
+        return registry.get_model_meta(name), registry.builtin_folder(name), f"builtin:{name}"
     try:
         meta = registry.get_model_meta(name)
         folder = registry.model_dir(name)

@@ -92,6 +92,13 @@ def evaluate_folder(
         except ValueError as exc:
             skipped.append(Skipped(pair.image, str(exc)))
             continue
+        except Exception as exc:  # noqa: BLE001 - e.g. out of memory on one huge image
+            from guv_app.services.engine.errors import SegmentationCancelled
+
+            if isinstance(exc, SegmentationCancelled):
+                raise
+            skipped.append(Skipped(pair.image, item_fault(exc)))
+            continue
         _, (remap,) = merge_class_names([raw.class_names], base=loaded.meta.class_names)
         remap = np.where(remap < len(loaded.meta.class_names), remap, 0)
         names.append(pair.image.name)
