@@ -18,7 +18,7 @@ from PyQt6 import QtCore, QtWidgets
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.open_dialogs import LAST_DIR_KEY, image_filters
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
-from guv_app.services.annotation import ClassTable, LabelDocument
+from guv_app.services.annotation import LabelDocument
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
@@ -174,19 +174,13 @@ class TrainerFiles(QtCore.QObject):
             try:  # may also be a Cellpose GUI 3-D file of the whole stack: then not this plane
                 seg = cellpose_io.load_seg(legacy)
                 if tuple(seg.masks.shape) == tuple(shape):
-                    doc.reset(seg.masks, seg.classes,
-                              ClassTable.from_lists(seg.class_names, seg.class_colors))
+                    doc.reset_from_seg(seg)
                     return
             except cellpose_io.CellposeIOError as exc:
                 log.info("%s is not the first plane's labels: %s", legacy, exc.reason)
         if seg_file.exists():
             try:
-                seg = cellpose_io.load_seg(seg_file)
-                if tuple(seg.masks.shape) != tuple(shape):
-                    raise cellpose_io.LabelReadError(
-                        seg_file, f"labels are {seg.masks.shape}, image is {tuple(shape)}")
-                doc.reset(seg.masks, seg.classes,
-                          ClassTable.from_lists(seg.class_names, seg.class_colors))
+                doc.reset_from_seg(cellpose_io.load_seg(seg_file, shape))
                 return
             except cellpose_io.CellposeIOError as exc:
                 self.protect_seg = True

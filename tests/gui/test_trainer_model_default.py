@@ -67,3 +67,11 @@ def test_failed_run_shows_reason_once_without_traceback(trainer, qtbot, capfd):
     box.close()
     key(trainer.canvas, Qt.Key.Key_Escape)
     hookup.shutdown()
+
+
+def test_training_dialog_starts_from_a_model_that_runs(hooked, qtbot):
+    ctl, hookup = hooked
+    key(ctl.canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    # offline the packaged starter: a better start for fine-tuning than random tiny
+    assert hookup.training.dialog.basic.base_model.currentText() == "nuclei-starter"
+    hookup.training.dialog.close()

@@ -20,9 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from cellpose_io.seg import SEG_SUFFIX  # the one definition
 
-SEG_SUFFIX = "_seg.npy"
+log = logging.getLogger(__name__)
 DEFAULT_MASK_FILTER = "_masks"
 # Derived files other tools write beside images: never treat them as training images.
 _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")

@@ -20,7 +20,7 @@ from guv_app.services.engine.meta import ModelMeta
 from guv_app.services.export.errors import ImportModelError
 from guv_app.services.export.import_common import (
     ImportResult,
-    check_name,
+    _check_name,
     checked_state,
     provenance,
 )
@@ -99,7 +99,7 @@ def import_bioimageio(path: str | Path, name: str | None = None, *,
     state = _state_from(descr, str(path))
     backbone, n_classes = checked_state(state, str(path))
     ours = _our_meta(descr)
-    name = check_name(name, Path(_safe(str(descr.name))) if name is None else path, overwrite)
+    name = _check_name(name, Path(_safe(str(descr.name))) if name is None else path, overwrite)
     bio_info = {"name": str(descr.name), "version": str(descr.version or ""),
                 "license": str(descr.license or ""),
                 "authors": [a.name for a in descr.authors],

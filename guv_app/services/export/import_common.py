@@ -1,7 +1,9 @@
-"""What every import shares: the result, a free registry name, the weights check, provenance.
+"""What every model import shares: the result record, the registry name it gets, the check
+that a state dict fits its network, and the provenance it records.
 
-Used by ``export.importing`` (Cellpose checkpoints, dispatch) and ``export.bioimageio_import``
-(packages), which therefore do not import each other back.
+Kept apart from :mod:`.importing` (which dispatches on the file kind and imports
+:mod:`.bioimageio_import` lazily) so that both import modules use it without importing
+each other.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def default_name(path: Path) -> str:
     return name
 
 
-def check_name(name: str | None, path: Path, overwrite: bool) -> str:
+def _check_name(name: str | None, path: Path, overwrite: bool) -> str:
     from guv_app.services.engine import registry
     from guv_app.services.engine.errors import ModelNameError
 

@@ -22,10 +22,11 @@ from pathlib import Path
 
 from guv_app.services.engine.meta import ModelMeta
 from guv_app.services.export.errors import ImportModelError
-from guv_app.services.export.import_common import (
+from guv_app.services.export.import_common import (  # noqa: F401 (names callers import here)
     ImportResult,
-    check_name,
+    _check_name,
     checked_state,
+    default_name,
     provenance,
 )
 
@@ -79,7 +80,7 @@ def import_cellpose_file(path: str | Path, name: str | None = None, *,
         raise ImportModelError(f"{path}: not a Cellpose 4 checkpoint or BioImage.IO package "
                                f"({reason})") from exc
     backbone, n_classes = checked_state(state, str(path))
-    name = check_name(name, path, overwrite)
+    name = _check_name(name, path, overwrite)
     extra: dict = {"imported": provenance(path, "cellpose")}
     if "diam_labels" in state:
         extra["diam_labels"] = float(state["diam_labels"].reshape(-1)[0])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-MODES = ("lora", "unfreeze", "head")
+from guv_app.services.engine.finetune import FINETUNE_KINDS
+
+MODES = FINETUNE_KINDS  # what trains is what a saved fine-tune says it is (meta weights kind)
 DEFAULT_LR = {"lora": 2e-4, "unfreeze": 5e-5, "head": 1e-3}
 
 
