@@ -209,6 +209,10 @@ def install(args) -> Path:
                        f"{cfg['images_per_epoch']} --lr {cfg['learning_rate']} "
                        f"--batch-size {cfg['batch_size']}; then --install",
             "command_per_chunk": log.get("command"),
+            "mode": cfg["mode"],
+            "epochs_done": len(done) * cfg["epochs"],
+            "steps_done": len(done) * cfg["epochs"] * -(-cfg["images_per_epoch"]
+                                                      // cfg["batch_size"]),
             "chunks_finished": len(done) if not args.from_checkpoint else len(log["chunks"]),
             "last_chunk": best,
             "from_checkpoint_step": meta.get("checkpoint_step"),
