@@ -27,6 +27,15 @@ _EXPORTS = {
     "load_seg": "cellpose_io.seg",
     "write_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
+    # which file holds an image's labels (one rule for the whole app)
+    "LabelRule": "cellpose_io.label_sources",
+    "LabelSource": "cellpose_io.label_sources",
+    "LabelChoice": "cellpose_io.label_sources",
+    "choose_labels": "cellpose_io.label_sources",
+    "find_label_sources": "cellpose_io.label_sources",
+    "read_label_source": "cellpose_io.label_sources",
+    "keep_aside": "cellpose_io.label_sources",
+    "file_sha256": "cellpose_io.label_sources",
     # label import/export
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
@@ -48,6 +57,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from cellpose_io.image import Image
     from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
     from cellpose_io.label_images import read_label_image, write_label_image
+    from cellpose_io.label_sources import (
+        LabelChoice,
+        LabelRule,
+        LabelSource,
+        choose_labels,
+        file_sha256,
+        find_label_sources,
+        keep_aside,
+        read_label_source,
+    )
     from cellpose_io.registry import (
         is_image_file,
         list_image_files,

@@ -22,7 +22,12 @@ from guv_app.controllers.analyzer_workers import Task
 from guv_app.controllers.model_catalog import default_catalog
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
 from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
-from guv_app.services.analysis.promote import PromoteResult, promote, promote_conflicts
+from guv_app.services.analysis.promote import (
+    PromoteResult,
+    promote,
+    promote_conflicts,
+    undo_promote,
+)
 from guv_app.views.analyzer.window import AnalyzerWindow
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,7 @@ class AnalyzerController(QtCore.QObject):
         files.openFolderRequested.connect(self.ask_folder)
         files.addFilesRequested.connect(self.ask_files)
         files.promoteRequested.connect(self.promote_selected)
+        files.undoPromoteRequested.connect(self.undo_last_promote)
         files.currentChanged.connect(self.show_row)
         w.close_guard = self.can_close
         self.refresh_models()
@@ -128,11 +134,15 @@ class AnalyzerController(QtCore.QObject):
         self._update_summary()
         if self.images:
             files.set_current(0)
+            self.show_row(0)  # row 0 may have been current already: then no signal came
+        else:
+            self.editor.clear()
 
     def current_row(self) -> int:
         return self.window.files.table.currentRow()
 
     def show_row(self, row: int) -> None:
+        """Show the image of ``row`` in the viewer (nothing to do when it is on screen)."""
         if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
             if not self.editor.open(self.images[row]):
                 self.window.show_message(self.editor.error or "cannot open image")
@@ -254,14 +264,17 @@ class AnalyzerController(QtCore.QObject):
         conflicts = promote_conflicts(images)
         overwrite: list[str] = []
         if conflicts:
-            names = "\n".join(Path(c).name for c in conflicts[:10])
+            lost = sum(c.n_objects for c in conflicts)
+            lines = "\n".join(c.describe() for c in conflicts[:10])
             more = f"\n… and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
             if self.confirm(
                     "Replace training labels?",
-                    f"{len(conflicts)} image(s) already have training labels (_seg.npy):\n"
-                    f"{names}{more}\n\nReplace them with the predictions? "
-                    "(No: keep them and promote only the other images.)"):
-                overwrite = conflicts
+                    f"{len(conflicts)} image(s) already have training labels:\n{lines}{more}"
+                    f"\n\nReplacing them with the predictions loses {lost} labelled "
+                    "object(s) from the training set (the files are kept as .bak backups; "
+                    "Undo promote puts them back).\n"
+                    "No: keep them and promote only the other images."):
+                overwrite = [c.image for c in conflicts]
         result = promote(images, overwrite)
         self.last_promote = result
         parts = [f"{len(result.promoted)} promoted"]
@@ -271,8 +284,21 @@ class AnalyzerController(QtCore.QObject):
             parts.append(f"{len(result.no_prediction)} without prediction")
         if result.failed:
             parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
+        if result.backups:
+            parts.append(f"{len(result.backups)} replaced file(s) kept as .bak")
         self.window.show_message("Promote: " + ", ".join(parts))
+        self.window.files.undo_promote.setEnabled(bool(result.written or result.backups))
         return result
+
+    def undo_last_promote(self) -> list[str]:
+        """Remove what the last promote wrote and put the replaced label files back."""
+        result, self.last_promote = self.last_promote, None
+        if result is None:
+            return []
+        restored = undo_promote(result)
+        self.window.show_message(f"Promote undone: {len(restored)} label file(s) restored")
+        self.window.files.undo_promote.setEnabled(False)
+        return restored
 
     def _confirm(self, title: str, text: str) -> bool:
         Btn = QtWidgets.QMessageBox.StandardButton

@@ -87,6 +87,14 @@ class PredictionEditor(QtCore.QObject):
         self.trainer.set_planes(planes, new_image=True)
         return True
 
+    def clear(self) -> None:
+        """Show nothing (the list is empty): no image of another folder stays on screen."""
+        if not self.leave():
+            return
+        self.path, self.error = None, None
+        self.doc.reset(np.zeros((1, 1), np.uint32))
+        self.trainer.set_planes(np.zeros((1, 1, 1), np.float32), new_image=True)
+
     def reload(self) -> None:
         """Re-read the prediction of the open image (after a batch wrote a new one)."""
         if self.path is not None and not self.doc.dirty:

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from cellpose_io.label_sources import PRED_SUFFIX, SEG_SUFFIX
+
 log = logging.getLogger(__name__)
 
-PRED_SUFFIX = "_pred_seg.npy"
-SEG_SUFFIX = "_seg.npy"
 # extra keys written into a prediction file
 KEY_MODEL = "mcp_pred_model"
 KEY_HASH = "mcp_pred_params_hash"

@@ -1,27 +1,33 @@
 """Find which images in a folder have labels, the way Cellpose users lay them out.
 
-Two conventions are accepted, checked in this order for every image:
+Which file holds an image's labels is decided by one rule,
+:func:`cellpose_io.label_sources.choose_labels` (``_seg.npy``, ``_s{k}_seg.npy`` per series,
+``<base><mask_filter>.<ext>`` beside the image or in ``mask_dir``); this module walks the
+folder and applies it. An image whose ``_seg.npy`` and mask image disagree is skipped with
+both names, never trained on one of them silently.
 
-1. ``<image stem>_seg.npy`` beside the image (ours, Cellpose's, MultiCellPose 0.9's), and
-   ``<image stem>_s{k}_seg.npy`` for series k >= 1 of a multi-series file (one pair each);
-2. ``<base><mask_filter>.<ext>`` beside the image (or in ``mask_dir``), where ``base`` is the
-   image stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter``/``--mask_filter``).
-
-Nothing is read here except file names: the report says which images were paired and which
-were skipped and why, so a user sees at once why an image did not count.
+Only file names are read, plus the two label files of an image that has both.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cellpose_io.label_sources import (
+    DEFAULT_MASK_FILTER,
+    SEG_SUFFIX,
+    LabelRule,
+    labelled_series,
+    seg_files_for,
+)
+
 log = logging.getLogger(__name__)
 
-SEG_SUFFIX = "_seg.npy"
-DEFAULT_MASK_FILTER = "_masks"
+__all__ = ["DEFAULT_MASK_FILTER", "SEG_SUFFIX", "DiscoveryReport", "LabelledPair", "Skipped",
+           "find_labelled_images", "seg_files_for"]
+
 # Derived files other tools write beside images: never treat them as training images.
 _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
 
@@ -68,53 +74,6 @@ def _folders(folder: Path, subfolders: bool) -> list[Path]:
     return found
 
 
-def _mask_for(image: Path, base: str, mask_filter: str, mask_dir: Path | None) -> Path | None:
-    where = [mask_dir] if mask_dir is not None else [image.parent]
-    for folder in where:
-        candidates = sorted(
-            p for p in folder.glob(f"{_glob_escape(base + mask_filter)}.*")
-            if p.stem == base + mask_filter and p != image and _is_image(p)
-        )
-        if candidates:
-            return candidates[0]
-    return None
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
-
-
-_SERIES_TAG = re.compile(r"_s([1-9][0-9]*)")
-
-
-def _has_image_with_stem(folder: Path, stem: str) -> bool:
-    return any(q.stem == stem and _is_image(q) for q in folder.glob(f"{_glob_escape(stem)}.*"))
-
-
-def seg_files_for(image: str | Path, seg_suffix: str = SEG_SUFFIX) -> list[tuple[int, Path]]:
-    """``(series, label file)`` of every labelled series of ``image``, series order.
-
-    Series 0 is ``<stem>_seg.npy``; series k >= 1 is ``<stem>_s{k}_seg.npy`` -- unless an
-    image called ``<stem>_s{k}.*`` sits beside it, whose own ``_seg.npy`` that file is.
-    """
-    image = Path(image)
-    stem = image.stem
-    found: list[tuple[int, Path]] = []
-    first = image.with_name(stem + seg_suffix)
-    if first.is_file():
-        found.append((0, first))
-    pattern = f"{_glob_escape(stem)}_s*{_glob_escape(seg_suffix)}"
-    for path in image.parent.glob(pattern):
-        tag = path.name[len(stem): len(path.name) - len(seg_suffix)]
-        match = _SERIES_TAG.fullmatch(tag)
-        if match is None or not path.is_file():
-            continue
-        if _has_image_with_stem(image.parent, stem + tag):
-            continue
-        found.append((int(match.group(1)), path))
-    return sorted(found)
-
-
 def find_labelled_images(
     folder: str | Path,
     *,
@@ -136,6 +95,8 @@ def find_labelled_images(
     mdir = Path(mask_dir) if mask_dir is not None else None
     if mdir is not None and not mdir.is_dir():
         raise FileNotFoundError(f"{mdir}: mask folder does not exist")
+    rule = LabelRule(mask_filter=mask_filter, img_filter=img_filter, mask_dir=mdir,
+                     seg_suffix=seg_suffix)
     report = DiscoveryReport()
     for sub in _folders(folder, subfolders):
         for path in sorted(sub.iterdir()):
@@ -148,16 +109,12 @@ def find_labelled_images(
                 continue
             if img_filter and not stem.endswith(img_filter):
                 continue
-            base = stem[: len(stem) - len(img_filter)] if img_filter else stem
-            seg = path.with_name(stem + seg_suffix)
-            segs = seg_files_for(path, seg_suffix)
-            mask = None if segs and segs[0][0] == 0 else _mask_for(path, base, mask_filter, mdir)
-            if mask is not None:
-                report.pairs.append(LabelledPair(path, mask, "mask"))
-            report.pairs.extend(LabelledPair(path, f, "seg", k) for k, f in segs)
-            if mask is None and not segs:
-                report.skipped.append(
-                    Skipped(path, f"no labels (no {seg.name} and no {base}{mask_filter}.*)")
-                )
+            choices = labelled_series(path, rule)
+            for choice in choices:
+                if choice.chosen is not None:
+                    report.pairs.append(LabelledPair(path, choice.chosen.path, choice.chosen.kind,
+                                                     choice.series))
+                elif choice.conflict is not None or len(choices) == 1:
+                    report.skipped.append(Skipped(path, choice.reason))
     log.info("%s: %s", folder, report.summary())
     return report

@@ -1,8 +1,9 @@
 """Which images of a folder to measure and which label file belongs to each.
 
-Predictions are saved beside an image as ``<stem>_pred_seg.npy`` and training labels as
-``<stem>_seg.npy``; ``auto`` prefers the prediction (what the Analyzer produced, possibly
-corrected) and falls back to the training labels.
+The file is chosen by the app's one rule, :func:`cellpose_io.label_sources.choose_labels`:
+``auto`` prefers the prediction (``<stem>_pred_seg.npy``, what the Analyzer produced,
+possibly corrected) and falls back to the training labels (``_seg.npy`` or a Cellpose-style
+``<stem>_masks.tif``); ``pred`` and ``seg`` use only that kind.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cellpose_io.label_sources import PRED_SUFFIX, SEG_SUFFIX
+
+__all__ = ["LABEL_CHOICES", "PRED_SUFFIX", "SEG_SUFFIX", "ImageItem", "find_items",
+           "label_path"]
+
 LABEL_CHOICES = ("auto", "pred", "seg")
-PRED_SUFFIX = "_pred_seg.npy"
-SEG_SUFFIX = "_seg.npy"
+_USE = {"auto": "auto", "pred": "prediction", "seg": "training"}
 
 
 @dataclass(frozen=True)
@@ -25,16 +30,11 @@ class ImageItem:
 
 def label_path(image: Path, labels: str = "auto") -> Path | None:
     """The label file to use for ``image`` under the ``labels`` rule, if it exists."""
-    from cellpose_io import seg_path_for
+    from cellpose_io.label_sources import choose_labels
 
     if labels not in LABEL_CHOICES:
         raise ValueError(f"labels must be one of {LABEL_CHOICES}, got {labels!r}")
-    suffixes = {"auto": (PRED_SUFFIX, SEG_SUFFIX), "pred": (PRED_SUFFIX,), "seg": (SEG_SUFFIX,)}
-    for suffix in suffixes[labels]:
-        candidate = Path(seg_path_for(image, suffix=suffix))
-        if candidate.is_file():
-            return candidate
-    return None
+    return choose_labels(image, use=_USE[labels]).path
 
 
 def find_items(folder: str | Path, labels: str = "auto") -> list[ImageItem]:
