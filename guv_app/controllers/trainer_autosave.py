@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ class SaveJob:
     version: int
     token: int  # which opened document this came from
     series: int = 0  # series of a multi-series file: k >= 1 goes to <stem>_s{k}_seg.npy
+    extra: dict = field(default_factory=dict)  # more keys for the file (mcp_labels_from)
 
 
 def write_job(job: SaveJob) -> Path:
@@ -39,7 +40,7 @@ def write_job(job: SaveJob) -> Path:
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
         out_path=cellpose_io.seg_path_for(job.image_path, series=job.series),
-        series=int(job.series),
+        series=int(job.series), **job.extra,
     )
 
 
