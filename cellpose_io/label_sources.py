@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CARRIES_KEY", "DEFAULT_MASK_FILTER", "PRED_SUFFIX", "SEG_SUFFIX", "USES",
     "LabelChoice", "LabelConflict", "LabelRule", "LabelSource",
-    "carries_marker", "choose_labels", "count_objects", "file_sha256", "find_label_sources",
+    "backup_copy", "carries_marker", "choose_labels", "count_objects", "file_sha256", "find_label_sources",
     "keep_aside", "labelled_series", "read_label_source", "same_objects", "seg_files_for",
 ]
 
@@ -314,16 +314,32 @@ def labelled_series(image: str | os.PathLike, rule: LabelRule | None = None) -> 
     return out
 
 
-def keep_aside(path: str | os.PathLike) -> Path:
-    """Rename a label file to a backup beside it (``X_masks.tif`` -> ``X_masks.tif.bak``,
-    then ``.bak2``...) so it no longer counts and nothing is lost; returns the new path."""
-    path = Path(path)
+def _free_backup(path: Path) -> Path:
     n = 1
     while True:
         target = path.with_name(path.name + (".bak" if n == 1 else f".bak{n}"))
         if not target.exists():
-            break
+            return target
         n += 1
+
+
+def backup_copy(path: str | os.PathLike) -> Path:
+    """Copy a label file to the next free backup name (``.bak``, ``.bak2``...) before it is
+    replaced; the file itself stays. Returns the backup's path."""
+    import shutil
+
+    path = Path(path)
+    target = _free_backup(path)
+    shutil.copy2(path, target)
+    log.info("kept a copy of %s as %s", path.name, target.name)
+    return target
+
+
+def keep_aside(path: str | os.PathLike) -> Path:
+    """Rename a label file to a backup beside it (``X_masks.tif`` -> ``X_masks.tif.bak``,
+    then ``.bak2``...) so it no longer counts and nothing is lost; returns the new path."""
+    path = Path(path)
+    target = _free_backup(path)
     os.replace(path, target)
     log.info("kept %s aside as %s", path.name, target.name)
     return target

@@ -17,6 +17,7 @@ import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.trainer_replace import confirm_replace
 from guv_app.controllers.training_controller import TrainingController
 from guv_app.controllers.training_worker import TaskRunner
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
@@ -62,6 +63,7 @@ class TrainingHookup(QtCore.QObject):
         self.training: TrainingController | None = None
         self.prediction = None
         self._pred_token: tuple | None = None
+        self.confirm = None  # (title, text) -> bool; None: ask with a dialog
         a = self.window.actions
         self.train_action: QtGui.QAction = a["train"]
         self.run_action: QtGui.QAction = a["run_model"]
@@ -76,7 +78,8 @@ class TrainingHookup(QtCore.QObject):
         self.accept_action = QtGui.QAction("Accept prediction into labels", self.window)
         self.accept_action.setObjectName("action_accept_prediction")
         self.accept_action.setIconText("Accept")
-        self.accept_action.setToolTip("Replace the labels by the prediction (one undo step)")
+        self.accept_action.setToolTip("Replace the labels by the prediction (asks first when "
+                                      "there are labels; one undo step)")
         self.accept_action.setShortcut(QtGui.QKeySequence("Ctrl+Return"))
         self.accept_action.triggered.connect(self.accept_prediction)
         self.discard_action = QtGui.QAction("Discard prediction", self.window)
@@ -200,6 +203,9 @@ class TrainingHookup(QtCore.QObject):
         """Replace the labels by the prediction as one undo step; Ctrl+Z brings them back."""
         r = self.prediction
         if r is None:
+            return False
+        if not confirm_replace(self.trainer, "the prediction", r.n_objects, self.confirm):
+            self.toolbar.set_status("Prediction kept as a preview; your labels are unchanged")
             return False
         doc = self.trainer.doc
         t = doc.class_table
