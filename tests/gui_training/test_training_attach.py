@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore
 from PyQt6.QtTest import QTest
-from training_helpers import FAST, STEMS
+from training_helpers import FAST, STEMS, answer_modal
 
 import cellpose_io
 
@@ -61,7 +61,11 @@ def test_ctrl_t_train_then_run_accept_and_undo(qtbot, labelled_folder):
             result.class_names == ["background", "small", "large"]
         assert not np.array_equal(result.masks, before)
 
+        asked = answer_modal(qtbot, "Replace")  # the image has labelled objects: asked
         hook.accept_action.trigger()
+        assert asked and "will be lost" in asked[0]
+        ctl.window.activateWindow()  # the question had the focus
+        qtbot.waitUntil(ctl.window.isActiveWindow, timeout=5000)
         assert np.array_equal(ctl.doc.masks, result.masks)
         assert not hook.layer.visible and not hook.accept_action.isEnabled()
         assert ctl.doc.class_table.names[:3] == ["background", "small", "large"]

@@ -55,7 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=_D.seed)
     p.add_argument("--device", default=_D.device, help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--save-merged", action="store_true", help="also save merged full weights")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run of --model-name from its checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a saved model of that name, or start its interrupted run "
+                        "over (without --resume/--overwrite an existing name is an error)")
     p.add_argument("--dry-run", action="store_true",
                    help="print what the folder offers (labelled images, objects per class, "
                    "skipped files and why) and exit without training")
@@ -202,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         outcome = run_training(args.train_dir, config, options, progress=reporter,
                                dataset_progress=reporter.dataset, cancel=cancel,
-                               resume=args.resume)
+                               resume=args.resume, overwrite=args.overwrite)
     except (ValueError, FileNotFoundError, EngineError) as exc:
         raise CLIError(str(exc)) from exc
     finally:

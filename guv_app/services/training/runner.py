@@ -59,6 +59,53 @@ def run_dir_for(name: str) -> Path:
     return paths.app_home() / "runs" / name
 
 
+class RunNameError(ValueError):
+    """The model name is used by a saved model or by an interrupted run (message says which
+    and how to go on: another name, resume, or overwrite)."""
+
+
+def interrupted_run(name: str):
+    """The :class:`~guv_app.services.training.checkpoint.RunInfo` of an interrupted run
+    named ``name``, or None."""
+    from guv_app.services.training.checkpoint import read_run_info
+
+    return read_run_info(run_dir_for(name))
+
+
+def check_run_name(name: str, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse to start a run that would silently replace a model or a kept checkpoint.
+
+    ``resume`` needs an interrupted run of that name; ``overwrite`` allows replacing the
+    saved model and discards the checkpoint of an interrupted run (starting over). Raises
+    :class:`RunNameError` (or ``ModelNameError`` for a malformed name).
+    """
+    from guv_app.services.engine import registry
+
+    registry.validate_name(name)
+    run = interrupted_run(name)
+    if resume:
+        if run is None:
+            raise RunNameError(f"there is no interrupted run named {name!r} to resume "
+                               f"(no checkpoint in {run_dir_for(name)})")
+        return
+    if name in registry.BUILTIN_NAMES:
+        raise RunNameError(f"the name {name!r} is taken by a built-in model; choose another")
+    if not registry.is_name_free(name) and not overwrite:
+        raise RunNameError(f"the name {name!r} is taken by a saved model; choose another "
+                           "name, or replace that model (--overwrite)")
+    if run is not None and not overwrite:
+        raise RunNameError(f"an interrupted run named {name!r} is kept ({run.describe()}, "
+                           f"{run.checkpoint}); continue it (--resume), start it over "
+                           "(--overwrite) or choose another name")
+
+
+def is_name_unused(name: str) -> bool:
+    """No saved model and no interrupted run uses ``name``."""
+    from guv_app.services.engine import registry
+
+    return registry.is_name_free(name) and interrupted_run(name) is None
+
+
 def prepare_network(base_model: str, n_classes: int, device: str = "cpu"):
     """A private copy of the base model's network with an ``n_classes`` class head."""
     from guv_app.services.engine.loading import load_model, load_state_into
@@ -148,13 +195,17 @@ def run_training(
     dataset_progress: Callable[[int, int, str], None] | None = None,
     cancel: threading.Event | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     dataset: TrainingSet | None = None,
 ) -> TrainingOutcome:
     """Fine-tune ``config.base_model`` on ``train_dir`` and save as ``config.model_name``.
 
     ``cancel`` is honoured while the data is prepared (between files) and during training
     (every step); a run cancelled before its first step returns ``cancelled=True`` with
-    ``steps_done == 0`` and nothing written.
+    ``steps_done == 0`` and nothing written. ``resume`` continues the interrupted run of
+    that name from its checkpoint; ``overwrite`` replaces a saved model of that name or
+    starts an interrupted run over. Without them an existing name is a
+    :class:`RunNameError` (see :func:`check_run_name`).
     """
     from guv_app.services.engine import registry
     from guv_app.services.training.save import (
@@ -163,9 +214,9 @@ def run_training(
         save_trained_model,
     )
 
-    registry.validate_name(config.model_name)
-    if not registry.is_name_free(config.model_name):
-        raise ValueError(f"model name {config.model_name!r} is taken; choose another")
+    check_run_name(config.model_name, resume=resume, overwrite=overwrite)
+    if overwrite and not resume:
+        shutil.rmtree(run_dir_for(config.model_name), ignore_errors=True)
     base_meta = registry.get_model_meta(config.base_model)
     options = options or DatasetOptions()
     if base_meta.n_classes > 0 and options.base_class_names is None:
@@ -208,6 +259,6 @@ def run_training(
     meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings)
     outcome.model_dir = save_trained_model(
         config.model_name, result, payload, meta,
-        merged_net=merged if config.save_merged else None)
+        merged_net=merged if config.save_merged else None, overwrite=overwrite)
     shutil.rmtree(run_dir, ignore_errors=True)
     return outcome
