@@ -151,6 +151,9 @@ def build_from_meta(
     if kind == "lora":
         # Merged full weights (saved when asked) make the parent's weights unnecessary.
         if meta.parent and not meta.weights.get("merged_file"):
+            from guv_app.services.engine.lineage import check_parent
+
+            check_parent(meta)  # the adapter only makes sense on the weights it was trained on
             load_state_into(net, _parent_state(meta.parent, progress),
                             source=f"parent model {meta.parent}")
         try:
@@ -176,6 +179,12 @@ def _parent_state(parent: str, progress: Progress | None) -> dict:
     if kind == "file":
         return read_state_dict(meta.weights["path"])
     return _load_uncached(parent, progress=progress).net.state_dict()
+
+
+def describe_model(name_or_path: str | Path) -> ModelMeta:
+    """The description of a built-in, registry model, model folder or weights file (a
+    weights file is read once to find its architecture)."""
+    return _resolve(name_or_path)[0]
 
 
 def _resolve(name_or_path: str | Path) -> tuple[ModelMeta, Path | None, str]:

@@ -99,6 +99,17 @@ def check_run_name(name: str, *, resume: bool = False, overwrite: bool = False) 
                            "(--overwrite) or choose another name")
 
 
+def _is_registered(name: str) -> bool:
+    from guv_app.services.engine import registry
+    from guv_app.services.engine.errors import ModelNotFoundError
+
+    try:
+        registry.get_model_meta(name)
+    except ModelNotFoundError:
+        return False
+    return True
+
+
 def is_name_unused(name: str) -> bool:
     """No saved model and no interrupted run uses ``name``."""
     from guv_app.services.engine import registry
@@ -147,8 +158,23 @@ def evaluate_samples(net, meta, samples: Sequence[Sample], class_names: Sequence
         [r.classes for r in results], class_names)
 
 
+def _absolute(path: str) -> str:
+    return str(Path(path).resolve()) if path else path
+
+
+def lineage_for(config: TrainConfig, dataset: TrainingSet, train_dir: str | Path | None,
+                base: dict | None) -> dict:
+    """``meta.json["lineage"]``: base weights identity (name, absolute path, sha256) and the
+    absolute dataset folders with every file's content hash."""
+    files = [{**vars(f), "image": _absolute(f.image), "labels": _absolute(f.labels)}
+             for f in dataset.files]
+    folders = [str(Path(train_dir).resolve())] if train_dir is not None else []
+    return {"base": base or {"name": config.base_model}, "datasets": folders, "files": files}
+
+
 def model_meta_for(config: TrainConfig, dataset: TrainingSet, base_meta, result: TrainResult,
-                   metrics: InstanceMetrics | None, timings: dict[str, float]):
+                   metrics: InstanceMetrics | None, timings: dict[str, float],
+                   lineage: dict | None = None):
     from guv_app.services.engine.meta import ModelMeta
     from guv_app.services.training.save import versions
 
@@ -176,6 +202,7 @@ def model_meta_for(config: TrainConfig, dataset: TrainingSet, base_meta, result:
         "timings": timings,
         "versions": versions(),
         "base_model": config.base_model,
+        "lineage": lineage or lineage_for(config, dataset, None, None),
     }
     return ModelMeta(
         name=config.model_name, backbone=base_meta.backbone, n_classes=dataset.n_classes,
@@ -207,7 +234,6 @@ def run_training(
     starts an interrupted run over. Without them an existing name is a
     :class:`RunNameError` (see :func:`check_run_name`).
     """
-    from guv_app.services.engine import registry
     from guv_app.services.training.save import (
         adapter_payload,
         merge_in_place,
@@ -217,7 +243,14 @@ def run_training(
     check_run_name(config.model_name, resume=resume, overwrite=overwrite)
     if overwrite and not resume:
         shutil.rmtree(run_dir_for(config.model_name), ignore_errors=True)
-    base_meta = registry.get_model_meta(config.base_model)
+    from guv_app.services.engine.lineage import weights_identity
+    from guv_app.services.engine.loading import describe_model
+
+    base_path = Path(config.base_model).expanduser()
+    if not _is_registered(config.base_model) and base_path.exists():
+        config.base_model = str(base_path.resolve())  # a weights file or model folder
+    base_meta = describe_model(config.base_model)
+    base_identity = weights_identity(config.base_model)
     options = options or DatasetOptions()
     if base_meta.n_classes > 0 and options.base_class_names is None:
         options.base_class_names = list(base_meta.class_names)
@@ -251,12 +284,13 @@ def run_training(
     t0 = time.perf_counter()
     payload = adapter_payload(result.net)
     merged = merge_in_place(result.net)  # result.net is the merged, plain network from here
-    meta = model_meta_for(config, dataset, base_meta, result, None, timings)
+    lineage = lineage_for(config, dataset, train_dir, base_identity)
+    meta = model_meta_for(config, dataset, base_meta, result, None, timings, lineage)
     if dataset.val:
         outcome.metrics = evaluate_samples(merged, meta, dataset.val, dataset.class_names,
                                            config.device, cancel)
     timings["evaluate_s"] = time.perf_counter() - t0
-    meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings)
+    meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings, lineage)
     outcome.model_dir = save_trained_model(
         config.model_name, result, payload, meta,
         merged_net=merged if config.save_merged else None, overwrite=overwrite)
