@@ -22,6 +22,18 @@ class CLIError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """``--help`` names every option's default (unless its help already does); units are
+    part of each help text (they come from the settings' one definition)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="multicellpose",
@@ -39,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # subcommand not built yet
             raise
         module.register(subparsers)
+    for sub in subparsers.choices.values():
+        sub.formatter_class = HelpFormatter
     return parser
 
 

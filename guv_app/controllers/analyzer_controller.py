@@ -28,9 +28,12 @@ from guv_app.services.analysis.promote import (
     promote_conflicts,
     undo_promote,
 )
+from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.views.analyzer.window import AnalyzerWindow
 
 log = logging.getLogger(__name__)
+# the inference settings the form shows (same table as `multicellpose predict`'s flags)
+FORM_PARAMS = tuple(p for p in INFERENCE_PARAMS if p.name not in ("tile_overlap", "batch_size"))
 LAST_DIR_KEY = "analyzer/last_dir"
 
 
@@ -54,6 +57,7 @@ class AnalyzerController(QtCore.QObject):
         self.measure = MeasureController(self.window, lambda: list(self.images),
                                          before_run=self.editor.leave, parent=self)
         w, inf, files = self.window, self.window.inference, self.window.files
+        inf.set_params(FORM_PARAMS)
         inf.runCurrent.connect(self.run_current)
         inf.runFolder.connect(self.run_folder)
         inf.cancelRequested.connect(self.cancel)
@@ -87,11 +91,8 @@ class AnalyzerController(QtCore.QObject):
         from guv_app.services.engine.inference import SegmentParams
 
         s = self.window.inference.settings()
-        params = SegmentParams(
-            channels=s["channels"], diameter=s["diameter"], flow_threshold=s["flow_threshold"],
-            cellprob_threshold=s["cellprob_threshold"], niter=s["niter"],
-            min_size=s["min_size"],
-        )
+        params = SegmentParams(channels=s["channels"],
+                               **{p.name: s[p.name] for p in FORM_PARAMS})
         return s["model"], params, s["force"]
 
     # ------------------------------------------------------------------ images

@@ -28,7 +28,9 @@ from guv_app.services.engine import registry
 from guv_app.services.engine.errors import ModelNameError
 from guv_app.services.training.config import TrainConfig
 from guv_app.services.training.events import TrainEvent
+from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS
 from guv_app.views.training.dialog import TrainingDialog
+from guv_app.views.training.fields import BIG, FieldSpec
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
     cfg = {k: v for k, v in values.items() if k in known}
     cfg["class_weights"] = parse_class_weights(cfg.get("class_weights", "auto"))
     config = TrainConfig.from_dict(cfg)
+    from guv_app.services.training.runner import check_crop_size
+
+    check_crop_size(config)
     if values.get("val_mode") == "folder":
         folder = str(values.get("val_folder") or "").strip()
         if not folder:
@@ -100,6 +105,15 @@ def next_free_name(stem: str) -> str:
     return f"{stem}-{k}"
 
 
+def field_specs(params) -> tuple[FieldSpec, ...]:
+    """The dialog's editors for settings of the one table (``services.training.params``)."""
+    return tuple(FieldSpec(
+        p.name, p.label or p.title, p.kind, p.help_text(),
+        p.minimum if p.minimum is not None else 0,
+        p.maximum if p.maximum is not None else BIG, p.step, p.decimals,
+        p.special, p.choices, p.editable) for p in params)
+
+
 class TrainingController(QtCore.QObject):
     """Owns the training dialog and its worker; one run at a time."""
 
@@ -126,7 +140,8 @@ class TrainingController(QtCore.QObject):
         self.events_seen = 0
         self._name_touched = False
         self._curve_of = ""  # model name whose curve the progress panel shows
-        self.dialog = TrainingDialog(parent_widget)
+        self.dialog = TrainingDialog(parent_widget, basic_fields=field_specs(BASIC_PARAMS),
+                                     advanced_fields=field_specs(ADVANCED_PARAMS))
         d = self.dialog
         d.startRequested.connect(self.start)
         d.resumeRequested.connect(self.resume)

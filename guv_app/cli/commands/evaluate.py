@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from guv_app.cli.label_args import add_label_arguments
+from guv_app.services.engine.params import INFERENCE_PARAMS
+from guv_app.services.params import add_arguments
+
+EVAL_PARAMS = ("diameter", "flow_threshold", "cellprob_threshold", "niter", "min_size")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("evaluate", help="average precision of a model on labelled images",
@@ -16,15 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, metavar="M", help="model name or folder")
     p.add_argument("--dir", required=True, metavar="DIR", help="labelled images")
     p.add_argument("--out", metavar="CSV", help="write per-image and mean AP here")
-    p.add_argument("--img-filter", default="", metavar="S")
-    p.add_argument("--mask-filter", default="_masks", metavar="S")
-    p.add_argument("--mask-dir", metavar="DIR")
-    p.add_argument("--subfolders", action="store_true")
+    add_label_arguments(p.add_argument_group("labels"))
     p.add_argument("--channels", metavar="C[,C...]", help="default: the model's channels")
-    p.add_argument("--diameter", type=float, default=None)
-    p.add_argument("--flow-threshold", type=float, default=0.4)
-    p.add_argument("--cellprob-threshold", type=float, default=0.0)
-    p.add_argument("--device", default="auto")
+    add_arguments(p.add_argument_group("inference settings (as for predict)"),
+                  [q for q in INFERENCE_PARAMS if q.name in EVAL_PARAMS])
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.set_defaults(func=run)
 
 
@@ -37,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from guv_app.services.training.evaluate import evaluate_folder
 
     params = SegmentParams(channels=parse_int_list(args.channels, "--channels"),
-                           diameter=args.diameter, flow_threshold=args.flow_threshold,
-                           cellprob_threshold=args.cellprob_threshold, device=args.device)
+                           device=args.device, **{k: getattr(args, k) for k in EVAL_PARAMS})
 
     def progress(done: int, total: int, message: str) -> None:
         print(f"evaluate {done}/{total} {message}", file=sys.stderr, flush=True)

@@ -17,7 +17,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models", help="list, import or delete models",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per model")
     parser.add_argument("--import", dest="import_file", metavar="FILE",

@@ -14,6 +14,16 @@ import sys
 import time
 from pathlib import Path
 
+from guv_app.services.engine.params import INFERENCE_PARAMS
+from guv_app.services.params import add_arguments
+
+
+def existing_file(text: str) -> str:
+    """argparse type: a path that must be an existing file (a typo is an error at once)."""
+    if not Path(text).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"{text}: file not found")
+    return text
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -26,16 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="write results here (default: beside images)")
     p.add_argument("--channels", metavar="C[,C...]",
                    help="image channels fed to the network, in order (default: the model's)")
-    p.add_argument("--diameter", type=float, default=None,
-                   help="object diameter in pixels (default: the model's)")
-    p.add_argument("--flow-threshold", type=float, default=0.4, help="0 turns the check off")
-    p.add_argument("--cellprob-threshold", type=float, default=0.0)
-    p.add_argument("--niter", type=int, default=None, help="flow steps (default 200 x scale)")
-    p.add_argument("--min-size", type=int, default=15, help="smallest object kept (pixels)")
-    p.add_argument("--tile-overlap", type=float, default=0.1)
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per network pass")
+    inference = p.add_argument_group("inference settings (the Analyzer's form, same table)")
+    add_arguments(inference, INFERENCE_PARAMS)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--weights", metavar="FILE", help="cpsam weights file to use")
+    p.add_argument("--weights", metavar="FILE", type=existing_file,
+                   help="cpsam weights file to use (must exist; nothing is searched or "
+                        "downloaded instead)")
     p.add_argument("--force", action="store_true",
                    help="predict again even where a prediction with the same model and "
                         "parameters (or one corrected by hand) exists")
@@ -87,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
         if out_dir.exists() and not out_dir.is_dir():
             raise CLIError(f"{out_dir}: --out must be a folder")
         out_dir.mkdir(parents=True, exist_ok=True)
-    if args.batch_size < 1 or not 0 <= args.tile_overlap < 0.5:
-        raise CLIError("--batch-size must be >= 1 and --tile-overlap in [0, 0.5)")
 
     from guv_app.services.analysis.batch import predict_images
     from guv_app.services.engine.inference import SegmentParams

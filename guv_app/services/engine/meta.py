@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 BACKBONES = ("vit_l", "vit_b", "tiny")
+# Side of the square crops (px) every backbone's position embedding is built for (the
+# Cellpose-SAM network's bsize); training crops must have this size.
+CROP_SIZE = 256
 KINDS = ("builtin", "trained")
 
 # Distinct, colour-blind-friendly-ish colours for user classes 1..N (background is black).

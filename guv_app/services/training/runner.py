@@ -99,6 +99,15 @@ def check_run_name(name: str, *, resume: bool = False, overwrite: bool = False) 
                            "(--overwrite) or choose another name")
 
 
+def check_crop_size(config: TrainConfig) -> None:
+    """ValueError unless the crop size (bsize) is the one the network is built for."""
+    from guv_app.services.engine.meta import CROP_SIZE
+
+    if config.bsize != CROP_SIZE:
+        raise ValueError(f"bsize {config.bsize} px cannot be used: the network's position "
+                         f"embedding is fixed to {CROP_SIZE} px crops (use --bsize {CROP_SIZE})")
+
+
 def _is_registered(name: str) -> bool:
     from guv_app.services.engine import registry
     from guv_app.services.engine.errors import ModelNotFoundError
@@ -250,6 +259,7 @@ def run_training(
     if not _is_registered(config.base_model) and base_path.exists():
         config.base_model = str(base_path.resolve())  # a weights file or model folder
     base_meta = describe_model(config.base_model)
+    check_crop_size(config)  # before minutes of data preparation
     base_identity = weights_identity(config.base_model)
     options = options or DatasetOptions()
     if base_meta.n_classes > 0 and options.base_class_names is None:

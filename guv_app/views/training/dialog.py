@@ -24,15 +24,17 @@ class TrainingDialog(QtWidgets.QDialog):
     runOnImageRequested = QtCore.pyqtSignal()
     closing = QtCore.pyqtSignal()
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *,
+                 basic_fields: tuple = (), advanced_fields: tuple = ()) -> None:
+        """``basic_fields`` / ``advanced_fields``: the FieldSpecs of the two settings tabs."""
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.setObjectName("training_dialog")
         self.setModal(False)
         self.resize(1100, 760)
         self.dataset = DatasetPanel()
-        self.basic = BasicTab()
-        self.advanced = AdvancedTab()
+        self.basic = BasicTab(tuple(basic_fields))
+        self.advanced = AdvancedTab(tuple(advanced_fields))
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.basic, "Basic")
         self.tabs.addTab(self.advanced, "Advanced")
