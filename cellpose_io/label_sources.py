@@ -240,8 +240,30 @@ def same_objects(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(va)) == len(np.unique(vb))
 
 
+_RECONCILED: dict[tuple, tuple[bool, LabelConflict | None]] = {}
+_RECONCILED_MAX = 4096
+
+
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _reconcile(seg: LabelSource, mask: LabelSource) -> tuple[bool, LabelConflict | None]:
-    """(seg carries the mask, conflict) for a seg and a mask of the same image."""
+    """(seg carries the mask, conflict) for a seg and a mask of the same image; remembered
+    while neither file changes (a folder count after every save stays cheap)."""
+    try:
+        key = (_stamp(seg.path), _stamp(mask.path))
+    except OSError:
+        return _compare(seg, mask)
+    if key not in _RECONCILED:
+        if len(_RECONCILED) >= _RECONCILED_MAX:
+            _RECONCILED.clear()
+        _RECONCILED[key] = _compare(seg, mask)
+    return _RECONCILED[key]
+
+
+def _compare(seg: LabelSource, mask: LabelSource) -> tuple[bool, LabelConflict | None]:
     from cellpose_io.errors import CellposeIOError
 
     try:
