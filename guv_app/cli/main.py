@@ -22,9 +22,10 @@ class CLIError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""
 
 
-class HelpFormatter(argparse.HelpFormatter):
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """``--help`` names every option's default (unless its help already does); units are
-    part of each help text (they come from the settings' one definition)."""
+    part of each help text (they come from the settings' one definition). Descriptions are
+    printed as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""

@@ -265,7 +265,11 @@ class TrainerFiles(QtCore.QObject):
         import cellpose_io
 
         try:
-            return cellpose_io.list_image_files(folder)  # not _masks/_seg.npy/hidden files
+            from cellpose_io.registry import LABEL_IMAGE_SUFFIXES
+
+            extra = (self.label_rule.mask_filter,) if self.label_rule.mask_filter else ()
+            return cellpose_io.list_image_files(  # not mask images, _seg.npy, hidden files
+                folder, label_suffixes=LABEL_IMAGE_SUFFIXES + extra)
         except OSError as exc:
             self.window.show_message(f"Cannot list {folder}: {exc}")
             return []

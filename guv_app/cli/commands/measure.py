@@ -9,8 +9,8 @@ DESCRIPTION = """\
 Measure every object of every image in DIR with measurement plugins and write CSV tables.
 
 Labels (--labels): 'auto' uses an image's prediction <stem>_pred_seg.npy when present, else
-its training labels <stem>_seg.npy; 'pred' and 'seg' use only that kind. Images without a
-label file are listed as skipped.
+its training labels (<stem>_seg.npy, or a Cellpose-style <stem>_masks.tif/.png); 'pred' and
+'seg' use only that kind. Images without a label file are listed as skipped.
 
 Files written for --out results.csv (one run, several plugins):
   results.csv          every object of every image: image, object_id, class_id, class_name,
