@@ -27,6 +27,9 @@ _EXPORTS = {
     "load_seg": "cellpose_io.seg",
     "write_seg": "cellpose_io.seg",
     "seg_path_for": "cellpose_io.seg",
+    "plane_tag": "cellpose_io.seg",
+    "SEG_SUFFIX": "cellpose_io.seg",
+    "PRED_SUFFIX": "cellpose_io.seg",
     # which file holds an image's labels (one rule for the whole app)
     "LabelRule": "cellpose_io.label_sources",
     "LabelSource": "cellpose_io.label_sources",
@@ -40,9 +43,13 @@ _EXPORTS = {
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
     "read_imagej_rois": "cellpose_io.imagej_rois",
+    "read_imagej_roi_planes": "cellpose_io.imagej_rois",
     "write_imagej_rois": "cellpose_io.imagej_rois",
     "read_geojson": "cellpose_io.geojson",
     "write_geojson": "cellpose_io.geojson",
+    "LabelCheck": "cellpose_io.label_check",
+    "check_label_image": "cellpose_io.label_check",
+    "label_components": "cellpose_io.label_check",
     # saving
     "atomic_write": "cellpose_io.atomic",
 }
@@ -55,7 +62,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from cellpose_io.errors import CellposeIOError, ImageReadError, LabelReadError
     from cellpose_io.geojson import read_geojson, write_geojson
     from cellpose_io.image import Image
-    from cellpose_io.imagej_rois import read_imagej_rois, write_imagej_rois
+    from cellpose_io.imagej_rois import (
+        read_imagej_roi_planes,
+        read_imagej_rois,
+        write_imagej_rois,
+    )
+    from cellpose_io.label_check import LabelCheck, check_label_image, label_components
     from cellpose_io.label_images import read_label_image, write_label_image
     from cellpose_io.label_sources import (
         LabelChoice,
@@ -74,7 +86,16 @@ if TYPE_CHECKING:  # pragma: no cover
         read_image,
         supported_extensions,
     )
-    from cellpose_io.seg import SegData, load_seg, save_seg, seg_path_for, write_seg
+    from cellpose_io.seg import (
+        PRED_SUFFIX,
+        SEG_SUFFIX,
+        SegData,
+        load_seg,
+        plane_tag,
+        save_seg,
+        seg_path_for,
+        write_seg,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ from cellpose_io.label_classes import (
     normalise_class_table,
     normalise_color,
 )
+from cellpose_io.limits import check_plane_size
 from cellpose_io.rasterize import Polygon, masks_to_polygons, polygon_window
 from cellpose_io.seg import SegData
 
@@ -147,6 +148,8 @@ def read_geojson(
         raise LabelReadError(path, "file not found") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LabelReadError(path, f"not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise LabelReadError(path, "not valid GeoJSON (nested too deeply)") from None
     features = _features(path, doc)
     names, colors = normalise_class_table(class_names, class_colors, 0)
     colors_given = class_colors is not None
@@ -182,6 +185,7 @@ def read_geojson(
         raise LabelReadError(path, f"contains no polygons (skipped: {dict(skipped) or 'none'})")
 
     shape = _infer_shape([p for p, _ in parsed]) if shape is None else tuple(shape)
+    check_plane_size(path, shape[0], shape[1], LabelReadError)  # before allocating it
     labels = np.zeros((int(shape[0]), int(shape[1])), dtype=np.uint32)
     classes = [0]
     for polys, class_id in parsed:

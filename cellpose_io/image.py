@@ -33,19 +33,30 @@ def one_line(exc: BaseException) -> str:
 
 
 def close_quietly(handle: Any) -> None:
-    """Close a reader handle: file objects (``close``) and memory maps (``_mmap``)."""
-    if handle is None:
+    """Close a reader handle that is a file object (``close``).
+
+    Memory maps (``np.memmap``, ``np.load(mmap_mode=...)``) are left to the garbage
+    collector on purpose: closing their ``_mmap`` while any array still points into it
+    makes later reads of that array crash or return other memory (issue 15). numpy keeps
+    the map open exactly as long as an array needs it.
+    """
+    if handle is None or isinstance(handle, np.ndarray):
         return
     try:
         close = getattr(handle, "close", None)
         if close is not None:
             close()
-            return
-        mm = getattr(handle, "_mmap", None)
-        if mm is not None:
-            mm.close()
     except (OSError, ValueError) as exc:  # closing a read-only handle: nothing is lost
         log.debug("closing %r: %s", handle, exc)
+
+
+def owned(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when it owns its memory, else a copy that does.
+
+    A plane handed out by :meth:`Image.plane` must outlive the file handle it came from
+    (memory maps, tifffile buffers): views into a handle are copied.
+    """
+    return array if array.flags.owndata and array.base is None else array.copy()
 
 
 class PlaneSource:
@@ -132,6 +143,11 @@ class Image:
             self.channel_names = []
         if not self.series_names:
             self.series_names = [f"series {i}" for i in range(self.n_series)]
+        # Readers build the Image from the file's header, so this refuses an implausible
+        # declared size before any pixel is decoded (one limit for every reader).
+        from cellpose_io.limits import check_plane_size
+
+        check_plane_size(self.path, self.size_y, self.size_x)
 
     # -- sizes ----------------------------------------------------------------------------
     def _size(self, axis: str) -> int:
@@ -186,7 +202,7 @@ class Image:
                 f"plane t={t} z={z} has shape {data.shape}, expected {self.plane_shape} "
                 "(file damaged or metadata inconsistent)",
             )
-        return np.ascontiguousarray(data, dtype=self.dtype)
+        return owned(np.ascontiguousarray(data, dtype=self.dtype))
 
     def asarray(self) -> np.ndarray:
         """The whole series in ``axes`` order (loads every plane)."""

@@ -25,6 +25,7 @@ import numpy as np
 from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import compact_labels, normalise_class_table, normalise_color
+from cellpose_io.limits import check_plane_size
 from cellpose_io.rasterize import (
     Polygon,
     fill_ellipse,
@@ -33,7 +34,8 @@ from cellpose_io.rasterize import (
 )
 from cellpose_io.seg import SegData
 
-__all__ = ["read_imagej_rois", "roi_to_mask", "write_imagej_rois"]
+__all__ = ["read_imagej_roi_planes", "read_imagej_rois", "roi_plane", "roi_to_mask",
+           "write_imagej_rois"]
 
 log = logging.getLogger(__name__)
 
@@ -114,21 +116,108 @@ def read_imagej_rois(
     shape: tuple[int, int] | None = None,
     class_names: list[str] | None = None,
 ) -> SegData:
-    """Read a ``.roi`` or ``RoiSet.zip`` into an instance mask of ``shape`` (H, W).
+    """Read a ``.roi`` or ``RoiSet.zip`` into one instance mask of ``shape`` (H, W).
 
     Objects get ids 1..N in file order; a later ROI overwrites an earlier one where they
     overlap, and ROIs left without pixels are dropped (logged). ``shape`` defaults to the
     ROIs' bounding box from (0, 0). Class ids come from the ROI group (0 = unassigned); names
     from ``class_names`` or "class k", colours from the first ROI of each group with a
-    stroke or fill colour. Raises :class:`LabelReadError` for unreadable files or when no
-    ROI has an area.
+    stroke or fill colour. Every ROI lands on this one plane, whatever slice it was drawn
+    on (a warning says so); :func:`read_imagej_roi_planes` keeps the slices apart. Raises
+    :class:`LabelReadError` for unreadable files or when no ROI has an area.
     """
     path = Path(path)
     rois = _load_rois(path)
+    drawn_on = {(r.position, r.c_position, r.z_position, r.t_position) for r in rois}
+    if len(drawn_on) > 1:
+        log.warning("%s: ROIs drawn on %d different slices are flattened onto one plane",
+                    path, len(drawn_on))
+    return _rasterise(path, rois, shape, class_names)
+
+
+def roi_plane(roi: Any, size_t: int = 1, size_z: int = 1, size_c: int = 1) -> tuple[int, int]:
+    """The (t, z) plane (0-based) an ImageJ ROI was drawn on.
+
+    ImageJ keeps either hyperstack positions (``c_position``, ``z_position``,
+    ``t_position``, 1-based) or one stack ``position`` (1-based slice number in ImageJ's
+    C-fastest, then Z, then T order); 0 means "not set", which ImageJ shows on every slice
+    and which is placed on index 0 here. Raises ``ValueError`` for a position beyond the
+    image's sizes.
+    """
+    if roi.z_position or roi.t_position or roi.c_position:
+        t, z = max(int(roi.t_position) - 1, 0), max(int(roi.z_position) - 1, 0)
+    elif roi.position:
+        index = int(roi.position) - 1
+        z = (index // size_c) % size_z
+        t = index // (size_c * size_z)
+        if t >= size_t:
+            raise ValueError(f"slice {roi.position} is beyond the image's "
+                             f"{size_c * size_z * size_t} slices (C={size_c} Z={size_z} T={size_t})")
+    else:
+        t = z = 0
+    if t >= size_t or z >= size_z:
+        raise ValueError(f"position t={t + 1} z={z + 1} is beyond the image's T={size_t} Z={size_z}")
+    return t, z
+
+
+def read_imagej_roi_planes(
+    path: str | os.PathLike,
+    shape: tuple[int, int] | None = None,
+    class_names: list[str] | None = None,
+    *,
+    size_t: int = 1,
+    size_z: int = 1,
+    size_c: int = 1,
+) -> dict[tuple[int, int], SegData]:
+    """Read a RoiSet drawn on a stack: one instance mask per (t, z) plane that has ROIs.
+
+    Each ROI goes onto the plane it was drawn on (:func:`roi_plane`; the image's
+    ``size_t``/``size_z``/``size_c`` turn a plain stack position into t and z, the way
+    ImageJ numbers slices). Within a plane, ids, classes and overlaps follow
+    :func:`read_imagej_rois`; all planes share one class table. ROIs without a position go
+    onto plane (0, 0) (logged). Raises :class:`LabelReadError` for an unreadable file, a ROI
+    beyond the image's planes, or when no ROI has an area.
+    """
+    path = Path(path)
+    rois = _load_rois(path)
+    by_plane: dict[tuple[int, int], list[Any]] = {}
+    unpositioned = 0
+    for index, roi in enumerate(rois):
+        try:
+            plane = roi_plane(roi, size_t, size_z, size_c)
+        except ValueError as exc:
+            raise LabelReadError(path, f"ROI {index} ({roi.name!r}): {exc}") from exc
+        unpositioned += not (roi.position or roi.z_position or roi.t_position or roi.c_position)
+        by_plane.setdefault(plane, []).append(roi)
+    if unpositioned and len(by_plane) > 1:
+        log.warning("%s: %d ROI(s) have no slice position and were put on the first plane",
+                    path, unpositioned)
+    n_groups = max((int(r.group) for r in rois), default=0)
+    out: dict[tuple[int, int], SegData] = {}
+    for plane in sorted(by_plane):
+        try:
+            out[plane] = _rasterise(path, by_plane[plane], shape, class_names, n_groups)
+        except LabelReadError:
+            log.warning("%s: plane t=%d z=%d has no area ROI", path, *plane)
+    if not out:
+        raise LabelReadError(path, "contains no area ROIs to turn into masks")
+    return out
+
+
+def _rasterise(
+    path: Path,
+    rois: list[Any],
+    shape: tuple[int, int] | None,
+    class_names: list[str] | None,
+    n_groups: int = 0,
+) -> SegData:
+    """Fill ``rois`` into one instance mask (ids in list order, later ROIs on top)."""
     shape = _infer_shape(rois) if shape is None else (int(shape[0]), int(shape[1]))
+    check_plane_size(path, shape[0], shape[1], LabelReadError)  # before allocating it
     labels = np.zeros(shape, dtype=np.uint32)
     groups: list[int] = []
     colors: dict[int, tuple[int, int, int]] = {}
+    group_names: dict[int, str] = {}  # from ROI names "<id>-<class name>" (our writer)
     skipped: Counter[str] = Counter()
     for index, roi in enumerate(rois):
         try:
@@ -143,6 +232,9 @@ def read_imagej_rois(
             skipped["outside the image"] += 1
             continue
         groups.append(int(roi.group))
+        tagged = _class_in_name(roi.name)
+        if roi.group and tagged:
+            group_names.setdefault(int(roi.group), tagged)
         labels[r0 : r0 + sub.shape[0], c0 : c0 + sub.shape[1]][sub] = len(groups)
         color = _color_of(roi)
         if roi.group and color is not None:
@@ -156,8 +248,12 @@ def read_imagej_rois(
     labels, classes, lost = compact_labels(labels, np.asarray([0, *groups], dtype=np.int32))
     if lost:
         log.warning("%s: %d object(s) lost all pixels (overlap or outside the image) and were dropped", path, lost)
-    n_user = int(classes.max())
+    n_user = max(int(classes.max()), n_groups)
+    given = len(class_names) if class_names else 0
     names, class_colors = normalise_class_table(class_names, None, n_user)
+    for k, tagged in group_names.items():
+        if k >= given and k < len(names) and tagged not in names:
+            names[k] = tagged
     for k in range(1, len(names)):
         if k in colors:
             class_colors[k] = colors[k]
@@ -185,9 +281,15 @@ def _shape_path(polygons: list[Polygon]) -> np.ndarray:
     return np.asarray(ops, dtype=np.float32)
 
 
-def _make_roi(obj_id: int, polygons: list[Polygon], width: int) -> Any:
+def _class_in_name(name: str | None) -> str | None:
+    """Class name of a ROI named ``<digits>-<class name>`` (as written here), else None."""
+    head, sep, tail = (name or "").partition("-")
+    return (tail.strip() or None) if sep and head.isdigit() else None
+
+
+def _make_roi(obj_id: int, polygons: list[Polygon], width: int, cls_name: str = "") -> Any:
     roifile = _roifile()
-    name = f"{obj_id:0{width}d}"
+    name = f"{obj_id:0{width}d}" + (f"-{cls_name}" if cls_name else "")
     if len(polygons) == 1 and not polygons[0].holes:
         ring = polygons[0].exterior
         roi = roifile.ImagejRoi.frompoints(ring.astype(np.int64), name=name)
@@ -211,12 +313,15 @@ def write_imagej_rois(
     masks: np.ndarray,
     classes: np.ndarray | None = None,
     class_colors: list[Any] | None = None,
+    class_names: list[str] | None = None,
 ) -> Path:
     """Write every object of ``masks`` as an ImageJ ROI, atomically.
 
     ``.zip`` gives a RoiSet for Fiji's ROI Manager (one entry per object, named by its zero-
     padded id); ``.roi`` is only allowed for a single object. With ``classes`` the ROI group
-    is the class id (ImageJ groups stop at 255) and the stroke colour the class colour.
+    is the class id (ImageJ groups stop at 255) and the stroke colour the class colour;
+    with ``class_names`` too, a classified ROI is named ``<id>-<class name>`` so the class
+    name travels (ImageJ keeps group names in its preferences, not in the file).
     """
     path = Path(path)
     masks = np.asarray(masks)
@@ -237,8 +342,9 @@ def write_imagej_rois(
     width = max(4, len(str(max(polygons, default=0))))
     rois = []
     for obj_id, polys in polygons.items():
-        roi = _make_roi(obj_id, polys, width)
         cls = int(classes[obj_id]) if classes is not None and obj_id < len(classes) else 0
+        cls_name = class_names[cls] if class_names and 0 < cls < len(class_names) else ""
+        roi = _make_roi(obj_id, polys, width, cls_name)
         if 0 < cls <= 255:
             roi.group = cls
         elif cls > 255:
@@ -252,6 +358,7 @@ def write_imagej_rois(
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for roi in rois:
-                zf.writestr(f"{roi.name}.roi", roi.tobytes())
+                entry = roi.name.replace("/", "_").replace("\\", "_")
+                zf.writestr(f"{entry}.roi", roi.tobytes())
         data = buf.getvalue()
     return atomic_write_bytes(path, data)

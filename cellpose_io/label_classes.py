@@ -18,39 +18,55 @@ __all__ = [
     "BACKGROUND",
     "BACKGROUND_COLOR",
     "MAX_LABEL",
+    "CLASS_PALETTE",
     "classes_from_map",
     "compact_labels",
+    "object_ids",
+    "renumber_sparse_ids",
     "mask_dtype_for",
     "default_class_color",
+    "default_class_colors",
     "normalise_class_table",
     "normalise_color",
 ]
 
 MAX_LABEL = 2**32 - 1
+#: Largest id for which a table indexed by id (``classes``, bincount) is built: 2**24
+#: entries are 64 MB of int32. Sparse ids above it (2**32-1 is a valid id) are handled with
+#: sorted unique ids instead, never with one entry per possible id.
+MAX_DENSE_IDS = 2**24
+#: Class ids above this are refused: a class table names every class up to its largest id.
+MAX_CLASS_ID = 4096
 BACKGROUND = "background"
 BACKGROUND_COLOR = (0, 0, 0)
 
-# Distinct, colour-blind-friendlier first colours (Okabe-Ito), then golden-angle hues.
-_PALETTE = [
-    (230, 159, 0),
-    (86, 180, 233),
-    (0, 158, 115),
-    (240, 228, 66),
-    (0, 114, 178),
-    (213, 94, 0),
-    (204, 121, 167),
-]
+# The one default class palette of the project (the Trainer, models, training data, files):
+# Okabe-Ito's colour-blind-safe set (Okabe & Ito 2008, without black), then three of Paul
+# Tol's "bright" scheme; further classes get golden-angle hues.
+CLASS_PALETTE: tuple[tuple[int, int, int], ...] = (
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+    (213, 94, 0), (204, 121, 167), (238, 102, 119), (34, 136, 51), (170, 51, 119),
+)
 
 
 def default_class_color(class_id: int) -> tuple[int, int, int]:
-    """Colour for user class ``class_id`` (1-based); 0 gives the background colour."""
+    """Colour of user class ``class_id`` (1-based) when none was chosen; 0 is background.
+
+    Class k is ``CLASS_PALETTE[k - 1]`` for the first ten classes, then a golden-angle hue,
+    so the same class id has the same colour wherever a default is needed.
+    """
     if class_id <= 0:
         return BACKGROUND_COLOR
-    if class_id <= len(_PALETTE):
-        return _PALETTE[class_id - 1]
+    if class_id <= len(CLASS_PALETTE):
+        return CLASS_PALETTE[class_id - 1]
     hue = (class_id * 0.618033988749895) % 1.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.95)
     return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def default_class_colors(n_user_classes: int) -> list[tuple[int, int, int]]:
+    """Background black, then :func:`default_class_color` of classes 1..n_user_classes."""
+    return [default_class_color(k) for k in range(n_user_classes + 1)]
 
 
 def normalise_color(value: Any) -> tuple[int, int, int]:
@@ -123,6 +139,8 @@ def normalise_class_table(
     "class k" and missing colours come from the default palette, so that the table has at
     least ``n_user_classes + 1`` entries. Raises ValueError for unreadable colours.
     """
+    if n_user_classes > MAX_CLASS_ID:  # never build a placeholder name per missing class
+        raise ValueError(f"class id {n_user_classes} is above the limit of {MAX_CLASS_ID}")
     names = _as_name_list(class_names) if class_names is not None else []
     colors_in = _as_color_list(class_colors) if class_colors is not None else []
     colors = [normalise_color(c) for c in colors_in]
@@ -145,14 +163,19 @@ def normalise_class_table(
 
 
 def classes_from_map(masks: np.ndarray, class_map: np.ndarray) -> np.ndarray:
-    """Per-object class by majority vote of a per-pixel class map.
+    """Per-object class by majority vote of a per-pixel class map: the one rule of the project
+    (reading class maps from files, a model's prediction, training metrics).
 
-    Only positive class values vote (0 and negatives mean "no class"), as MultiCellPose 0.9
-    did; ties go to the smaller class id; an object without votes gets class 0. Returns
-    int32 of length ``masks.max() + 1`` with entry 0 = 0.
+    ``masks`` (Y, X) instance mask, any integer dtype (ids may be sparse, up to 2**32-1);
+    ``class_map`` (Y, X) integer class per pixel. Only positive class values vote (0 =
+    background / unassigned and negatives mean "no class"), as MultiCellPose 0.9 did; ties go
+    to the smaller class id; an object without votes gets class 0. Returns int32 of length
+    ``masks.max() + 1`` with entry 0 = 0. Raises ValueError when the shapes differ.
     """
     masks = np.asarray(masks)
     class_map = np.asarray(class_map)
+    if masks.shape != class_map.shape:
+        raise ValueError(f"class map {class_map.shape} does not fit masks {masks.shape}")
     max_id = int(masks.max()) if masks.size else 0
     classes = np.zeros(max_id + 1, dtype=np.int32)
     sel = (masks > 0) & (class_map > 0)
@@ -160,6 +183,13 @@ def classes_from_map(masks: np.ndarray, class_map: np.ndarray) -> np.ndarray:
         return classes
     obj = masks[sel].astype(np.int64)
     cls = class_map[sel].astype(np.int64)
+    n_cls = int(cls.max()) + 1
+    if (max_id + 1) * n_cls <= 1 << 26:  # dense ids (model output): one bincount
+        votes = np.bincount(obj * n_cls + cls, minlength=(max_id + 1) * n_cls)
+        votes = votes.reshape(max_id + 1, n_cls)
+        has = votes.any(axis=1)
+        classes[has] = votes[has].argmax(axis=1)  # argmax: first (smaller) class on ties
+        return classes
     pairs, counts = np.unique(np.stack([obj, cls]), axis=1, return_counts=True)
     # Sort by object, then by count descending, then class ascending; take the first.
     order = np.lexsort((pairs[1], -counts, pairs[0]))
@@ -194,3 +224,48 @@ def compact_labels(
         classes = np.concatenate([[0], classes[present]]).astype(np.int32)
     max_id = int(labels.max()) if labels.size else 0
     return labels.astype(mask_dtype_for(max_id)), classes.astype(np.int32), lost
+
+
+def object_ids(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (> 0) present in ``masks``, ascending, and their pixel counts (both int64).
+
+    Never allocates per possible id: ids up to 2**32-1 are valid, so large ids are counted
+    with a sort (``np.unique``) instead of ``np.bincount`` over the whole id range.
+    """
+    flat = np.asarray(masks).ravel()
+    if not flat.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    hi = int(flat.max())
+    if hi < min(MAX_DENSE_IDS, 4 * flat.size + 16):
+        counts = np.bincount(flat.astype(np.int64, copy=False), minlength=hi + 1)
+        ids = np.flatnonzero(counts[1:]) + 1
+        return ids.astype(np.int64), counts[ids].astype(np.int64)
+    ids, counts = np.unique(flat, return_counts=True)
+    keep = ids > 0
+    return ids[keep].astype(np.int64), counts[keep].astype(np.int64)
+
+
+def renumber_sparse_ids(
+    masks: np.ndarray, classes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """Renumber ids to 1..N (order kept) when the largest id is too large for tables indexed
+    by id (``>= MAX_DENSE_IDS``), as the Cellpose GUI renumbers every file it opens.
+
+    ``classes`` (indexed by the old ids, may be shorter) is moved to the new ids. Returns
+    ``(masks, classes, renumbered)``; small ids come back unchanged.
+    """
+    masks = np.asarray(masks)
+    hi = int(masks.max()) if masks.size else 0
+    if hi < MAX_DENSE_IDS:
+        return masks, classes, False
+    ids, _counts = object_ids(masks)
+    new = np.searchsorted(ids, masks.ravel()).astype(np.int64) + 1
+    new[masks.ravel() == 0] = 0
+    out = new.reshape(masks.shape).astype(mask_dtype_for(len(ids)))
+    if classes is not None:
+        classes = np.asarray(classes)
+        moved = np.zeros(len(ids) + 1, dtype=np.int32)
+        known = ids < len(classes)
+        moved[1:][known] = classes[ids[known]]
+        classes = moved
+    return out, classes, True

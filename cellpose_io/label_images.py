@@ -16,6 +16,7 @@ import numpy as np
 
 from cellpose_io.atomic import atomic_write_bytes
 from cellpose_io.errors import LabelReadError
+from cellpose_io.limits import check_plane_size, pillow_image
 
 __all__ = ["LABEL_IMAGE_EXTENSIONS", "read_label_image", "write_label_image"]
 
@@ -30,14 +31,16 @@ def _extension(path: Path) -> str:
 
 
 def _decode(path: Path) -> np.ndarray:
+    """Decode a label image after checking its declared size against the plane limit."""
     ext = _extension(path)
     if ext in (".tif", ".tiff"):
         import tifffile
 
-        return np.asarray(tifffile.imread(path))
-    from PIL import Image as PILImage
-
-    with PILImage.open(path) as im:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            check_plane_size(path, page.imagelength, page.imagewidth, LabelReadError)
+            return np.asarray(tif.asarray())
+    with pillow_image(path, LabelReadError) as im:
         im.load()
         return np.asarray(im)
 
@@ -89,9 +92,16 @@ def read_label_image(path: str | os.PathLike) -> np.ndarray:
         raise LabelReadError(path, "file not found")
     try:
         arr = _decode(path)
+    except LabelReadError:
+        raise
     except Exception as exc:  # third-party decoders raise many types; name the file
         raise LabelReadError(path, f"cannot decode image ({type(exc).__name__}: {exc})") from exc
-    return _to_labels(path, arr)
+    try:
+        return _to_labels(path, arr)
+    except LabelReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError converting a huge plane
+        raise LabelReadError(path, f"unreadable ({type(exc).__name__}: {exc})") from exc
 
 
 def write_label_image(path: str | os.PathLike, masks: np.ndarray) -> Path:

@@ -31,17 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.seg import PRED_SUFFIX, SEG_SUFFIX
+
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CARRIES_KEY", "DEFAULT_MASK_FILTER", "PRED_SUFFIX", "SEG_SUFFIX", "USES",
     "LabelChoice", "LabelConflict", "LabelRule", "LabelSource",
     "backup_copy", "carries_marker", "choose_labels", "count_objects", "file_sha256", "find_label_sources",
-    "keep_aside", "labelled_series", "read_label_source", "same_objects", "seg_files_for",
+    "keep_aside", "labelled_planes", "read_label_source", "same_objects", "seg_files_for",
 ]
 
-SEG_SUFFIX = "_seg.npy"
-PRED_SUFFIX = "_pred_seg.npy"
 DEFAULT_MASK_FILTER = "_masks"
 # extra key of a _seg.npy made from a mask image: {"file": name, "sha256": hex digest}
 CARRIES_KEY = "mcp_labels_from"
@@ -70,11 +70,16 @@ class LabelRule:
 
 @dataclass(frozen=True)
 class LabelSource:
-    """One file holding labels of ``series`` of an image; ``kind``: seg, mask or pred."""
+    """One file holding labels of one plane of an image; ``kind``: seg, mask or pred.
+
+    The plane is ``series`` and ``t``/``z`` (None for a single-plane series, as
+    :func:`cellpose_io.seg.plane_tag` names files)."""
 
     path: Path
     kind: str
     series: int = 0
+    t: int | None = None
+    z: int | None = None
 
     @property
     def name(self) -> str:
@@ -108,6 +113,8 @@ class LabelChoice:
     conflict: LabelConflict | None = None
     carried: LabelSource | None = None
     reason: str = ""
+    t: int | None = None
+    z: int | None = None
 
     @property
     def path(self) -> Path | None:
@@ -128,29 +135,53 @@ def _has_image_with_stem(folder: Path, stem: str) -> bool:
     return any(q.stem == stem and _is_image(q) for q in folder.glob(f"{_glob_escape(stem)}.*"))
 
 
-def seg_files_for(image: str | os.PathLike, seg_suffix: str = SEG_SUFFIX) -> list[tuple[int, Path]]:
-    """``(series, label file)`` of every ``_seg.npy`` of ``image``, series order.
+def seg_files_for(
+    image: str | os.PathLike, seg_suffix: str = SEG_SUFFIX
+) -> list[tuple[tuple[int, int, int], Path]]:
+    """``((series, t, z), label file)`` of every labelled plane of ``image``, plane order.
 
-    Series 0 is ``<stem>_seg.npy``; series k >= 1 is ``<stem>_s{k}_seg.npy`` -- unless an
-    image called ``<stem>_s{k}.*`` sits beside it, whose own ``_seg.npy`` that file is.
+    Files are named by :func:`cellpose_io.seg.plane_tag`: ``<stem>_seg.npy`` (series 0, or
+    the first plane of a stack as written before planes), ``_s{S}``, ``[_s{S}]_t{T}_z{Z}``.
+    When a plane has both an untagged and a ``_t0_z0`` file, the tagged one counts. A file
+    whose name is ``<stem><tag>.*`` of an image beside it is that image's own label file.
     """
-    from cellpose_io.seg import seg_path_for
+    from cellpose_io.seg import plane_of_file
 
     image = Path(image)
     stem = os.path.splitext(image.name)[0]
-    found: list[tuple[int, Path]] = []
-    first = seg_path_for(image, suffix=seg_suffix)
-    if first.is_file():
-        found.append((0, first))
-    for path in image.parent.glob(f"{_glob_escape(stem)}_s*{_glob_escape(seg_suffix)}"):
+    found: dict[tuple[int, int, int], tuple[bool, Path]] = {}
+    for path in image.parent.glob(f"{_glob_escape(stem)}*{_glob_escape(seg_suffix)}"):
+        plane = plane_of_file(path.name, stem, seg_suffix)
+        if plane is None or not path.is_file():
+            continue
         tag = path.name[len(stem): len(path.name) - len(seg_suffix)]
-        match = _SERIES_TAG.fullmatch(tag)
-        if match is None or not path.is_file() or path.name.endswith(PRED_SUFFIX):
+        if tag and _has_image_with_stem(image.parent, stem + tag):
             continue
-        if _has_image_with_stem(image.parent, stem + tag):
-            continue
-        found.append((int(match.group(1)), path))
-    return sorted(found)
+        series, t, z = plane
+        key, tagged = (series, t or 0, z or 0), t is not None
+        if key not in found or (tagged and not found[key][0]):
+            found[key] = (tagged, path)
+    return sorted((key, path) for key, (_, path) in found.items())
+
+
+def _seg_for_plane(image: Path, series: int, t: int | None, z: int | None,
+                   suffix: str) -> Path | None:
+    """The ``_seg.npy`` of one plane: its tagged file, else (first plane of a series) the
+    untagged ``<stem>[_s{S}]_seg.npy``."""
+    from cellpose_io.seg import seg_path_for
+
+    if t is not None and z is not None:
+        tagged = seg_path_for(image, suffix=suffix, series=series, t=t, z=z)
+        if tagged.is_file():
+            return tagged
+        if (t, z) != (0, 0):
+            return None
+    plain = seg_path_for(image, suffix=suffix, series=series)
+    return plain if plain.is_file() else None
+
+
+def _first_plane(series: int, t: int | None, z: int | None) -> bool:
+    return series == 0 and (t or 0) == 0 and (z or 0) == 0
 
 
 def _mask_for(image: Path, rule: LabelRule) -> Path | None:
@@ -164,26 +195,27 @@ def _mask_for(image: Path, rule: LabelRule) -> Path | None:
 
 
 def find_label_sources(
-    image: str | os.PathLike, series: int = 0, rule: LabelRule | None = None
+    image: str | os.PathLike, series: int = 0, rule: LabelRule | None = None,
+    t: int | None = None, z: int | None = None,
 ) -> list[LabelSource]:
-    """Every file that holds labels of ``series`` of ``image``: seg, mask, then pred.
-
-    Mask images (``<base><mask_filter>.<ext>``) belong to series 0 only. Nothing is read.
+    """Every file that holds labels of plane (``series``, ``t``, ``z``) of ``image``: seg,
+    mask, then pred. Mask images (``<base><mask_filter>.<ext>``) belong to the first plane
+    of series 0 only (a 2-D mask of a stack labels its first plane). Nothing is read.
     """
     from cellpose_io.seg import seg_path_for
 
     image, rule = Path(image), rule or LabelRule()
     found: list[LabelSource] = []
-    seg = seg_path_for(image, suffix=rule.seg_suffix, series=series)
-    if seg.is_file():
-        found.append(LabelSource(seg, "seg", series))
-    if series == 0:
+    seg = _seg_for_plane(image, series, t, z, rule.seg_suffix)
+    if seg is not None:
+        found.append(LabelSource(seg, "seg", series, t, z))
+    if _first_plane(series, t, z):
         mask = _mask_for(image, rule)
         if mask is not None:
-            found.append(LabelSource(mask, "mask", 0))
-    pred = seg_path_for(image, suffix=PRED_SUFFIX, series=series)
+            found.append(LabelSource(mask, "mask", series, t, z))
+    pred = seg_path_for(image, suffix=PRED_SUFFIX, series=series, t=t, z=z)
     if pred.is_file():
-        found.append(LabelSource(pred, "pred", series))
+        found.append(LabelSource(pred, "pred", series, t, z))
     return found
 
 
@@ -291,9 +323,10 @@ def _compare(seg: LabelSource, mask: LabelSource) -> tuple[bool, LabelConflict |
 
 def choose_labels(
     image: str | os.PathLike, series: int = 0, rule: LabelRule | None = None,
-    use: str = "training",
+    use: str = "training", t: int | None = None, z: int | None = None,
 ) -> LabelChoice:
-    """Find the label files of ``series`` of ``image`` and say which one counts.
+    """Find the label files of plane (``series``, ``t``, ``z``) of ``image`` and say which
+    one counts (``t``/``z`` None: a single-plane series).
 
     ``use``: ``training`` (a ``_seg.npy`` or a mask image; a disagreeing pair is a
     conflict and nothing counts), ``prediction`` (``_pred_seg.npy`` only) or ``auto``
@@ -302,67 +335,62 @@ def choose_labels(
     if use not in USES:
         raise ValueError(f"use must be one of {USES}, got {use!r}")
     image, rule = Path(image), rule or LabelRule()
-    found = tuple(find_label_sources(image, series, rule))
+    found = tuple(find_label_sources(image, series, rule, t, z))
     by_kind = {s.kind: s for s in found}
+    plane = {"t": t, "z": z}
     pred = by_kind.get("pred")
     if use in ("prediction", "auto") and pred is not None:
-        return LabelChoice(image, series, found, pred)
+        return LabelChoice(image, series, found, pred, **plane)
     if use == "prediction":
-        return LabelChoice(image, series, found, reason=f"no {image.stem}{PRED_SUFFIX}")
+        return LabelChoice(image, series, found, reason=f"no {image.stem}{PRED_SUFFIX}",
+                           **plane)
     seg, mask = by_kind.get("seg"), by_kind.get("mask")
     if seg is not None and mask is not None:
         carries, conflict = _reconcile(seg, mask)
         if conflict is not None:
             return LabelChoice(image, series, found, conflict=conflict,
-                               reason=conflict.describe() + "; choose one in the Trainer")
-        return LabelChoice(image, series, found, seg, carried=mask if carries else None)
+                               reason=conflict.describe() + "; choose one in the Trainer",
+                               **plane)
+        return LabelChoice(image, series, found, seg, carried=mask if carries else None,
+                           **plane)
     if seg is not None or mask is not None:
-        return LabelChoice(image, series, found, seg or mask)
+        return LabelChoice(image, series, found, seg or mask, **plane)
     want = f"{rule.base(image)}{rule.mask_filter}.*" if rule.mask_filter else "a mask file"
     where = f" in {rule.mask_dir}" if rule.mask_dir is not None else ""
     from cellpose_io.seg import seg_path_for
 
     seg_name = seg_path_for(image, suffix=rule.seg_suffix, series=series).name
     return LabelChoice(image, series, found, reason=f"no labels (no {seg_name} and no "
-                                                    f"{want}{where})")
+                                                    f"{want}{where})", **plane)
 
 
-def labelled_series(image: str | os.PathLike, rule: LabelRule | None = None) -> list[LabelChoice]:
-    """The choice for series 0 and for every series k >= 1 that has a ``_s{k}_seg.npy``."""
-    rule = rule or LabelRule()
-    out = [choose_labels(image, 0, rule)]
-    out += [choose_labels(image, k, rule) for k, _ in seg_files_for(image, rule.seg_suffix)
-            if k > 0]
+def labelled_planes(image: str | os.PathLike, rule: LabelRule | None = None) -> list[LabelChoice]:
+    """The choice for the first plane (seg and/or mask) and one for every further plane
+    that has its own ``_seg.npy`` (series, t, z), plane order."""
+    image, rule = Path(image), rule or LabelRule()
+    out = [choose_labels(image, 0, rule, t=0, z=0)]
+    for (series, t, z), path in seg_files_for(image, rule.seg_suffix):
+        if (series, t, z) == (0, 0, 0):
+            continue
+        source = LabelSource(path, "seg", series, t, z)
+        out.append(LabelChoice(image, series, (source,), source, t=t, z=z))
     return out
 
 
-def _free_backup(path: Path) -> Path:
-    n = 1
-    while True:
-        target = path.with_name(path.name + (".bak" if n == 1 else f".bak{n}"))
-        if not target.exists():
-            return target
-        n += 1
+BACKUP_TAG = "bak"
 
 
 def backup_copy(path: str | os.PathLike) -> Path:
-    """Copy a label file to the next free backup name (``.bak``, ``.bak2``...) before it is
-    replaced; the file itself stays. Returns the backup's path."""
-    import shutil
+    """Copy a label file to a backup beside it (``X_seg.npy.bak``, then ``.bak.1``...)
+    before it is replaced; the file itself stays. Returns the backup's path."""
+    from cellpose_io.atomic import copy_aside
 
-    path = Path(path)
-    target = _free_backup(path)
-    shutil.copy2(path, target)
-    log.info("kept a copy of %s as %s", path.name, target.name)
-    return target
+    return copy_aside(path, BACKUP_TAG)
 
 
 def keep_aside(path: str | os.PathLike) -> Path:
     """Rename a label file to a backup beside it (``X_masks.tif`` -> ``X_masks.tif.bak``,
-    then ``.bak2``...) so it no longer counts and nothing is lost; returns the new path."""
-    path = Path(path)
-    target = _free_backup(path)
-    os.replace(path, target)
-    log.info("kept %s aside as %s", path.name, target.name)
-    return target
+    then ``.bak.1``...) so it no longer counts and nothing is lost; returns the new path."""
+    from cellpose_io.atomic import set_aside
 
+    return set_aside(path, BACKUP_TAG)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,27 @@ import numpy as np
 from cellpose_io.atomic import atomic_write
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import (
+    MAX_CLASS_ID,
     classes_from_map,
     mask_dtype_for,
     normalise_class_table,
+    renumber_sparse_ids,
 )
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
 
-__all__ = ["SegData", "load_seg", "save_seg", "seg_path_for", "write_seg", "mask_dtype_for"]
+__all__ = [
+    "SegData", "images_sharing_labels", "load_seg", "save_seg", "seg_path_for", "write_seg",
+    "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
+]
 
 log = logging.getLogger(__name__)
 
 SEG_FORMAT_VERSION = 1
+#: Training labels: ``<stem>_seg.npy``, Cellpose's own name (its GUI opens it).
+SEG_SUFFIX = "_seg.npy"
+#: Model predictions: ``<stem>_pred_seg.npy``, same layout, kept apart from training labels.
+PRED_SUFFIX = "_pred_seg.npy"
 # Keys this module interprets; anything else in a file is kept in SegData.extra.
 _KNOWN_KEYS = {
     "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
@@ -79,21 +89,76 @@ class SegData:
         return len(self.class_names) - 1
 
 
+def plane_tag(series: int = 0, t: int | None = None, z: int | None = None) -> str:
+    """The file-name tag of one plane: ``_s{S}`` for series S >= 1, then ``_t{T}_z{Z}`` for
+    a plane of a multi-plane series (both given), nothing for a single-plane series 0.
+
+    One naming for every per-plane file (predictions, training labels): ``movie.nd2`` plane
+    t=3, z=0 -> ``movie_t3_z0_seg.npy``; series 2 of a LIF, t=0 z=5 -> ``exp_s2_t0_z5_seg.npy``.
+    Numbers are not zero-padded (like the ``_s{k}`` series tag).
+    """
+    if series < 0:
+        raise ValueError(f"series must be >= 0, got {series}")
+    tag = f"_s{int(series)}" if series else ""
+    if (t is None) != (z is None):
+        raise ValueError("give both t and z for a plane of a multi-plane series, or neither")
+    if t is not None and z is not None:
+        if t < 0 or z < 0:
+            raise ValueError(f"plane t={t} z={z}: indices must be >= 0")
+        tag += f"_t{int(t)}_z{int(z)}"
+    return tag
+
+
 def seg_path_for(
-    image_path: str | os.PathLike, suffix: str = "_seg.npy", series: int = 0
+    image_path: str | os.PathLike, suffix: str = SEG_SUFFIX, series: int = 0,
+    t: int | None = None, z: int | None = None,
 ) -> Path:
-    """Where the label file of ``image_path`` (series ``series``) lives.
+    """Where the label file of ``image_path`` (series ``series``, plane ``t``/``z``) lives.
 
     Series 0 uses the Cellpose GUI's own naming: upstream drops only the last extension, so
     ``cells.ome.tif`` -> ``cells.ome_seg.npy``; we do the same so the Cellpose GUI finds our
     files and we find its files. Series k >= 1 of a multi-series file (LIF, CZI scenes...)
-    get ``<stem>_s{k}<suffix>`` so every series keeps its own labels.
+    get ``<stem>_s{k}<suffix>`` so every series keeps its own labels; a plane of a
+    multi-plane series (give ``t`` and ``z``) gets ``<stem>[_s{k}]_t{T}_z{Z}<suffix>``, so
+    one plane is written without rewriting the others (see :func:`plane_tag`).
     """
     image_path = Path(image_path)
-    if series < 0:
-        raise ValueError(f"series must be >= 0, got {series}")
-    tag = f"_s{int(series)}" if series else ""
+    tag = plane_tag(series, t, z)
     return image_path.with_name(os.path.splitext(image_path.name)[0] + tag + suffix)
+
+
+def images_sharing_labels(image_path: str | os.PathLike) -> list[Path]:
+    """Other images beside ``image_path`` whose label files would have the same names
+    (``cells.tif`` and ``cells.png`` both map to ``cells_seg.npy``), sorted by name.
+
+    Cellpose names label files by dropping the last extension, so such images would share
+    one label and one prediction file silently; callers refuse or skip them instead.
+    """
+    from cellpose_io.registry import is_image_file
+
+    image = Path(image_path)
+    stem = os.path.splitext(image.name)[0]
+    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in stem)
+    try:
+        candidates = list(image.parent.glob(f"{escaped}.*"))
+    except OSError:
+        return []
+    return sorted(p for p in candidates
+                  if p.name != image.name and os.path.splitext(p.name)[0] == stem
+                  and is_image_file(p) and p.is_file())
+
+
+def _check_own_label_file(image_path: str | os.PathLike, target: Path) -> None:
+    image = Path(image_path)
+    stem = os.path.splitext(image.name)[0]
+    if target.parent.absolute() != image.parent.absolute() or not target.name.startswith(stem):
+        return  # saved elsewhere (an output folder) or under a name of the caller's own
+    others = images_sharing_labels(image)
+    if others:
+        raise ValueError(
+            f"{image}: {image.name} and {others[0].name} would share the label file "
+            f"{target.name}; rename one of the images so each keeps its own labels"
+        )
 
 
 def _as_masks(masks: Any) -> np.ndarray:
@@ -183,6 +248,10 @@ def save_seg(
     Raises ValueError/TypeError for bad input before anything is written.
     """
     masks = _as_masks(masks)
+    masks, classes, renumbered = renumber_sparse_ids(masks, classes)
+    if renumbered:
+        log.warning("%s: sparse object ids renumbered 1..%d before saving",
+                    image_path, int(masks.max()))
     max_id = int(masks.max()) if masks.size else 0
     classes_arr = _as_classes(classes, max_id)
     n_user = int(classes_arr.max()) if classes_arr.size else 0
@@ -232,6 +301,7 @@ def save_seg(
         _check_storable(value, key)
 
     target = Path(out_path) if out_path is not None else seg_path_for(image_path, suffix)
+    _check_own_label_file(image_path, target)
     atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     log.debug("saved %d objects to %s", max_id, target)
     return target
@@ -345,9 +415,24 @@ def load_seg(path: str | os.PathLike) -> SegData:
 
     Files without class keys read as all objects unassigned (class 0). 0.9 files with a
     per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
-    vote. Raises :class:`LabelReadError` naming the file and the problem.
+    vote. Sparse ids too large for tables indexed by id are renumbered 1..N in order.
+    Raises only :class:`LabelReadError` naming the file and the problem, whatever the
+    file holds (``MemoryError``, ``RecursionError`` and surprises included), so a caller
+    can skip this one file.
     """
-    path = Path(path)
+    try:
+        return _load_seg(Path(path))
+    except LabelReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a hostile file triggers names the file
+        log.debug("unexpected failure reading %s", path, exc_info=True)
+        text = " ".join(str(exc).split())
+        raise LabelReadError(
+            path, f"unreadable ({type(exc).__name__}{': ' + text[:200] if text else ''})"
+        ) from exc
+
+
+def _load_seg(path: Path) -> SegData:
     obj = load_pickled_npy(path)
     if isinstance(obj, np.ndarray) and obj.dtype.hasobject and obj.size == 1:
         obj = obj.reshape(-1)[0]
@@ -358,9 +443,21 @@ def load_seg(path: str | os.PathLike) -> SegData:
             raise LabelReadError(path, "old Cellpose outline-list file without 'masks'")
         raise LabelReadError(path, f"missing key 'masks' (keys: {sorted(map(str, obj))})")
     masks = _read_masks(path, obj["masks"])
+    raw_classes = obj.get("classes")
+    vector = raw_classes if isinstance(raw_classes, np.ndarray) and raw_classes.ndim == 1 \
+        and raw_classes.dtype.kind in "uib" else None
+    masks, moved, renumbered = renumber_sparse_ids(masks, vector)
+    if renumbered:  # ids up to 2**32-1 are valid, but no table is built per possible id
+        log.warning("%s: sparse object ids renumbered 1..%d in order (as the Cellpose GUI "
+                    "does)", path, int(masks.max()))
+        obj = {**obj, "classes": moved}
     max_id = int(masks.max()) if masks.size else 0
     classes = _read_classes(path, obj, masks, max_id)
     n_user = int(classes.max()) if classes.size else 0
+    if n_user > MAX_CLASS_ID:
+        raise LabelReadError(
+            path, f"'classes' uses class id {n_user}, above the limit of {MAX_CLASS_ID} classes"
+        )
     try:
         names, colors = normalise_class_table(
             obj.get("class_names"), obj.get("class_colors"), n_user
@@ -385,3 +482,26 @@ def load_seg(path: str | os.PathLike) -> SegData:
         path=path,
         **optional,
     )
+
+
+_PLANE_TAG = re.compile(r"(?:_s([1-9][0-9]*))?(?:_t(0|[1-9][0-9]*)_z(0|[1-9][0-9]*))?")
+
+
+def parse_plane_tag(tag: str) -> tuple[int, int | None, int | None] | None:
+    """The (series, t, z) a :func:`plane_tag` names, or None when ``tag`` is not a tag.
+
+    ``""`` -> (0, None, None); ``"_s2"`` -> (2, None, None); ``"_t3_z0"`` -> (0, 3, 0);
+    ``"_s2_t0_z5"`` -> (2, 0, 5). ``t``/``z`` are None for a single-plane series' file.
+    """
+    match = _PLANE_TAG.fullmatch(tag)
+    if match is None:
+        return None
+    series, t, z = match.groups()
+    return (int(series or 0), None if t is None else int(t), None if z is None else int(z))
+
+
+def plane_of_file(name: str, stem: str, suffix: str = SEG_SUFFIX) -> tuple[int, int | None, int | None] | None:
+    """The plane of file ``name`` if it is ``<stem><plane tag><suffix>``, else None."""
+    if len(name) < len(stem) + len(suffix) or not (name.startswith(stem) and name.endswith(suffix)):
+        return None
+    return parse_plane_tag(name[len(stem): len(name) - len(suffix)])

@@ -11,6 +11,10 @@ Planes are read with ``LifImage.get_plane``, which follows the file's own dimens
 returns the wrong tile there). Files saved by LAS X Navigator with the channel as the second
 dimension use ``get_frame``, which handles that layout. Channel names are the Leica LUT names
 (e.g. "Green", "Red"): LIF files do not store dye names in a standard place.
+
+Line scans open as images too: an XZ scan (Leica's first two dimensions X and Z) has its Z
+slices as rows (Y = Z, pixel size from the Z step), an XT scan its time points (Y = T, no
+pixel size), and an XZT scan is a time series of XZ images. ``Image.warnings`` says which.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from cellpose_io.image import Image, PlaneSource
 from cellpose_io.registry import ImageReader, check_series, register_reader
 
 LIF_MAGIC = (b"\x70\x00\x00\x00",)
-DIM_Z, DIM_T, DIM_M = 3, 4, 10
+DIM_X, DIM_Y, DIM_Z, DIM_T, DIM_M = 1, 2, 3, 4, 10
+#: Leica's second display dimension -> what the rows (Y) of a line scan are.
+LINE_SCAN_ROWS = {DIM_Z: "Z", DIM_T: "T"}
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,11 @@ def _lut_names(lif: Any, image_name: str, n_channels: int) -> list[str]:
 
 
 class LifSource(PlaneSource):
-    def __init__(self, path: Path, image: int, tile: int, n_channels: int) -> None:
+    def __init__(self, path: Path, image: int, tile: int, n_channels: int,
+                 row_dim: int = DIM_Y) -> None:
         super().__init__(path)
         self.image, self.tile, self.n_channels = image, tile, n_channels
+        self.row_dim = row_dim  # Leica dimension shown as rows: Y, or Z / T for a line scan
 
     def open_handle(self) -> Any:
         from readlif.reader import LifFile
@@ -78,8 +86,9 @@ class LifSource(PlaneSource):
             if image.channel_as_second_dim:
                 pil = image.get_frame(z=z, t=t, c=c, m=self.tile)
             else:
-                pil = image.get_plane(c=c, requested_dims={DIM_Z: z, DIM_T: t,
-                                                           DIM_M: self.tile})
+                requested = {DIM_Z: z, DIM_T: t, DIM_M: self.tile}
+                requested.pop(self.row_dim, None)  # the rows of a line scan: all of them
+                pil = image.get_plane(c=c, requested_dims=requested)
             planes.append(np.asarray(pil))
         return np.stack(planes)
 
@@ -102,11 +111,16 @@ class LifReader(ImageReader):
         entry = entries[series]
         image = lif.get_image(entry.image)
         dims = image.dims_n
-        size_y, size_x = int(dims[2]) if 2 in dims else 1, int(dims[1])
-        if image.display_dims != (1, 2):
+        row_dim = int(image.display_dims[1])
+        if int(image.display_dims[0]) != DIM_X or row_dim not in (DIM_Y, *LINE_SCAN_ROWS):
             raise ValueError(
-                f"image {image.name!r} is not an XY scan (display dims {image.display_dims})"
+                f"image {image.name!r} is neither an XY image nor an XZ / XT line scan "
+                f"(Leica dimensions {image.display_dims})"
             )
+        if row_dim != DIM_Y and image.channel_as_second_dim:
+            raise ValueError(f"line scan {image.name!r} stores channels as its second "
+                             "dimension, which readlif cannot read")
+        size_y, size_x = int(dims.get(row_dim, 1)), int(dims[DIM_X])
         start, length = (int(v) for v in image.offsets[:2])
         file_size = path.stat().st_size
         if start + length > file_size:
@@ -117,21 +131,28 @@ class LifReader(ImageReader):
         bits = int(image.bit_depth[0])
         dtype = np.dtype(np.uint8 if bits <= 8 else np.uint16)
         n_channels = int(image.channels)
+        sizes = {"T": int(dims.get(DIM_T, 1)), "Z": int(dims.get(DIM_Z, 1))}
+        warnings = []
+        if row_dim != DIM_Y:
+            rows = LINE_SCAN_ROWS[row_dim]
+            sizes[rows] = 1  # shown as rows instead
+            warnings.append(f"X{rows} line scan: image rows (Y) are {rows} "
+                            + ("slices" if rows == "Z" else "time points"))
         axes, shape = "", []
-        for letter, size in (("T", int(image.nt)), ("Z", int(image.nz)), ("C", n_channels),
+        for letter, size in (("T", sizes["T"]), ("Z", sizes["Z"]), ("C", n_channels),
                              ("Y", size_y), ("X", size_x)):
             if size > 1 or letter in "YX":
                 axes += letter
                 shape.append(size)
         scale = image.scale_n
         pixel_size = None
-        if scale.get(1) and scale.get(2):
-            pixel_size = (1.0 / abs(float(scale[2])), 1.0 / abs(float(scale[1])))
-        source = LifSource(path, entry.image, entry.tile, n_channels)
+        if row_dim != DIM_T and scale.get(row_dim) and scale.get(DIM_X):
+            pixel_size = (1.0 / abs(float(scale[row_dim])), 1.0 / abs(float(scale[DIM_X])))
+        source = LifSource(path, entry.image, entry.tile, n_channels, row_dim)
         source.adopt(image)
         return Image(
             path=path, axes=axes, shape=tuple(shape), dtype=dtype, source=source,
             channel_names=_lut_names(lif, image.name, n_channels), pixel_size=pixel_size,
             series=series, n_series=len(entries), series_names=[e.name for e in entries],
-            format=self.name,
+            format=self.name, warnings=warnings,
         )

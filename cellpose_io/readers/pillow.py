@@ -63,9 +63,9 @@ class PillowSource(PlaneSource):
 
             arr = imagecodecs.png_decode(self.path.read_bytes())
             return np.moveaxis(arr[..., :3], -1, 0)
-        from PIL import Image as PILImage
+        from cellpose_io.limits import pillow_image
 
-        with PILImage.open(self.path) as img:
+        with pillow_image(self.path) as img:
             img.load()
             return _to_cyx(img)
 
@@ -79,12 +79,12 @@ class PillowReader(ImageReader):
     priority = 0
 
     def open(self, path: Path, series: int = 0) -> Image:
-        from PIL import Image as PILImage
+        from cellpose_io.limits import pillow_image
 
         check_series(path, series, 1)
         with open(path, "rb") as fh:
             head = fh.read(32)
-        with PILImage.open(path) as img:
+        with pillow_image(path) as img:
             mode, (width, height) = img.mode, img.size
             if mode not in _MODES:
                 raise ValueError(f"unsupported Pillow image mode {mode!r}")

@@ -136,6 +136,82 @@ class _Layout:
     keep_channels: int | None  # drop trailing channels (alpha) beyond this count
 
 
+class ContiguousSource(PlaneSource):
+    """Planes of an uncompressed ImageJ hyperstack read straight from their byte offsets.
+
+    ImageJ stores a hyperstack's planes one after the other (C fastest, then Z, then T)
+    after the first page's data offset; this source needs nothing but that offset, so it
+    still reads a file whose later pages (IFDs) were cut off.
+    """
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, page_shape: tuple[int, int],
+                 size_z: int, size_c: int) -> None:
+        super().__init__(path)
+        self.offset, self.dtype, self.page_shape = offset, np.dtype(dtype), page_shape
+        self.size_z, self.size_c = size_z, size_c
+
+    def open_handle(self) -> Any:
+        return open(self.path, "rb")  # noqa: SIM115 - kept open, closed by PlaneSource
+
+    def read_plane(self, t: int, z: int) -> np.ndarray:
+        page = self.page_shape[0] * self.page_shape[1]
+        count = self.size_c * page
+        first = (t * self.size_z + z) * self.size_c  # ImageJ order: C fastest, then Z, T
+        self.handle.seek(self.offset + first * page * self.dtype.itemsize)
+        data = np.frombuffer(self.handle.read(count * self.dtype.itemsize), dtype=self.dtype)
+        if data.size != count:
+            raise ImageReadError(self.path, f"plane t={t} z={z} is cut off (truncated file)")
+        return data.reshape((self.size_c, *self.page_shape)).astype(self.dtype.newbyteorder("="))
+
+
+def imagej_truncated(tif: Any, path: Path) -> Image | None:
+    """A cut-off ImageJ hyperstack opened with the frames (or slices) the file holds.
+
+    ImageJ's header says how many images the stack has; when the file ends before the last
+    of them (acquisition or copy stopped early), tifffile refuses the series. Complete time
+    points are kept (complete Z slices for a stack without T; a missing channel cannot be
+    made up, so then None) and ``Image.warnings`` says how many were lost. None when the
+    file is not such a hyperstack or is not truncated.
+    """
+    if not tif.is_imagej:
+        return None
+    meta, page = tif.imagej_metadata or {}, tif.pages.first
+    frames, slices, channels = (int(meta.get(k, 1) or 1)
+                                for k in ("frames", "slices", "channels"))
+    if (page.compression != 1 or not page.is_contiguous or page.samplesperpixel != 1
+            or len(page.shape) != 2 or frames * slices * channels <= 1):
+        return None
+    offset, size = int(page.dataoffsets[0]), int(tif.filehandle.size)
+    if offset + frames * slices * channels * page.nbytes <= size:
+        return None
+    complete = max(size - offset, 0) // page.nbytes
+    promised, letter = (frames, "T") if frames > 1 else (slices, "Z")
+    per_step = channels * (slices if letter == "T" else 1)
+    kept = complete // per_step
+    if kept < 1:
+        return None
+    if letter == "T":
+        frames = kept
+    else:
+        slices = kept
+    noun = "frames" if letter == "T" else "slices"
+    warning = (f"ImageJ header promises {promised} {noun} but the file holds {kept}: "
+               f"opened {kept} {noun} (file truncated)")
+    log.warning("%s: %s", path, warning)
+    axes, shape = "", []
+    for axis, n in (("T", frames), ("Z", slices), ("C", channels)):
+        if n > 1:
+            axes, shape = axes + axis, shape + [n]
+    dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
+    source = ContiguousSource(path, offset, dtype, tuple(page.shape), slices, channels)
+    return Image(
+        path=path, axes=axes + "YX", shape=(*shape, *page.shape), dtype=page.dtype,
+        source=source, format="tiff", warnings=[warning],
+        channel_names=imagej_channel_names(meta.get("Labels"), channels),
+        pixel_size=resolution_um(page, meta.get("unit")),
+    )
+
+
 class TiffSource(PlaneSource):
     def __init__(self, path: Path, series: int | None, layout: _Layout) -> None:
         super().__init__(path)
@@ -255,6 +331,11 @@ class TiffReader(ImageReader):
                 raise
 
     def _open(self, tif: Any, path: Path, series: int, messages: list[str]) -> Image:
+        if series == 0:
+            truncated = imagej_truncated(tif, path)
+            if truncated is not None:
+                tif.close()
+                return truncated
         n_series = len(tif.series)
         raise_if_damaged(path, messages)
         check_series(path, series, n_series)

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 from guv_app import __version__
 
-COMMAND_MODULES = ("info", "models", "predict", "train", "evaluate", "make_crops", "measure")
+COMMAND_MODULES = (
+    "info", "models", "predict", "train", "evaluate", "make_crops", "measure", "track",
+)
 
 
 class CLIError(Exception):

@@ -18,8 +18,10 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
-from guv_app.controllers.analyzer_workers import Task
+from guv_app.controllers.analyzer_tracks import TrackController
+from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
+from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
 from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
 from guv_app.services.analysis.promote import (
@@ -46,16 +48,22 @@ class AnalyzerController(QtCore.QObject):
         super().__init__()
         self.window = window or AnalyzerWindow()
         self.images: list[Path] = []
-        self.task: Task | None = None
+        self.task = TaskRunner(self, name="prediction")
+        self.task.progress.connect(self._on_reports)
+        self.task.finished.connect(self._on_batch_done)
+        self.task.failed.connect(self._on_batch_error)
         self.last_batch: BatchResult | None = None
         self.last_promote: PromoteResult | None = None
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.confirm: Callable[[str, str], bool] = self._confirm
         self.editor = PredictionEditor(self)
         self.window.set_editor(self.editor.widget)
         self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
         self.measure = MeasureController(self.window, lambda: list(self.images),
                                          before_run=self.editor.leave, parent=self)
+        self.tracks = TrackController(self.window, parent=self)
+        self.measure.finished.connect(
+            lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.set_params(FORM_PARAMS)
         inf.runCurrent.connect(self.run_current)
@@ -164,7 +172,7 @@ class AnalyzerController(QtCore.QObject):
     # ------------------------------------------------------------------ batch
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return self.task.running
 
     def run_current(self) -> bool:
         """Predict the image on screen (always reruns; asks before replacing corrections)."""
@@ -195,25 +203,28 @@ class AnalyzerController(QtCore.QObject):
         for r in rows:
             self.window.files.set_status(r, "queued")
 
-        def job(progress, cancel, on_item):
-            return predict_images(images, model, params, force=force, progress=progress,
-                                  cancel=cancel, on_image=on_item)
+        def job(report, cancel):
+            return predict_images(images, model, params, force=force,
+                                  progress=step_reporter(report), cancel=cancel,
+                                  on_image=report)
 
-        self.task = Task(job, self)
-        self.task.item.connect(self._on_image)
-        self.task.progress.connect(self.window.inference.show_progress)
-        self.task.done.connect(self._on_batch_done)
-        self.task.error.connect(self._on_batch_error)
-        self.task.finished.connect(lambda: self.window.inference.set_running(False))
         self.window.inference.set_running(True)
         self.window.inference.show_progress(0, len(images), f"loading model {model}…")
-        self.task.start()
+        self.task.start(job, urgent=lambda item: not isinstance(item, Step))
         return True
 
     def cancel(self) -> None:
-        if self.task is not None:
+        if self.task.running:
             self.task.cancel()
             self.window.inference.progress_label.setText("cancelling…")
+
+    def _on_reports(self, batch: list) -> None:
+        for item in batch:
+            if isinstance(item, ImageStatus):
+                self._on_image(item)
+        step = last_step(batch)
+        if step is not None:
+            self.window.inference.show_progress(step.done, step.total, step.message)
 
     def _row_of(self, image: str) -> int:
         path = Path(image)
@@ -232,6 +243,7 @@ class AnalyzerController(QtCore.QObject):
                 self.editor.reload()
 
     def _on_batch_done(self, result: BatchResult) -> None:
+        self.window.inference.set_running(False)
         self.last_batch = result
         for status in result.images:  # 'cancelled' rows never came through _on_image
             if status.status == "cancelled":
@@ -248,6 +260,7 @@ class AnalyzerController(QtCore.QObject):
         self.batchFinished.emit(result)
 
     def _on_batch_error(self, message: str) -> None:
+        self.window.inference.set_running(False)
         self.window.inference.progress_label.setText(f"Prediction failed: {message}")
         self.window.show_message(f"Prediction failed: {message}")
 
@@ -311,10 +324,8 @@ class AnalyzerController(QtCore.QObject):
     def can_close(self) -> bool:
         """Save pending edits and stop workers before the window closes."""
         self.editor.leave()
-        for task in (self.task, self.measure.task):
-            if task is not None and task.running:
-                task.cancel()
-                task.wait()
+        for task in (self.task, self.measure.task, self.tracks.task):
+            task.shutdown()
         return True
 
     def show(self) -> None:

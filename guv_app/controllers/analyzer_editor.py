@@ -45,7 +45,12 @@ class PredictionEditor(QtCore.QObject):
         for action in list(bar.actions()):  # keep Edit and View, drop File and Model
             if action.text() in ("File", "Model"):
                 bar.removeAction(action)
-        for name in ("undo", "redo", "select_none"):  # window shortcuts work when embedded
+        labels_menu = bar.addMenu("Labels")  # import/export stay reachable when embedded
+        for name in ("import_labels", "export_labels", "export_cellpose"):
+            labels_menu.addAction(w.actions[name])
+        w.actions["export_all_labels"].setEnabled(False)
+        self.trainer.exchange.image_path = lambda: self.path
+        for name in ("undo", "redo", "select_none", "import_labels", "export_labels"):
             w.addAction(w.actions[name])
         self.save_action = QtGui.QAction("Save prediction", w)
         self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))

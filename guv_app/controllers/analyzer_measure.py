@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from PyQt6 import QtCore, QtWidgets
 
 from cellpose_io.atomic import atomic_write_bytes
-from guv_app.controllers.analyzer_workers import Task
+from guv_app.controllers.task_runner import TaskRunner, last_step, step_reporter
 from guv_app.plugins.base import PluginError
 from guv_app.services.analysis.measure import MeasureRun, measure_images
 
@@ -40,7 +40,10 @@ class MeasureController(QtCore.QObject):
         self._images = images
         self._before_run = before_run
         self.run: MeasureRun | None = None
-        self.task: Task | None = None
+        self.task = TaskRunner(self, name="measurement")
+        self.task.progress.connect(self._on_reports)
+        self.task.finished.connect(self._done)
+        self.task.failed.connect(self._failed)
         # where export dialogs start / which path they return; tests replace these
         self.ask_save_path: Callable[[str, str], str | None] = self._ask_save_path
         self.panel.measureRequested.connect(self.measure)
@@ -63,7 +66,7 @@ class MeasureController(QtCore.QObject):
     # ------------------------------------------------------------------ running
     @property
     def running(self) -> bool:
-        return self.task is not None and self.task.running
+        return self.task.running
 
     def measure(self) -> bool:
         """Measure every image of the list with the checked plugins (background thread)."""
@@ -86,24 +89,26 @@ class MeasureController(QtCore.QObject):
             self.panel.status.setText(str(exc))
             return False
 
-        def job(progress, cancel, _on_item):
-            return measure_images(images, plugins, params, labels, progress, cancel)
+        def job(report, cancel):
+            return measure_images(images, plugins, params, labels, step_reporter(report),
+                                  cancel)
 
-        self.task = Task(job, self)
-        self.task.progress.connect(self.panel.show_progress)
-        self.task.done.connect(self._done)
-        self.task.error.connect(self._failed)
-        self.task.finished.connect(lambda: self.panel.set_running(False))
         self.panel.set_running(True)
         self.panel.show_progress(0, len(images), "measuring…")
-        self.task.start()
+        self.task.start(job)
         return True
 
     def cancel(self) -> None:
-        if self.task is not None:
+        if self.task.running:
             self.task.cancel()
 
+    def _on_reports(self, batch: list) -> None:
+        step = last_step(batch)
+        if step is not None:
+            self.panel.show_progress(step.done, step.total, step.message)
+
     def _done(self, run: MeasureRun) -> None:
+        self.panel.set_running(False)
         self.run = run
         self.window.table.set_table(run.table)
         self.window.plots.set_table(run.table, run.class_colors)
@@ -123,6 +128,7 @@ class MeasureController(QtCore.QObject):
         self.finished.emit(run)
 
     def _failed(self, message: str) -> None:
+        self.panel.set_running(False)
         self.panel.status.setText(f"Measuring failed: {message}")
 
     # ------------------------------------------------------------------ export

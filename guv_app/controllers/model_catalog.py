@@ -83,6 +83,37 @@ def _disconnect(signal, slot) -> None:
         signal.disconnect(slot)
 
 
+LAST_USED_KEY = "models/last_used"
+
+
+def runnable(meta: ModelMeta | None) -> bool:
+    """Whether a model can run here without downloading anything (no weights loaded):
+    ``cpsam`` needs the Cellpose-SAM weights on disk, a trained model its weights file."""
+    if meta is None:
+        return False
+    from guv_app.services.engine import weights
+
+    if meta.name == weights.CPSAM_NAME:
+        return weights.find_cpsam_weights() is not None
+    if meta.kind == "builtin":
+        return True
+    try:
+        folder = registry.model_dir(meta.name)
+    except ValueError:
+        return False
+    return folder.is_dir() and any(f.suffix in (".pt", ".safetensors") for f in folder.iterdir())
+
+
+def default_model(catalog: ModelCatalog, last_used: str | None = None) -> str:
+    """The model a selector starts on: the last one used if it can run, else ``tiny``
+    when Cellpose-SAM's weights are missing (offline), else ``cpsam``."""
+    if last_used and runnable(catalog.meta(last_used)):
+        return last_used
+    if runnable(catalog.meta("cpsam")):
+        return "cpsam"
+    return "tiny"
+
+
 _DEFAULT: ModelCatalog | None = None
 
 

@@ -30,8 +30,16 @@ class SaveJob:
     class_colors: list[tuple[int, int, int]]
     version: int
     token: int  # which opened document this came from
-    series: int = 0  # series of a multi-series file: k >= 1 goes to <stem>_s{k}_seg.npy
+    series: int = 0  # the plane the labels belong to: each has its own file, named by
+    t: int | None = None  # cellpose_io.plane_tag (t/z None: a single-plane series)
+    z: int | None = None
     extra: dict = field(default_factory=dict)  # more keys for the file (mcp_labels_from)
+
+    @property
+    def out_path(self) -> Path:
+        import cellpose_io
+
+        return cellpose_io.seg_path_for(self.image_path, series=self.series, t=self.t, z=self.z)
 
 
 def write_job(job: SaveJob) -> Path:
@@ -39,8 +47,7 @@ def write_job(job: SaveJob) -> Path:
 
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
-        out_path=cellpose_io.seg_path_for(job.image_path, series=job.series),
-        series=int(job.series), **job.extra,
+        out_path=job.out_path, series=int(job.series), t=job.t, z=job.z, **job.extra,
     )
 
 
@@ -77,6 +84,10 @@ class Autosaver(QtCore.QObject):
             self.failed.emit(job, f"Could not save the labels of {job.image_path}: {exc}")
             return
         self.saved.emit(job, path)
+
+    def wait_written(self, timeout: float | None = 30.0) -> None:
+        """Block until queued saves are on disk (before reading a label file back)."""
+        wait_futures(list(self._futures), timeout=timeout)
 
     def wait(self, timeout: float | None = 30.0) -> None:
         """Block until queued saves are written (closing the window, tests)."""

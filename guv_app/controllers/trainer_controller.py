@@ -7,22 +7,34 @@ buffer that is recoloured only inside the bounding box of each edit. File handli
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
 import numpy as np
 from PyQt6 import QtCore
 
+from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
+from guv_app.controllers.trainer_menus import TrainerMenus
+from guv_app.controllers.trainer_regions import TrainingRegions
 from guv_app.services.annotation import (
     LabelDocument,
     LabelEvent,
     class_lut,
     instance_lut,
+    raster,
     selection_ids_lut,
 )
+from guv_app.views.busy import busy_cursor
 from guv_app.views.trainer.canvas import Tool
-from guv_app.views.trainer.composite import ChannelDisplay, composite, default_displays
+from guv_app.views.trainer.composite import (
+    ChannelDisplay,
+    auto_levels,
+    composite,
+    default_displays,
+    slider_ranges,
+)
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
@@ -43,15 +55,22 @@ class TrainerController(QtCore.QObject):
         self.overwrite = False
         self.planes: np.ndarray | None = None
         self.displays: list[ChannelDisplay] = []
+        self._ranges: list[tuple[float, float]] = []
         self._instance_lut = np.zeros(1, np.uint32)
         self._stroke_label: int | None = None
         self._stroke_last: tuple[float, float] | None = None
         self._last_selection: set[int] = set()
+        self._erased: set[int] = set()  # objects an erase stroke touched
+        self._cursor: tuple[float, float] | None = None
         self._counts_timer = QtCore.QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(120)  # counts follow edits, off the edit-to-screen path
         self._counts_timer.timeout.connect(self._refresh_counts)
-        self.files = TrainerFiles(self)
+        self.files = TrainerFiles(self.window, self.doc, self.set_planes, parent=self)
+        self.exchange = LabelExchange(self)  # File ▸ Import / Export labels
+        self.files.open_seg = self.exchange.open_seg  # a _seg.npy opens its image
+        self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
+        self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)
@@ -69,8 +88,8 @@ class TrainerController(QtCore.QObject):
         c.cursorMoved.connect(self.on_cursor)
         a["undo"].triggered.connect(self.doc.undo)
         a["redo"].triggered.connect(self.doc.redo)
-        a["delete"].triggered.connect(lambda: self.doc.delete(self.doc.selected))
-        a["merge"].triggered.connect(lambda: self.doc.merge(self.doc.selected))
+        a["delete"].triggered.connect(self.delete_selected)
+        a["merge"].triggered.connect(self.merge_selected)
         a["fill_holes"].triggered.connect(self.fill_holes_selected)
         a["assign"].triggered.connect(
             lambda: self._guard(self.doc.assign_class, self.doc.selected, self.doc.current_class)
@@ -84,13 +103,15 @@ class TrainerController(QtCore.QObject):
         a["brush_bigger"].triggered.connect(lambda: self._step_brush(+2))
         a["brush_smaller"].triggered.connect(lambda: self._step_brush(-2))
         a["close"].triggered.connect(w.close)
+        for k in range(1, 10):
+            a[f"class_{k}"].triggered.connect(lambda _=False, k=k: self.pick_class(k))
         for tool in Tool:
             a[f"tool_{tool.value}"].triggered.connect(lambda _=False, t=tool: self.set_tool(t))
         tp = w.tool_panel
         tp.toolChanged.connect(self.set_tool)
         tp.brushSizeChanged.connect(lambda v: c.set_brush_radius(v / 2))
         tp.overwriteChanged.connect(lambda v: setattr(self, "overwrite", bool(v)))
-        tp.overlayModeChanged.connect(c.overlay.set_mode)
+        tp.overlayModeChanged.connect(self.set_overlay_mode)
         tp.opacityChanged.connect(c.overlay.set_opacity)
         tp.colorByClassChanged.connect(a["color_by_class"].setChecked)
         cp = w.class_panel
@@ -117,10 +138,26 @@ class TrainerController(QtCore.QObject):
         self.planes = planes
         if new_image or len(self.displays) != planes.shape[0]:
             self.displays = default_displays(planes)
-            names = self.files.channel_names(planes.shape[0])
-            ranges = [(float(p.min()), float(p.max())) for p in planes]
-            self.window.channel_panel.set_channels(names, self.displays, ranges)
+            self._ranges = slider_ranges(planes)
+            self._show_channels()
+        else:  # another Z/T plane: widen the sliders if it holds values beyond them
+            wider = slider_ranges(planes, self._ranges)
+            if wider != self._ranges:
+                self._ranges = wider
+                self._show_channels()
         self.canvas.set_image(composite(planes, self.displays), keep_view=not new_image)
+        self._refresh_readout()
+
+    def _refresh_readout(self) -> None:
+        """Pixel readout follows the image under a still mouse (new image, plane, labels)."""
+        if self._cursor is None:
+            self.window.cursor_label.setText("")
+        else:
+            self.on_cursor(*self._cursor)
+
+    def _show_channels(self) -> None:
+        names = self.files.channel_names(len(self.displays))
+        self.window.channel_panel.set_channels(names, self.displays, self._ranges)
 
     def set_displays(self, displays: list[ChannelDisplay]) -> None:
         self.displays = displays
@@ -128,8 +165,27 @@ class TrainerController(QtCore.QObject):
             self.canvas.set_image(composite(self.planes, displays), keep_view=True)
 
     def auto_contrast(self) -> None:
-        if self.planes is not None:
-            self.set_planes(self.planes, new_image=True)
+        """Percentile min/max per channel; colours and visibility stay the user's."""
+        if self.planes is None:
+            return
+        self.displays = [dataclasses.replace(d, low=lo, high=hi) for d, (lo, hi) in
+                         zip(self.displays, map(auto_levels, self.planes), strict=True)]
+        self._show_channels()
+        self.canvas.set_image(composite(self.planes, self.displays), keep_view=True)
+
+    def pick_class(self, k: int) -> None:
+        """Number key k: class k becomes the current class (when it exists)."""
+        if k < len(self.doc.class_table):
+            self.doc.set_current_class(k)
+            self.window.class_panel.list.setCurrentRow(k)
+            self.window.statusBar().showMessage(
+                f"Current class: {self.doc.class_table.names[k]}", 2000)
+        else:
+            self.window.statusBar().showMessage(f"There is no class {k}", 2000)
+
+    def set_overlay_mode(self, mode: str) -> None:
+        with busy_cursor():
+            self.canvas.overlay.set_mode(mode)
 
     def set_color_by_class(self, on: bool) -> None:
         self.color_by_class = bool(on)
@@ -138,7 +194,8 @@ class TrainerController(QtCore.QObject):
             blocker = QtCore.QSignalBlocker(tp)
             tp.setChecked(self.color_by_class)
             del blocker
-        self._rebuild_lut()
+        with busy_cursor():
+            self._rebuild_lut()
 
     def cycle_masks(self) -> None:
         combo = self.window.tool_panel.mode
@@ -186,9 +243,8 @@ class TrainerController(QtCore.QObject):
                 self._last_selection = set(self.doc.selected)
                 ov.set_lut(self._lut(), redraw=False)
             if ev.ids is not None and len(ev.ids) and not ov.covers(int(ev.ids.max())):
-                ov.set_lut(self._lut())
-            else:
-                ov.update_region(ev.slices)
+                ov.set_lut(self._lut(), redraw=False)  # new ids only inside this edit's box
+            ov.update_region(ev.slices)
             self._counts_timer.start()
         elif ev.kind == "classes":
             if self.color_by_class:
@@ -199,10 +255,13 @@ class TrainerController(QtCore.QObject):
             ov.set_lut(self._lut(), redraw=False)
             self._update_ids(sorted(self._last_selection | self.doc.selected))
             self._last_selection = set(self.doc.selected)
+            self._show_selected()
         elif ev.kind in ("table", "reset"):
             if ev.kind == "reset":
                 self._last_selection = set()
                 ov.set_labels(self.doc.masks, self._lut())
+                self._show_selected()
+                self._refresh_readout()
             else:
                 self._rebuild_lut()
             self._refresh_classes()
@@ -218,6 +277,11 @@ class TrainerController(QtCore.QObject):
 
     def _refresh_counts(self) -> None:
         self.window.class_panel.set_counts(self.doc.counts_per_class().tolist())
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        n = len(self.doc.selected)
+        self.window.selection_label.setText(f"{n} selected" if n else "")
 
     def _refresh_state(self) -> None:
         a = self.window.actions
@@ -248,6 +312,7 @@ class TrainerController(QtCore.QObject):
 
     def on_stroke_start(self, x: float, y: float) -> None:
         self.doc.begin_group(self.canvas.tool.value)
+        self._erased = set()
         self._stroke_last = (x, y)
         if self.canvas.tool == Tool.BRUSH:
             under = self.doc.label_at(x, y)
@@ -263,12 +328,24 @@ class TrainerController(QtCore.QObject):
     def on_stroke_end(self) -> None:
         self._stroke_last = None
         self._stroke_label = None
+        split = self.doc.separate_parts(self._erased) if self._erased else {}
+        self._erased = set()
         self.doc.end_group()
+        if split:  # an erase cut objects in pieces: each piece is now its own object
+            desc = "; ".join(f"object {k} -> {k} and {', '.join(map(str, v))}"
+                             for k, v in list(split.items())[:3])
+            self.window.statusBar().showMessage(
+                f"Erase cut {len(split)} object(s) apart, the pieces are separate objects: "
+                f"{desc}", 8000)
 
     def _stroke_segment(self, pts: list[tuple[float, float]]) -> None:
         arr = np.asarray(pts, np.float64)
         r = self.canvas.brush_radius
         if self.canvas.tool == Tool.ERASE:
+            hit = raster.stroke_mask(arr, r, self.doc.shape)
+            if hit is not None:
+                vals = self.doc.masks[hit[0]][hit[1]]
+                self._erased.update(np.unique(vals[vals > 0]).tolist())
             self.doc.erase(arr, r)
         else:
             self._stroke_label = self.doc.paint(
@@ -281,10 +358,20 @@ class TrainerController(QtCore.QObject):
             self.doc.set_selection(self.doc.objects_in_polygon(points))
         elif tool == Tool.LASSO_DELETE:
             self.doc.lasso_delete(points)
+        elif tool in (Tool.REGION_RECT, Tool.REGION_POLY):
+            self.regions.add(points)
         elif tool == Tool.SPLIT:
-            self.doc.split(points)
+            pieces = self.doc.split(points)
+            if pieces:
+                self.window.statusBar().showMessage(
+                    f"Split into {len(pieces) + 1} objects", 4000)
+            else:
+                self.window.statusBar().showMessage(
+                    "The split line cuts no object in two: draw it across one object, "
+                    "from outside to outside", 8000)
 
     def on_cursor(self, x: float, y: float) -> None:
+        self._cursor = (x, y)
         r, c = int(np.floor(y)), int(np.floor(x))
         if self.planes is None or not (0 <= r < self.planes.shape[1] and 0 <= c < self.planes.shape[2]):
             self.window.cursor_label.setText("")
@@ -296,6 +383,28 @@ class TrainerController(QtCore.QObject):
         self.window.cursor_label.setText(text + (f" ({cls})" if obj and cls != "background" else ""))
 
     # ------------------------------------------------------------ commands
+    def delete_selected(self) -> None:
+        with busy_cursor():
+            n = len(self.doc.delete(self.doc.selected))
+        if n:
+            self.window.statusBar().showMessage(f"Deleted {n} object(s) (Ctrl+Z undoes)", 4000)
+
+    def merge_selected(self) -> None:
+        """Merge the selection; merging objects that do not touch is done but said."""
+        ids = sorted(self.doc.selected)
+        if len(ids) < 2:
+            self.window.statusBar().showMessage("Select two or more objects to merge", 4000)
+            return
+        with busy_cursor():
+            parts = self.doc.n_parts(ids)
+            target = self.doc.merge(ids)
+        if parts > 1:
+            self.window.show_message(
+                f"Merged {len(ids)} objects that do not touch: object {target} now has "
+                f"{parts} separate parts (Ctrl+Z undoes).", error=False)
+        else:
+            self.window.statusBar().showMessage(f"Merged {len(ids)} objects into {target}", 4000)
+
     def fill_holes_selected(self) -> None:
         with self.doc.group("fill holes"):
             for obj in sorted(self.doc.selected):
@@ -319,6 +428,7 @@ class TrainerController(QtCore.QObject):
     def show(self) -> None:
         self.window.show()
         self.canvas.setFocus()
+        self.menus.show_first_run_hint()
         # scipy.ndimage (~0.4 s) is needed by the first delete/fill/split, not to show the
         # window: import it in the background once the window is up
         QtCore.QTimer.singleShot(

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from cellpose_io.label_sources import CARRIES_KEY, LabelRule
+from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
-from guv_app.services.annotation import ClassTable
-
-if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+from guv_app.services.annotation import ClassTable, LabelDocument
+from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
@@ -32,10 +31,20 @@ class TrainerFiles(QtCore.QObject):
 
     AUTOSAVE_DELAY_MS = 1500
 
-    def __init__(self, ctl: TrainerController) -> None:
-        super().__init__(ctl)
-        self.ctl = ctl
-        self.window = ctl.window
+    def __init__(
+        self,
+        window: TrainerWindow,
+        doc: LabelDocument,
+        show_planes: Callable[..., None],
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        """``show_planes(planes, new_image=bool)`` puts (C, Y, X) planes on screen."""
+        super().__init__(parent)
+        self.window = window
+        self.doc = doc
+        self.show_planes = show_planes
+        # set by the Trainer: opens a _seg.npy's image with its labels (returns success)
+        self.open_seg: Callable[[Path], bool] | None = None
         self.path: Path | None = None
         self.image = None  # cellpose_io.Image of the open file
         self.t = self.z = self.series = 0
@@ -46,7 +55,7 @@ class TrainerFiles(QtCore.QObject):
         self.label_rule = LabelRule()  # Cellpose's X.png + X_masks.tif naming
         self.carries: dict | None = None  # mask image the open labels were made from
         self.told: set[Path] = set()  # _seg.npy files the user was told carry a mask
-        self.settings = QtCore.QSettings("MultiCellPose", "MultiCellPose")
+        self.settings = app_settings()
         self.autosave = self.settings.value(AUTOSAVE_KEY, True, type=bool)
         self.autosaver = Autosaver(self)
         self.autosaver.saved.connect(self._on_saved)
@@ -76,6 +85,10 @@ class TrainerFiles(QtCore.QObject):
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open image", start)
         dlg.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+        from guv_app.controllers.trainer_menus import image_filters
+
+        dlg.setNameFilters(image_filters())
+        self.window.open_dialog = dlg
         dlg.fileSelected.connect(self.open_path)
         dlg.open()
 
@@ -83,7 +96,9 @@ class TrainerFiles(QtCore.QObject):
         """Open an image (or the first image of a folder); False and a message on failure."""
         import cellpose_io
 
-        path = Path(path)
+        path = Path(path).absolute()  # remembered folders and recent files are absolute
+        if path.name.lower().endswith("_seg.npy") and self.open_seg is not None:
+            return self.open_seg(path)  # Cellpose labels: open their image with them
         if path.is_dir():
             files = self._list_folder(path)
             if not files:
@@ -119,16 +134,30 @@ class TrainerFiles(QtCore.QObject):
             getattr(image, "size_t", 1), getattr(image, "size_z", 1),
         )
         self._load_labels(path, planes.shape[-2:], self.series)
-        self.ctl.set_planes(planes, new_image=True)
+        self.show_planes(planes, new_image=True)
         self.window.setWindowTitle(f"{path.name}[*] — MultiCellPose Trainer")
         self.window.setWindowModified(False)
+
+    def plane_key(self, t: int | None = None, z: int | None = None) -> tuple[int | None, ...]:
+        """(t, z) for the label file name of a plane; (None, None) for a single-plane series."""
+        image = self.image
+        if image is None or getattr(image, "size_t", 1) * getattr(image, "size_z", 1) == 1:
+            return (None, None)
+        return (self.t if t is None else t, self.z if z is None else z)
+
+    def label_file(self, t: int | None = None, z: int | None = None) -> Path:
+        """The label file of plane (t, z) of the open series (``cellpose_io.plane_tag``)."""
+        import cellpose_io
+
+        return cellpose_io.seg_path_for(self.path, series=self.series, **dict(
+            zip(("t", "z"), self.plane_key(t, z), strict=True)))
 
     def settle_conflict(self, path: Path, series: int = 0) -> bool:
         """When the ``_seg.npy`` and the mask image of ``path`` disagree, ask which to keep
         and rename the other to a backup (``.bak``); False when the user cancels."""
         from cellpose_io.label_sources import choose_labels, keep_aside
 
-        choice = choose_labels(path, series, self.label_rule)
+        choice = choose_labels(path, series, self.label_rule, t=0, z=0)
         if choice.conflict is None:
             return True
         keep = self.ask_label_conflict(path, choice.conflict)
@@ -159,39 +188,50 @@ class TrainerFiles(QtCore.QObject):
         box.exec()
         return buttons.get(box.clickedButton())
 
-    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0) -> None:
-        """Load the labels of ``series`` of ``path`` (each series has its own file).
+    def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
+                     t: int = 0, z: int = 0) -> None:
+        """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file).
 
-        The file is chosen by :func:`cellpose_io.label_sources.choose_labels`: a
-        ``_seg.npy``, else a Cellpose-style mask image (``X_masks.tif``), which the first
-        save carries into a new ``_seg.npy`` (the mask image itself is never rewritten).
+        The file is chosen by :func:`cellpose_io.label_sources.choose_labels`: the plane's
+        ``_seg.npy`` (the first plane of a stack falls back to an untagged
+        ``<stem>[_s{S}]_seg.npy`` of the plane's shape, what the Trainer wrote before
+        planes), else for the first plane a Cellpose-style mask image (``X_masks.tif``),
+        which the first save carries into a ``_seg.npy`` (the mask itself is never
+        rewritten).
         """
         import cellpose_io
-        from cellpose_io.label_sources import CARRIES_KEY, carries_marker, choose_labels
+        from cellpose_io.label_sources import carries_marker, choose_labels
 
         self.token += 1
         self.protect_seg = False
         self.carries = None
-        doc = self.ctl.doc
-        seg_file = cellpose_io.seg_path_for(path, series=series)
+        doc = self.doc
+        seg_file = self.label_file(t, z)
+        self.autosaver.wait_written()  # this plane's last autosave may still be writing
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
-        choice = choose_labels(path, series, self.label_rule)
+        key_t, key_z = self.plane_key(t, z)
+        choice = choose_labels(path, series, self.label_rule, t=key_t, z=key_z)
         source = choice.chosen
-        if source is None and choice.conflict is not None:  # cancelled elsewhere: seg shown
+        if source is None and choice.conflict is not None:  # not settled: the seg is shown
             source = choice.conflict.sources[0]
+        legacy = source is not None and source.kind == "seg" and source.path != seg_file
         if source is not None:
             try:
                 seg = cellpose_io.read_label_source(source)
                 if tuple(seg.masks.shape) != tuple(shape):
+                    if legacy:  # e.g. a Cellpose GUI 3-D file of the whole stack
+                        log.info("%s is not the first plane's labels", source.path)
+                        doc.reset(np.zeros(shape, np.uint32), None, table)
+                        return
                     raise cellpose_io.LabelReadError(
                         source.path, f"labels are {seg.masks.shape}, image is {tuple(shape)}")
                 if source.kind == "mask":
                     self.carries = carries_marker(source)
                     doc.reset(seg.masks, None, table)
                     self.window.statusBar().showMessage(
-                        f"Labels from {source.name} ({doc.n_objects} objects); "
-                        f"edits are saved to {seg_file.name}", 10000)
+                        f"Labels from {source.name} ({doc.n_objects} objects); edits are saved "
+                        f"to {seg_file.name}", 10000)
                     return
                 marker = seg.extra.get(CARRIES_KEY)
                 self.carries = dict(marker) if isinstance(marker, dict) else None
@@ -199,24 +239,42 @@ class TrainerFiles(QtCore.QObject):
                           ClassTable.from_lists(seg.class_names, seg.class_colors))
                 return
             except cellpose_io.CellposeIOError as exc:
-                self.protect_seg = source.kind == "seg"
-                kept = ("The file is kept; saving moves it aside first." if self.protect_seg
-                        else "The file is kept as it is.")
-                self.window.show_message(
-                    f"The labels {source.name} cannot be read ({exc.reason}); starting empty. "
-                    + kept)
+                if legacy:
+                    log.info("%s is not the first plane's labels: %s", source.path, exc.reason)
+                else:
+                    self.protect_seg = source.kind == "seg"
+                    kept = ("The file is kept; saving moves it aside first."
+                            if self.protect_seg else "The file is kept as it is.")
+                    self.window.show_message(
+                        f"The labels {source.name} cannot be read ({exc.reason}); starting "
+                        "empty. " + kept)
         doc.reset(np.zeros(shape, np.uint32), None, table)
 
     def set_plane(self, t: int, z: int) -> None:
+        """Show plane (t, z) with its own labels; the current plane's are saved (or asked)."""
         if self.image is None or (t, z) == (self.t, self.z):
             return
         try:
             planes = self.image.plane(t, z)
         except (OSError, ValueError, IndexError) as exc:
             self.window.show_message(f"Cannot read plane t={t} z={z} of {self.path}: {exc}")
+            self._show_plane(self.t, self.z)
+            return
+        if not self.leave_current():  # the user cancelled: stay on the current plane
+            self._show_plane(self.t, self.z)
             return
         self.t, self.z = t, z
-        self.ctl.set_planes(planes, new_image=False)
+        self._load_labels(self.path, planes.shape[-2:], self.series, t, z)
+        self.show_planes(planes, new_image=False)
+        self.window.setWindowModified(False)
+
+    def _show_plane(self, t: int, z: int) -> None:
+        """Put the T/Z controls back on (t, z) without emitting a change."""
+        panel = self.window.channel_panel
+        blockers = [QtCore.QSignalBlocker(panel.t), QtCore.QSignalBlocker(panel.z)]
+        panel.t.setValue(t)
+        panel.z.setValue(z)
+        del blockers
 
     def _plane_step(self, dt: int, dz: int) -> None:
         panel = self.window.channel_panel
@@ -246,7 +304,7 @@ class TrainerFiles(QtCore.QObject):
         self.window.channel_panel.set_stack(  # Z/T controls restart at 0 for the new series
             list(image.series_names or []), series, image.size_t, image.size_z)
         self._load_labels(self.path, planes.shape[-2:], series)
-        self.ctl.set_planes(planes, new_image=True)
+        self.show_planes(planes, new_image=True)
         self.window.setWindowModified(False)
 
     def _show_series(self, series: int) -> None:
@@ -285,11 +343,12 @@ class TrainerFiles(QtCore.QObject):
         return self.open_path(self.folder[j])
 
     def labelled_count(self) -> int:
-        """Labelled images of the folder, counting each labelled series of a file once."""
-        from cellpose_io.label_sources import labelled_series
+        """Labelled planes of the folder's images, by the label rule (a mask image counts;
+        a _seg.npy that carries it does not count it twice)."""
+        from cellpose_io.label_sources import labelled_planes
 
         return sum(c.chosen is not None for p in self.folder
-                   for c in labelled_series(p, self.label_rule))
+                   for c in labelled_planes(p, self.label_rule))
 
     def _update_folder_label(self) -> None:
         if not self.folder:
@@ -300,24 +359,30 @@ class TrainerFiles(QtCore.QObject):
 
     # ------------------------------------------------------------------ saving
     def _job(self) -> SaveJob:
-        doc = self.ctl.doc
+        doc = self.doc
         t = doc.class_table
         extra = {} if self.carries is None else {CARRIES_KEY: dict(self.carries)}
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token, self.series, extra)
+                       list(t.colors), doc.version, self.token, self.series, *self.plane_key(),
+                       extra=extra)
+
+    def _unlabelled(self, job: SaveJob) -> bool:
+        """Nothing drawn on a plane that has no label file: it stays unlabelled (no file)."""
+        return not job.masks.any() and not job.out_path.exists() and not job.extra
 
     def save(self) -> bool:
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
         if self.path is None:
             return False
-        import cellpose_io
 
         self._timer.stop()
         self.autosaver.wait()
         if self.protect_seg:
-            seg = cellpose_io.seg_path_for(self.path, series=self.series)
+            seg = self.label_file()
             if seg.exists():
-                seg.replace(seg.with_name(seg.name + ".unreadable"))
+                from cellpose_io.atomic import set_aside
+
+                set_aside(seg)  # never over an earlier .unreadable copy
             self.protect_seg = False
         job = self._job()
         try:
@@ -335,16 +400,22 @@ class TrainerFiles(QtCore.QObject):
 
     def on_state_changed(self) -> None:
         """Document changed: (re)start the autosave countdown."""
-        if self.autosave and self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
+        if self.autosave and self.path is not None and self.doc.dirty and not self.protect_seg:
             self._timer.start()
 
     def autosave_now(self) -> None:
-        if self.path is not None and self.ctl.doc.dirty and not self.protect_seg:
-            self.autosaver.submit(self._job())
+        if self.path is not None and self.doc.dirty and not self.protect_seg:
+            self._submit(self._job())
+
+    def _submit(self, job: SaveJob) -> None:
+        if self._unlabelled(job):
+            self.doc.mark_saved(job.version)
+            return
+        self.autosaver.submit(job)
 
     def _on_saved(self, job: SaveJob, out: Path) -> None:
         if job.token == self.token:
-            self.ctl.doc.mark_saved(job.version)
+            self.doc.mark_saved(job.version)
         self.window.statusBar().showMessage(f"Saved {Path(out).name}", 3000)
         carried = job.extra.get(CARRIES_KEY)
         if carried and Path(out) not in self.told:  # say once where the mask's labels went
@@ -358,10 +429,10 @@ class TrainerFiles(QtCore.QObject):
     def leave_current(self) -> bool:
         """Before switching images: save (autosave) or ask; False = stay."""
         self._timer.stop()
-        if self.path is None or not self.ctl.doc.dirty:
+        if self.path is None or not self.doc.dirty:
             return True
         if self.autosave and not self.protect_seg:
-            self.autosaver.submit(self._job())
+            self._submit(self._job())
             return True
         answer = self.window.ask_unsaved(self.path.name)
         if answer == "save":

@@ -16,37 +16,19 @@ from typing import Any
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.model_catalog import (
+    LAST_USED_KEY,
+    ModelCatalog,
+    default_catalog,
+    default_model,
+)
+from guv_app.controllers.task_runner import TaskRunner
 from guv_app.controllers.trainer_replace import confirm_replace
 from guv_app.controllers.training_controller import TrainingController
-from guv_app.controllers.training_worker import TaskRunner
+from guv_app.services.annotation.class_table import merge_classes  # noqa: F401 (re-export)
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
 
 log = logging.getLogger(__name__)
-
-
-def merge_classes(table_names: list[str], table_colors: list, pred_names: list[str],
-                  pred_colors: list, pred_classes: np.ndarray | None):
-    """Map a prediction's class ids onto the document's classes by name.
-
-    Classes the document lacks are appended (with the model's colour). Returns the merged
-    names, colours and the remapped per-object class array.
-    """
-    names, colors = list(table_names), [tuple(c) for c in table_colors]
-    remap = np.zeros(max(len(pred_names), 1), np.int32)
-    for k, name in enumerate(pred_names):
-        if k == 0:
-            continue
-        if name not in names:
-            names.append(name)
-            colors.append(tuple(pred_colors[k]) if k < len(pred_colors) else (255, 255, 0))
-        remap[k] = names.index(name)
-    classes = None
-    if pred_classes is not None and len(pred_classes):
-        cl = np.clip(np.asarray(pred_classes, np.int64), 0, len(remap) - 1)
-        classes = remap[cl]
-        classes[0] = 0
-    return names, colors, classes
 
 
 class TrainingHookup(QtCore.QObject):
@@ -97,6 +79,8 @@ class TrainingHookup(QtCore.QObject):
         self.toolbar = ModelToolBar(self.run_action, self.accept_action, self.discard_action)
         self.window.addToolBar(self.toolbar)
         self.catalog.bind_combo(self.toolbar.combo)
+        self.settings = trainer.files.settings
+        self.select_model(default_model(self.catalog, self.settings.value(LAST_USED_KEY, "")))
         self.layer = PredictionLayer()
         trainer.canvas.vb.addItem(self.layer.item)
         self.predictor = TaskRunner(self, name="prediction")
@@ -178,6 +162,7 @@ class TrainingHookup(QtCore.QObject):
         if self._pred_token != self._token():
             self.toolbar.set_status("Prediction dropped: the image changed meanwhile")
             return
+        self.settings.setValue(LAST_USED_KEY, result.model_name)
         self.show_prediction(result)
 
     def show_prediction(self, result) -> None:

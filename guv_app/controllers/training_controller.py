@@ -13,7 +13,6 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PyQt6 import QtCore, QtWidgets
@@ -21,8 +20,8 @@ from PyQt6 import QtCore, QtWidgets
 from guv_app.controllers import training_format as fmt
 from guv_app.controllers import training_settings
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.task_runner import Step, TaskRunner, step_reporter
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
-from guv_app.controllers.training_worker import TaskRunner
 from guv_app.services.datasets.builder import DatasetOptions
 from guv_app.services.engine import registry
 from guv_app.services.engine.errors import ModelNameError
@@ -33,15 +32,6 @@ from guv_app.views.training.dialog import TrainingDialog
 from guv_app.views.training.fields import BIG, FieldSpec
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DatasetStep:
-    """Progress of building the training set (reading files, computing flows)."""
-
-    done: int
-    total: int
-    message: str
 
 
 def _urgent(item) -> bool:
@@ -191,6 +181,11 @@ class TrainingController(QtCore.QObject):
         self.summary = s = summarize_folder(self.folder)
         note = s.error or ("" if s.n_labelled else "No labelled images yet: label some "
                            "objects and save (Ctrl+S) first.")
+        extra = [f"{name}: {warning}" for name, warning in s.notes]
+        if s.n_region_objects or s.region_files:
+            extra.append(f"Training regions: {s.n_file_regions + s.n_region_objects} "
+                         "(training learns only inside them)")
+        note = " · ".join([n for n in (note, *extra) if n])
         panel.set_summary(s.n_labelled, s.n_images, per_class_rows(s), s.skipped, note)
 
     def _suggest(self) -> None:
@@ -332,8 +327,7 @@ class TrainingController(QtCore.QObject):
 
             return run_training(
                 folder, config, options, progress=report, cancel=cancel, resume=resume,
-                overwrite=overwrite,
-                dataset_progress=lambda done, total, msg: report(DatasetStep(done, total, msg)))
+                overwrite=overwrite, dataset_progress=step_reporter(report))
 
         self.runner.start(job, urgent=_urgent)
         self.stateChanged.emit(True)
@@ -372,7 +366,7 @@ class TrainingController(QtCore.QObject):
         last_ev: TrainEvent | None = None
         for item in batch:
             self.events_seen += 1
-            if isinstance(item, DatasetStep):
+            if isinstance(item, Step):  # building the training set
                 p.set_progress(item.done, item.total,
                                f"Preparing the training data: {item.message} "
                                f"({item.done}/{item.total})")

@@ -10,6 +10,7 @@ cheaply across processes (Dask workers) and need no pandas.
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,21 @@ _FALSE = {"0", "false", "no", "off"}
 
 class PluginError(Exception):
     """A plugin that cannot be found, loaded, configured, or returned a malformed table."""
+
+
+# A plugin's name becomes part of file names (results_<name>.csv) and CSV column prefixes:
+# letters, digits, "_", "-" and inner "."; no separators, no "..", at most 64 characters.
+_PLUGIN_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_-])?")
+
+
+def check_plugin_name(name: object) -> str:
+    """Return ``name`` if it is usable as a file-name part, else raise :class:`PluginError`."""
+    if not isinstance(name, str) or not _PLUGIN_NAME.fullmatch(name) or ".." in name:
+        raise PluginError(
+            f"plugin name {name!r} is not a valid file-name part (use letters, digits, "
+            "'_', '-' and inner '.', at most 64 characters)"
+        )
+    return name
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from guv_app.plugins.base import MeasurementPlugin, ParamSpec, PluginError
+from guv_app.plugins.base import MeasurementPlugin, ParamSpec, PluginError, check_plugin_name
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class PluginInfo:
 
 
 def _instantiate(ep: EntryPoint) -> MeasurementPlugin:
+    check_plugin_name(ep.name)  # before importing anything of the plugin
     obj = ep.load()
     plugin = obj() if isinstance(obj, type) else obj
     name = getattr(plugin, "name", None)

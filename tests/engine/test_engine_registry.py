@@ -104,7 +104,8 @@ def test_models_command_lists_registry(capsys):
 
 def test_lora_kind_loads_parent_weights_then_the_fine_tune():
     """A 'lora' model: the engine loads the parent's weights, then the training service's
-    ``load_lora_weights`` adds what training changed (here: only the class head)."""
+    ``apply_finetune`` adds what training changed (here: only the class head). Files
+    written before the kinds were told apart say "lora" for a head-only run."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("guv_app.services.training.adapt")
     from guv_app.services.engine.loading import load_model

@@ -1,5 +1,7 @@
-"""Every series of a multi-series file keeps its own labels: ``<stem>_seg.npy`` for series 0,
-``<stem>_s{k}_seg.npy`` for series k (real 4-tile LIF, real mouse events)."""
+"""Every series of a multi-series file keeps its own labels, one file per plane
+(``cellpose_io.plane_tag``): this LIF's tiles are Z/T stacks, so the first plane of series 0
+is ``<stem>_t0_z0_seg.npy`` and of series k ``<stem>_s{k}_t0_z0_seg.npy`` (real 4-tile LIF,
+real mouse events)."""
 
 from __future__ import annotations
 
@@ -42,9 +44,9 @@ def _draw(ctl, qtbot, pts) -> None:
 
 
 def test_each_series_keeps_and_saves_its_own_labels(qtbot, wait_exposed, lif_file):
-    seg0 = cellpose_io.seg_path_for(lif_file)
-    seg1 = lif_file.with_name(lif_file.stem + "_s1_seg.npy")
-    assert cellpose_io.seg_path_for(lif_file, series=1) == seg1
+    seg0 = lif_file.with_name(lif_file.stem + "_t0_z0_seg.npy")
+    seg1 = lif_file.with_name(lif_file.stem + "_s1_t0_z0_seg.npy")
+    assert cellpose_io.seg_path_for(lif_file, series=1, t=0, z=0) == seg1
     ctl = _open(qtbot, wait_exposed, lif_file)
     try:
         _draw(ctl, qtbot, SQUARE)
@@ -79,7 +81,7 @@ def test_each_series_keeps_and_saves_its_own_labels(qtbot, wait_exposed, lif_fil
         assert np.array_equal(again.doc.masks > 0, triangle)
         _choose_series(again, qtbot, 2)
         assert not again.doc.masks.any()
-        assert not lif_file.with_name(lif_file.stem + "_s2_seg.npy").exists()  # nothing to save
+        assert not list(lif_file.parent.glob("*_s2_*seg.npy"))  # nothing drawn: no file
     finally:
         _close(again)
 
@@ -87,7 +89,7 @@ def test_each_series_keeps_and_saves_its_own_labels(qtbot, wait_exposed, lif_fil
 def test_switching_series_with_autosave_off_asks_and_cancel_stays(
         qtbot, wait_exposed, lif_file):
     ctl = _open(qtbot, wait_exposed, lif_file)
-    seg0 = cellpose_io.seg_path_for(lif_file)
+    seg0 = cellpose_io.seg_path_for(lif_file, t=0, z=0)
     Btn = QtWidgets.QMessageBox.StandardButton
     asked: list[str] = []
 

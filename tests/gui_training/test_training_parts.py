@@ -11,7 +11,7 @@ import pytest
 
 
 def test_batcher_groups_fast_items_and_flushes_urgent_ones():
-    from guv_app.controllers.training_worker import Batcher
+    from guv_app.controllers.task_runner import Batcher
 
     now = [0.0]
     out: list[list] = []
@@ -118,7 +118,7 @@ def test_merge_prediction_classes_by_name():
 
 
 def test_failing_job_reports_and_the_runner_is_free_again(qtbot):
-    from guv_app.controllers.training_worker import TaskRunner
+    from guv_app.controllers.task_runner import TaskRunner
 
     runner = TaskRunner()
     seen: list = []
@@ -148,3 +148,39 @@ def test_failing_job_reports_and_the_runner_is_free_again(qtbot):
         runner.cancel()
     assert sig.args[0] >= 5 and runner.wait(10)
     assert seen[1:] == list(range(1, sig.args[0] + 1))  # every item, in order
+
+
+def test_service_progress_arrives_batched_and_the_last_step_is_never_lost(qtbot):
+    """What prediction and measurement use: a service's progress(done, total, message)
+    becomes Step items, delivered in a few batches, the final 1000/1000 included; a
+    failure gives the same one-line text on every path."""
+    from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
+    from guv_app.controllers.training_errors import describe_error
+
+    runner = TaskRunner()
+    batches: list[list] = []
+    runner.progress.connect(batches.append)
+
+    def fast_loop(report, cancel: threading.Event):
+        progress = step_reporter(report)
+        for i in range(1, 1001):
+            progress(i, 1000, f"image {i}")
+        return "done"
+
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as sig:
+        runner.start(fast_loop)
+    assert sig.args[0] == "done" and runner.wait(10)
+    items = [item for batch in batches for item in batch]
+    assert items == [Step(i, 1000, f"image {i}") for i in range(1, 1001)]
+    assert len(batches) < 100  # not one signal per call
+    assert last_step(batches[-1]) == Step(1000, 1000, "image 1000")
+
+    missing = FileNotFoundError(2, "No such file or directory", "/data/plate1/a.tif")
+
+    def broken(report, cancel: threading.Event):
+        raise missing
+
+    with qtbot.waitSignal(runner.failed, timeout=10_000) as sig:
+        runner.start(broken)
+    assert sig.args[0] == describe_error(missing) and "/data/plate1/a.tif" in sig.args[0]
+    assert runner.wait(10)

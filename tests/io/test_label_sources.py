@@ -17,7 +17,7 @@ from cellpose_io.label_sources import (
     choose_labels,
     find_label_sources,
     keep_aside,
-    labelled_series,
+    labelled_planes,
     same_objects,
 )
 
@@ -80,7 +80,7 @@ def test_keep_aside_never_overwrites_a_backup(pair):
     first = keep_aside(mask)
     shutil.copy2(first, mask)
     second = keep_aside(mask)
-    assert (first.name, second.name) == (mask.name + ".bak", mask.name + ".bak2")
+    assert (first.name, second.name) == (mask.name + ".bak", mask.name + ".bak.1")
     assert first.read_bytes() == second.read_bytes() == data and not mask.exists()
     assert cellpose_io.list_image_files(mask.parent) == [mask.with_name(f"{NAME}.png")]
 
@@ -100,12 +100,22 @@ def test_mask_folder_img_filter_and_prediction(tmp_path, pair):
     assert choose_labels(image, rule=rule).chosen.kind == "mask"  # training never uses pred
 
 
-def test_series_files_each_count(pair):
+def test_series_and_plane_files_each_count(pair):
     image, mask, truth = pair
     cellpose_io.save_seg(image, truth, out_path=cellpose_io.seg_path_for(image, series=2))
-    choices = labelled_series(image)
-    assert [(c.series, c.chosen.kind) for c in choices] == [(0, "mask"), (2, "seg")]
+    cellpose_io.save_seg(image, truth, out_path=cellpose_io.seg_path_for(image, t=1, z=3))
+    choices = labelled_planes(image)
+    assert [(c.series, c.t or 0, c.z or 0, c.chosen.kind) for c in choices] == [
+        (0, 0, 0, "mask"), (0, 1, 3, "seg"), (2, 0, 0, "seg")]
     assert [s.kind for s in find_label_sources(image, series=2)] == ["seg"]
+    assert find_label_sources(image, t=1, z=3)[0].path.name.endswith("_t1_z3_seg.npy")
+    # the first plane of a stack: its tagged file wins over the untagged one, with the mask
+    edited = truth.copy()
+    edited[edited == 1] = 0
+    cellpose_io.save_seg(image, edited, out_path=cellpose_io.seg_path_for(image, t=0, z=0))
+    first = choose_labels(image, t=0, z=0)
+    assert first.conflict is not None and first.conflict.sources[0].path.name.endswith(
+        "_t0_z0_seg.npy")
 
 
 def test_same_objects():

@@ -39,7 +39,7 @@ def _non_block_encoder(net):
 
 @pytest.mark.parametrize("mode", ["lora", "unfreeze"])
 def test_only_the_last_block_changes(mode, tiny_set, tiny_net, tmp_path):
-    from guv_app.services.training.adapt import merge_lora
+    from guv_app.services.engine.lora import merge_lora
 
     first, last = _block_state(tiny_net, 0), _block_state(tiny_net, 1)
     rest = _non_block_encoder(tiny_net)

@@ -24,8 +24,9 @@ def _segment(net_or_model, meta, image):
     return segment(image, model, SegmentParams(device="cpu"))
 
 
-@pytest.mark.parametrize("mode", ["lora", "unfreeze"])
+@pytest.mark.parametrize("mode", ["lora", "unfreeze", "head"])
 def test_saved_model_reloads_with_identical_output(mode, seg_folder):
+    """Every training mode saves a fine-tune that says what it is and reloads exactly."""
     from cellpose_io import read_image
     from guv_app.services.engine import registry
     from guv_app.services.engine.loading import load_model
@@ -44,6 +45,8 @@ def test_saved_model_reloads_with_identical_output(mode, seg_folder):
 
     image = read_image(seg_folder / f"{STEMS[0]}.png").plane()
     loaded = load_model(f"ft-{mode}", device="cpu", cache=False)
+    assert loaded.meta.weights["kind"] == mode
+    assert (loaded.meta.weights["lora"] is not None) == (mode == "lora")
     assert loaded.meta.class_names == CLASS_NAMES and loaded.meta.parent == "tiny"
     mem = _segment(out.result.net, loaded.meta, image)
     disk = _segment(loaded, loaded.meta, image)

@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--list-plugins", action="store_true",
                         help="list plugins with their parameters (broken ones too) and exit")
     parser.add_argument("--quiet", action="store_true", help="no per-image progress lines")
+    parser.add_argument("--plugin-timeout", metavar="SECONDS", type=float, default=None,
+                        help="abandon a plugin that takes longer than this on one image "
+                             "(default 600, or MULTICELLPOSE_PLUGIN_TIMEOUT; 0 = no limit)")
     parser.set_defaults(func=run)
 
 
@@ -111,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         raise CLIError(f"{folder}: no image files")
     try:
-        result = measure_items(items, out, plugins, parse_params(args.param), progress=progress)
+        timeout = "default" if args.plugin_timeout is None else (args.plugin_timeout or None)
+        result = measure_items(items, out, plugins, parse_params(args.param), progress=progress,
+                               plugin_timeout=timeout)
     except PluginError as exc:
         raise CLIError(str(exc)) from None
     measured = sum(s.status == "done" for s in result.images)
@@ -120,4 +125,6 @@ def run(args: argparse.Namespace) -> int:
           f"wrote {result.outputs['merged']}")
     for line in result.failures:
         print(f"  problem: {line}", file=sys.stderr)
+    for line in result.warnings:
+        print(f"  warning: {line}", file=sys.stderr)
     return 0 if result.ok else 1

@@ -113,6 +113,22 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def keep_unreadable(path: Path) -> None:
+    """Move an existing prediction file that cannot be read aside (``<name>.unreadable``)
+    before it is replaced: it may hold hours of hand corrections a newer reader could
+    recover. A readable file is left for the caller's own rules (edited/skip)."""
+    from cellpose_io import CellposeIOError
+    from cellpose_io.atomic import set_aside
+
+    if not path.exists():
+        return
+    try:
+        read_prediction_info(path)
+    except CellposeIOError as exc:
+        log.warning("prediction %s unreadable (%s); kept aside", path, exc.reason)
+        set_aside(path)
+
+
 def save_prediction(
     image_path: str | os.PathLike,
     masks: np.ndarray,
@@ -125,12 +141,17 @@ def save_prediction(
     diameter: float | None = None,
     out_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Write a fresh model prediction for ``image_path`` (atomically) and return its path."""
+    """Write a fresh model prediction for ``image_path`` (atomically) and return its path.
+
+    An existing prediction that cannot be read is kept as ``<name>.unreadable`` first.
+    """
     from cellpose_io import save_seg
 
+    target = pred_path_for(image_path, out_dir)
+    keep_unreadable(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=pred_path_for(image_path, out_dir), diameter=diameter,
+        out_path=target, diameter=diameter,
         **{KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
            KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
     )
@@ -157,7 +178,10 @@ def save_edited_prediction(
             info = read_prediction_info(target)
             keep = {KEY_MODEL: info.model, KEY_HASH: info.params_hash, KEY_PARAMS: info.params}
         except CellposeIOError as exc:
-            log.warning("replacing unreadable prediction %s: %s", target, exc)
+            log.warning("prediction %s unreadable (%s); kept aside", target, exc.reason)
+            from cellpose_io.atomic import set_aside
+
+            set_aside(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
         **keep, **{KEY_EDITED: True, KEY_CREATED: _now()},

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cellpose_io.label_classes import BACKGROUND_COLOR, CLASS_PALETTE, default_class_color
+
 Color = tuple[int, int, int]
 
-# Distinct, colour-blind friendly defaults (Okabe-Ito, then Tol bright) for new classes.
-DEFAULT_COLORS: tuple[Color, ...] = (
-    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
-    (213, 94, 0), (204, 121, 167), (238, 102, 119), (34, 136, 51), (170, 51, 119),
-)
-BACKGROUND_COLOR: Color = (0, 0, 0)
+# The project's one default class palette (cellpose_io.label_classes), offered in order to
+# new classes.
+DEFAULT_COLORS: tuple[Color, ...] = CLASS_PALETTE
 
 
 @dataclass
@@ -44,7 +43,7 @@ class ClassTable:
         colors = list(colors) if colors is not None else []
         out = [BACKGROUND_COLOR]
         for i in range(1, len(names)):
-            c = colors[i] if i < len(colors) else DEFAULT_COLORS[(i - 1) % len(DEFAULT_COLORS)]
+            c = colors[i] if i < len(colors) else default_class_color(i)
             out.append(tuple(int(v) for v in c[:3]))  # type: ignore[arg-type]
         return cls(list(map(str, names)), out)
 
@@ -63,9 +62,38 @@ class ClassTable:
         for c in DEFAULT_COLORS:
             if c not in used:
                 return c
-        return DEFAULT_COLORS[(len(self.names) - 1) % len(DEFAULT_COLORS)]
+        return default_class_color(len(self.names))
 
     def check_id(self, class_id: int, *, allow_background: bool = True) -> None:
         low = 0 if allow_background else 1
         if not low <= class_id < len(self.names):
             raise ValueError(f"class id {class_id} is not in 0..{len(self.names) - 1}")
+
+
+def merge_classes(table_names: list[str], table_colors: list, other_names: list[str],
+                  other_colors: list, other_classes=None):
+    """Map another label set's class ids onto a document's classes by name.
+
+    Used for model predictions and imported labels. Classes the document lacks are appended
+    (with the other set's colour). Returns ``(names, colours, classes)``: the merged lists
+    and the remapped per-object class array (int64, ``classes[0] == 0``; None when
+    ``other_classes`` is None or empty).
+    """
+    import numpy as np
+
+    names, colors = list(table_names), [tuple(c) for c in table_colors]
+    remap = np.zeros(max(len(other_names), 1), np.int32)
+    for k, name in enumerate(other_names):
+        if k == 0:
+            continue
+        if name not in names:
+            names.append(name)
+            colors.append(tuple(other_colors[k]) if k < len(other_colors) else
+                          DEFAULT_COLORS[(len(names) - 2) % len(DEFAULT_COLORS)])
+        remap[k] = names.index(name)
+    classes = None
+    if other_classes is not None and len(other_classes):
+        cl = np.clip(np.asarray(other_classes, np.int64), 0, len(remap) - 1)
+        classes = remap[cl].astype(np.int64)
+        classes[0] = 0
+    return names, colors, classes

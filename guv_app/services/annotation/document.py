@@ -1,10 +1,11 @@
 """The label document of one image: instance masks, per-object classes, class table, undo.
 
 Plain Python and numpy (no Qt) so every edit can be tested without a GUI and reused by
-scripts. Views follow it through :attr:`LabelDocument.events`. Edits are in
-:mod:`guv_app.services.annotation.edits` (mixed in); this module holds the state and the
-three primitives every edit goes through (pixel block, object classes, class table), which
-keep areas, bounding boxes, history and the dirty flag consistent.
+scripts. Views follow it through :attr:`LabelDocument.events`. This module holds the state
+and the three public, undoable primitives every edit goes through (:meth:`write_block`,
+:meth:`set_object_classes`, :meth:`set_class_table`), which keep areas, bounding boxes,
+history and the dirty flag consistent. The edits themselves are functions of
+:mod:`guv_app.services.annotation.edits` over that public API, offered here as methods.
 """
 
 from __future__ import annotations
@@ -14,20 +15,22 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from guv_app.services.annotation import edits
 from guv_app.services.annotation.class_table import ClassTable
-from guv_app.services.annotation.edits import EditOps, _ndimage
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.history import (
     ClassAtom,
     History,
     MaskAtom,
+    RemapAtom,
     Slices,
     Step,
     TableAtom,
 )
+from guv_app.services.annotation.raster import scipy_ndimage
 
 
-class LabelDocument(EditOps):
+class LabelDocument:
     """Masks (H, W) uint32, ``classes[id]`` (int32, class 0 = unassigned), class table."""
 
     def __init__(
@@ -144,7 +147,7 @@ class LabelDocument(EditOps):
             return None
         if self._bboxes is None:
             self._bboxes = {}
-            for i, sl in enumerate(_ndimage().find_objects(self._masks), start=1):
+            for i, sl in enumerate(scipy_ndimage().find_objects(self._masks), start=1):
                 if sl is not None:
                     self._bboxes[i] = [sl[0].start, sl[0].stop, sl[1].start, sl[1].stop]
         b = self._bboxes.get(obj)
@@ -175,6 +178,7 @@ class LabelDocument(EditOps):
         if step is None:
             return False
         step.undo(self)
+        self._restore_current(step, step.current_before)
         self._changed()
         return True
 
@@ -183,8 +187,16 @@ class LabelDocument(EditOps):
         if step is None:
             return False
         step.redo(self)
+        self._restore_current(step, step.current_after)
         self._changed()
         return True
+
+    def _restore_current(self, step: Step, current: int) -> None:
+        """After undo/redo of a class-table change the current class is the one of then."""
+        if step.changes_table and 0 <= current < len(self._table) and \
+                current != self.current_class:
+            self.current_class = current
+            self.events.emit(LabelEvent("table"))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:
@@ -197,7 +209,7 @@ class LabelDocument(EditOps):
 
     def begin_group(self, name: str) -> None:
         if self._group_depth == 0:
-            self._group = Step(name)
+            self._group = Step(name, current_before=self.current_class)
         self._group_depth += 1
 
     def end_group(self) -> None:
@@ -206,15 +218,17 @@ class LabelDocument(EditOps):
         self._group_depth -= 1
         if self._group_depth == 0 and self._group is not None:
             step, self._group = self._group, None
+            step.current_after = self.current_class
             if step.atoms:
                 self._history.push(step)
                 self._changed()
 
-    def _record(self, atom: MaskAtom | ClassAtom | TableAtom) -> None:
+    def _record(self, atom: MaskAtom | ClassAtom | TableAtom | RemapAtom) -> None:
         if self._group is not None:
             self._group.atoms.append(atom)
         else:
-            self._history.push(Step(type(atom).__name__, [atom]))
+            self._history.push(Step(type(atom).__name__, [atom], self.current_class,
+                                    self.current_class))
             self._changed()
 
     def _changed(self) -> None:
@@ -222,7 +236,8 @@ class LabelDocument(EditOps):
         self.events.emit(LabelEvent("state"))
 
     # --------------------------------------------------------------- primitives
-    def _new_id(self) -> int:
+    def new_object_id(self) -> int:
+        """A fresh object id (never reused within the document)."""
         new = self._next_id
         self._next_id += 1
         self._ensure_capacity(new + 1)
@@ -236,8 +251,12 @@ class LabelDocument(EditOps):
                 [self._classes, np.zeros(grow - len(self._classes), np.int32)]
             )
 
-    def _write(self, sl: Slices, new_block: np.ndarray) -> None:
-        """Set ``masks[sl] = new_block`` as an undoable atom."""
+    def write_block(self, sl: Slices, new_block: np.ndarray) -> None:
+        """Set ``masks[sl] = new_block`` (uint32 ids) as an undoable atom.
+
+        Ids in ``new_block`` above every id handed out so far are reserved, so
+        :meth:`new_object_id` never returns them.
+        """
         old = self._masks[sl].copy()
         if np.array_equal(old, new_block):
             return
@@ -250,7 +269,9 @@ class LabelDocument(EditOps):
         old_vals = cur[changed]
         new_vals = np.asarray(block)[changed]
         if new_vals.size:
-            self._ensure_capacity(int(new_vals.max()) + 1)
+            top = int(new_vals.max()) + 1
+            self._ensure_capacity(top)
+            self._next_id = max(self._next_id, top)
         n = len(self._areas)
         lost = np.bincount(old_vals, minlength=n)
         gained = np.bincount(new_vals, minlength=n)
@@ -269,7 +290,8 @@ class LabelDocument(EditOps):
         self.selected.difference_update(gone)
         self.events.emit(LabelEvent("labels", sl, ids[ids > 0]))
 
-    def _set_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
+    def set_object_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
+        """Set ``classes[ids] = values`` as an undoable atom (no check of the class table)."""
         ids = np.asarray(ids, np.int64)
         values = np.broadcast_to(np.asarray(values, np.int32), ids.shape).copy()
         self._ensure_capacity(int(ids.max()) + 1 if ids.size else 1)
@@ -285,7 +307,8 @@ class LabelDocument(EditOps):
         self._classes[ids] = values
         self.events.emit(LabelEvent("classes", None, ids))
 
-    def _set_table(self, table: ClassTable) -> None:
+    def set_class_table(self, table: ClassTable) -> None:
+        """Replace the class table as an undoable atom."""
         self._record(TableAtom(self._table.copy(), table.copy()))
         self._apply_table(table)
 
@@ -294,3 +317,88 @@ class LabelDocument(EditOps):
         if self.current_class >= len(table):
             self.current_class = len(table) - 1
         self.events.emit(LabelEvent("table"))
+
+    def remap_objects(self, ids: np.ndarray, to: np.ndarray | int = 0) -> None:
+        """Give every pixel of objects ``ids`` the id ``to`` (0 deletes) as one atom.
+
+        The bulk path of delete and merge: one pass over the union of the objects'
+        bounding boxes instead of one write per object (8,000 objects of a 4096x4096
+        image: ~0.1 s instead of ~10 s). ``to`` must be 0 or existing ids not in ``ids``.
+        """
+        ids = np.asarray(ids, np.int64)
+        ids = ids[(ids > 0) & (ids < len(self._areas))]
+        ids = ids[self._areas[ids] > 0]
+        if not ids.size:
+            return
+        to = np.broadcast_to(np.asarray(to, np.int64), ids.shape).copy()
+        saved = None
+        sl = (slice(0, self.shape[0]), slice(0, self.shape[1]))
+        if self._bboxes is not None:  # joint box; without the cache, scanning costs more
+            saved = {int(i): list(self._bboxes[int(i)]) for i in ids if int(i) in self._bboxes}
+            if len(saved) == len(ids):
+                b = np.asarray(list(saved.values()))
+                sl = (slice(int(b[:, 0].min()), int(b[:, 1].max())),
+                      slice(int(b[:, 2].min()), int(b[:, 3].max())))
+        small = np.uint16 if len(self._areas) <= 1 << 16 else np.uint32
+        atom = RemapAtom(sl, ids, to, self._masks[sl].astype(small),
+                         self._areas[ids].copy(), saved)
+        self._record(atom)
+        self._apply_remap(atom, True)
+
+    def _apply_remap(self, atom: RemapAtom, forward: bool) -> None:
+        block = self._masks[atom.slices]
+        ids, to = atom.ids, atom.to
+        if forward:
+            if not to.any():
+                hit = np.zeros(len(self._areas), bool)
+                hit[ids] = True
+                np.copyto(block, 0, where=hit.take(block, mode="clip"))
+            else:
+                lut = np.arange(len(self._areas), dtype=np.uint32)
+                lut[ids] = to
+                np.take(lut, block, out=block, mode="clip")
+            np.add.at(self._areas, to, self._areas[ids])
+            self._areas[ids] = 0
+            self._areas[0] = int(self._masks.size - self._areas[1:].sum())
+            if self._bboxes is not None:
+                for i, t in zip(ids.tolist(), to.tolist(), strict=True):
+                    b = self._bboxes.pop(i, None)
+                    if t and b is not None:
+                        tb = self._bboxes.setdefault(t, list(b))
+                        tb[0], tb[1] = min(tb[0], b[0]), max(tb[1], b[1])
+                        tb[2], tb[3] = min(tb[2], b[2]), max(tb[3], b[3])
+            self.selected.difference_update(ids.tolist())
+        else:
+            block[...] = atom.old
+            np.subtract.at(self._areas, to, atom.areas)
+            self._areas[ids] = atom.areas
+            self._areas[0] = int(self._masks.size - self._areas[1:].sum())
+            if self._bboxes is not None and atom.boxes:
+                for i, b in atom.boxes.items():
+                    self._bboxes[i] = list(b)
+        touched = np.union1d(ids, to[to > 0])
+        self.events.emit(LabelEvent("labels", atom.slices, touched))
+
+    # -------------------------------------------------- edits (see edits.py)
+    add_polygon = edits.add_polygon
+    paint = edits.paint
+    erase = edits.erase
+    fill_holes = edits.fill_holes
+    delete = edits.delete
+    objects_in_polygon = edits.objects_in_polygon
+    lasso_delete = edits.lasso_delete
+    merge = edits.merge
+    split = edits.split
+    assign_class = edits.assign_class
+    add_class = edits.add_class
+    rename_class = edits.rename_class
+    recolour_class = edits.recolour_class
+    remove_class = edits.remove_class
+    set_class_visible = edits.set_class_visible
+    set_current_class = edits.set_current_class
+    set_selection = edits.set_selection
+    replace_labels = edits.replace_labels
+    accept_prediction = edits.accept_prediction
+    import_labels = edits.import_labels
+    separate_parts = edits.separate_parts
+    n_parts = edits.n_parts

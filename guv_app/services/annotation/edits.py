@@ -1,33 +1,55 @@
 """Every editing operation of the label document, each one undo step.
 
-Mixed into :class:`~guv_app.services.annotation.document.LabelDocument`; it only uses the
-document's primitives (``_write``, ``_set_classes``, ``_set_table``) so that areas,
-bounding boxes, history and events stay right whatever the edit.
+Plain functions over the document's public API: they read ``masks``, ``class_table``,
+``class_lookup``, ``area``/``class_of``/``bbox_of`` and change the document only through its
+three undoable primitives (``write_block``, ``set_object_classes``, ``set_class_table``)
+plus ``new_object_id``, so areas, bounding boxes, history and events stay right whatever the
+edit. :class:`~guv_app.services.annotation.document.LabelDocument` offers each function as a
+method (``doc.add_polygon(...)``); this module never imports the document (no cycle).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from guv_app.services.annotation import raster
 from guv_app.services.annotation.class_table import ClassTable, Color
-from guv_app.services.annotation.events import LabelEvent
-
-if TYPE_CHECKING:
-    from guv_app.services.annotation.document import LabelDocument
+from guv_app.services.annotation.events import EventEmitter, LabelEvent
+from guv_app.services.annotation.raster import scipy_ndimage as _ndimage
 
 Slices = tuple[slice, slice]
+_BULK = 16  # more objects than this: one pass over their joint bounding box
 
 
-def _ndimage():
-    """scipy.ndimage, imported on first use: it costs ~0.4 s, too much for start-up."""
-    from scipy import ndimage
+class EditableDocument(Protocol):
+    """The part of ``LabelDocument`` that edits use (its public API)."""
 
-    return ndimage
+    events: EventEmitter
+    selected: set[int]
+    current_class: int
+
+    @property
+    def masks(self) -> np.ndarray: ...
+    @property
+    def shape(self) -> tuple[int, int]: ...
+    @property
+    def class_table(self) -> ClassTable: ...
+    @property
+    def class_lookup(self) -> np.ndarray: ...
+    def area(self, obj: int) -> int: ...
+    def class_of(self, obj: int) -> int: ...
+    def bbox_of(self, obj: int) -> Slices | None: ...
+    def group(self, name: str) -> contextlib.AbstractContextManager[None]: ...
+    def new_object_id(self) -> int: ...
+    def write_block(self, sl: Slices, new_block: np.ndarray) -> None: ...
+    def set_object_classes(self, ids: np.ndarray, values: np.ndarray) -> None: ...
+    def set_class_table(self, table: ClassTable) -> None: ...
+    def remap_objects(self, ids: np.ndarray, to: np.ndarray | int = 0) -> None: ...
 
 
 def _ids(ids: Iterable[int] | int) -> list[int]:
@@ -36,328 +58,461 @@ def _ids(ids: Iterable[int] | int) -> list[int]:
     return sorted({int(i) for i in ids if int(i) > 0})
 
 
-class EditOps:
-    """Editing operations; ``self`` is a LabelDocument."""
+# ------------------------------------------------------------ new pixels
+def add_polygon(
+    doc: EditableDocument,
+    points_xy: np.ndarray,
+    class_id: int | None = None,
+    *,
+    overwrite: bool = False,
+) -> int:
+    """Fill a traced contour as a new object; returns its id (0 if nothing was added).
 
-    # ------------------------------------------------------------ new pixels
-    def add_polygon(
-        self: LabelDocument,
-        points_xy: np.ndarray,
-        class_id: int | None = None,
-        *,
-        overwrite: bool = False,
-    ) -> int:
-        """Fill a traced contour as a new object; returns its id (0 if nothing was added).
+    Pixels of existing objects are kept unless ``overwrite`` is true.
+    """
+    hit = raster.polygon_mask(points_xy, doc.shape)
+    if hit is None:
+        return 0
+    sl, inside = hit
+    block = doc.masks[sl]
+    if not overwrite:
+        inside = inside & (block == 0)
+    if not inside.any():
+        return 0
+    new_id = doc.new_object_id()
+    out = block.copy()
+    out[inside] = new_id
+    with doc.group("add object"):
+        # class first: the pixels are then drawn once, already in the class colour
+        cls = doc.current_class if class_id is None else class_id
+        if cls:
+            doc.set_object_classes(np.array([new_id]), np.array([cls]))
+        doc.write_block(sl, out)
+    return new_id
 
-        Pixels of existing objects are kept unless ``overwrite`` is true.
-        """
-        hit = raster.polygon_mask(points_xy, self.shape)
-        if hit is None:
-            return 0
-        sl, inside = hit
-        block = self._masks[sl]
-        if not overwrite:
-            inside = inside & (block == 0)
-        if not inside.any():
-            return 0
-        new_id = self._new_id()
+
+def paint(
+    doc: EditableDocument,
+    points_xy: np.ndarray,
+    radius: float,
+    label: int | None = None,
+    *,
+    overwrite: bool = False,
+    class_id: int | None = None,
+) -> int:
+    """Brush ``label`` (a new object when None) along points; returns the label used.
+
+    Call repeatedly inside :meth:`group` for one undoable stroke.
+    """
+    hit = raster.stroke_mask(points_xy, radius, doc.shape)
+    if hit is None:
+        return label or 0
+    sl, inside = hit
+    block = doc.masks[sl]
+    if not overwrite:
+        inside = inside & ((block == 0) | (block == (label or 0)))
+    if not inside.any():
+        return label or 0
+    with doc.group("paint"):
+        if label is None or label == 0:
+            label = doc.new_object_id()
+        cls = doc.current_class if class_id is None else class_id
+        if doc.area(label) == 0 and cls and doc.class_of(label) == 0:
+            doc.set_object_classes(np.array([label]), np.array([cls]))
         out = block.copy()
-        out[inside] = new_id
-        with self.group("add object"):
-            # class first: the pixels are then drawn once, already in the class colour
-            cls = self.current_class if class_id is None else class_id
-            if cls:
-                self._set_classes(np.array([new_id]), np.array([cls]))
-            self._write(sl, out)
-        return new_id
+        out[inside] = label
+        doc.write_block(sl, out)
+    return label
 
-    def paint(
-        self: LabelDocument,
-        points_xy: np.ndarray,
-        radius: float,
-        label: int | None = None,
-        *,
-        overwrite: bool = False,
-        class_id: int | None = None,
-    ) -> int:
-        """Brush ``label`` (a new object when None) along points; returns the label used.
 
-        Call repeatedly inside :meth:`group` for one undoable stroke.
-        """
-        hit = raster.stroke_mask(points_xy, radius, self.shape)
-        if hit is None:
-            return label or 0
-        sl, inside = hit
-        block = self._masks[sl]
-        if not overwrite:
-            inside = inside & ((block == 0) | (block == (label or 0)))
-        if not inside.any():
-            return label or 0
-        with self.group("paint"):
-            if label is None or label == 0:
-                label = self._new_id()
-            cls = self.current_class if class_id is None else class_id
-            if self.area(label) == 0 and cls and self.class_of(label) == 0:
-                self._set_classes(np.array([label]), np.array([cls]))
-            out = block.copy()
-            out[inside] = label
-            self._write(sl, out)
-        return label
+def erase(
+    doc: EditableDocument, points_xy: np.ndarray, radius: float, label: int | None = None
+) -> int:
+    """Erase pixels along a brush stroke (only ``label``'s when given); returns count."""
+    hit = raster.stroke_mask(points_xy, radius, doc.shape)
+    if hit is None:
+        return 0
+    sl, inside = hit
+    block = doc.masks[sl]
+    inside = inside & (block != 0) if label is None else inside & (block == label)
+    n = int(inside.sum())
+    if n:
+        out = block.copy()
+        out[inside] = 0
+        with doc.group("erase"):
+            doc.write_block(sl, out)
+    return n
 
-    def erase(
-        self: LabelDocument, points_xy: np.ndarray, radius: float, label: int | None = None
-    ) -> int:
-        """Erase pixels along a brush stroke (only ``label``'s when given); returns count."""
-        hit = raster.stroke_mask(points_xy, radius, self.shape)
-        if hit is None:
-            return 0
-        sl, inside = hit
-        block = self._masks[sl]
-        inside = inside & (block != 0) if label is None else inside & (block == label)
-        n = int(inside.sum())
-        if n:
-            out = block.copy()
-            out[inside] = 0
-            with self.group("erase"):
-                self._write(sl, out)
-        return n
 
-    def fill_holes(self: LabelDocument, obj: int, *, overwrite: bool = False) -> int:
-        """Fill the holes of one object; returns the number of pixels added."""
-        sl = self.bbox_of(obj)
-        if sl is None:
-            return 0
-        block = self._masks[sl]
-        own = block == obj
-        filled = _ndimage().binary_fill_holes(own)
-        add = filled & ~own
-        if not overwrite:
-            add &= block == 0
-        n = int(add.sum())
-        if n:
-            out = block.copy()
-            out[add] = obj
-            with self.group("fill holes"):
-                self._write(sl, out)
-        return n
+def fill_holes(doc: EditableDocument, obj: int, *, overwrite: bool = False) -> int:
+    """Fill the holes of one object; returns the number of pixels added."""
+    sl = doc.bbox_of(obj)
+    if sl is None:
+        return 0
+    block = doc.masks[sl]
+    own = block == obj
+    filled = _ndimage().binary_fill_holes(own)
+    add = filled & ~own
+    if not overwrite:
+        add &= block == 0
+    n = int(add.sum())
+    if n:
+        out = block.copy()
+        out[add] = obj
+        with doc.group("fill holes"):
+            doc.write_block(sl, out)
+    return n
 
-    # ----------------------------------------------------------- object edits
-    def delete(self: LabelDocument, ids: Iterable[int] | int) -> list[int]:
-        """Delete objects; returns the ids that existed."""
-        done = []
-        with self.group("delete"):
-            for obj in _ids(ids):
-                sl = self.bbox_of(obj)
-                if sl is None:
-                    continue
-                block = self._masks[sl]
-                out = np.where(block == obj, np.uint32(0), block)
-                self._write(sl, out)
-                done.append(obj)
+
+# ----------------------------------------------------------- object edits
+def delete(doc: EditableDocument, ids: Iterable[int] | int) -> list[int]:
+    """Delete objects; returns the ids that existed."""
+    done = []
+    ids = _ids(ids)
+    if len(ids) > _BULK:
+        done = [i for i in ids if doc.area(i) > 0]
+        with doc.group("delete"):
+            doc.remap_objects(np.asarray(done, np.int64), 0)
         return done
+    with doc.group("delete"):
+        for obj in ids:
+            sl = doc.bbox_of(obj)
+            if sl is None:
+                continue
+            block = doc.masks[sl]
+            out = np.where(block == obj, np.uint32(0), block)
+            doc.write_block(sl, out)
+            done.append(obj)
+    return done
 
-    def objects_in_polygon(
-        self: LabelDocument, points_xy: np.ndarray, fraction: float = 0.5
-    ) -> list[int]:
-        """Objects with at least ``fraction`` of their pixels inside the polygon."""
-        hit = raster.polygon_mask(points_xy, self.shape)
-        if hit is None:
-            return []
-        sl, inside = hit
-        vals = self._masks[sl][inside]
-        counts = np.bincount(vals, minlength=1)
-        cand = np.flatnonzero(counts)
-        cand = cand[cand > 0]
-        return [int(i) for i in cand if counts[i] >= fraction * self._areas[i]]
 
-    def lasso_delete(self: LabelDocument, points_xy: np.ndarray) -> list[int]:
-        """Delete every object mostly inside the lasso, as one undo step."""
-        return self.delete(self.objects_in_polygon(points_xy))
+def objects_in_polygon(
+    doc: EditableDocument, points_xy: np.ndarray, fraction: float = 0.5
+) -> list[int]:
+    """Objects with at least ``fraction`` of their pixels inside the polygon."""
+    hit = raster.polygon_mask(points_xy, doc.shape)
+    if hit is None:
+        return []
+    sl, inside = hit
+    vals = doc.masks[sl][inside]
+    counts = np.bincount(vals, minlength=1)
+    cand = np.flatnonzero(counts)
+    cand = cand[cand > 0]
+    return [int(i) for i in cand if counts[i] >= fraction * doc.area(int(i))]
 
-    def merge(self: LabelDocument, ids: Iterable[int]) -> int:
-        """Give all pixels of ``ids`` the smallest id (keeps its class); returns it."""
-        ids = [i for i in _ids(ids) if self.area(i) > 0]
-        if len(ids) < 2:
-            return ids[0] if ids else 0
-        target = ids[0]
-        with self.group("merge"):
-            for obj in ids[1:]:
-                sl = self.bbox_of(obj)
-                block = self._masks[sl]
-                self._write(sl, np.where(block == obj, np.uint32(target), block))
-        self.set_selection([target])
+
+def lasso_delete(doc: EditableDocument, points_xy: np.ndarray) -> list[int]:
+    """Delete every object mostly inside the lasso, as one undo step."""
+    return delete(doc, objects_in_polygon(doc, points_xy))
+
+
+def merge(doc: EditableDocument, ids: Iterable[int]) -> int:
+    """Give all pixels of ``ids`` the smallest id (keeps its class); returns it."""
+    ids = [i for i in _ids(ids) if doc.area(i) > 0]
+    if len(ids) < 2:
+        return ids[0] if ids else 0
+    target = ids[0]
+    if len(ids) > _BULK:
+        with doc.group("merge"):
+            doc.remap_objects(np.asarray(ids[1:], np.int64), target)
+        set_selection(doc, [target])
         return target
+    with doc.group("merge"):
+        for obj in ids[1:]:
+            sl = doc.bbox_of(obj)
+            block = doc.masks[sl]
+            doc.write_block(sl, np.where(block == obj, np.uint32(target), block))
+    set_selection(doc, [target])
+    return target
 
-    def split(self: LabelDocument, line_xy: np.ndarray, obj: int | None = None) -> list[int]:
-        """Cut an object along a drawn line; returns the ids of the new pieces.
 
-        The object is the one the line crosses most when ``obj`` is None. Pieces are the
-        4-connected parts left after removing the line; the line's pixels go to the
-        nearest piece, the largest piece keeps the id and the class.
-        """
-        hit = raster.line_mask(line_xy, self.shape)
-        if hit is None:
+def split(doc: EditableDocument, line_xy: np.ndarray, obj: int | None = None) -> list[int]:
+    """Cut an object along a drawn line; returns the ids of the new pieces.
+
+    The object is the one the line crosses most when ``obj`` is None. Pieces are the
+    4-connected parts left after removing the line; the line's pixels go to the
+    nearest piece, the largest piece keeps the id and the class.
+    """
+    hit = raster.line_mask(line_xy, doc.shape)
+    if hit is None:
+        return []
+    lsl, line = hit
+    if obj is None:
+        vals = doc.masks[lsl][line]
+        counts = np.bincount(vals, minlength=1)
+        counts[0] = 0
+        if not counts.any():
             return []
-        lsl, line = hit
-        if obj is None:
-            vals = self._masks[lsl][line]
-            counts = np.bincount(vals, minlength=1)
-            counts[0] = 0
-            if not counts.any():
-                return []
-            obj = int(np.argmax(counts))
-        sl = self.bbox_of(obj)
-        if sl is None:
-            return []
-        block = self._masks[sl]
-        own = block == obj
-        inter = raster.union_slices(sl, lsl)
-        # line pixels expressed in the object's bbox frame
-        full = np.zeros((inter[0].stop - inter[0].start, inter[1].stop - inter[1].start), bool)
-        full[lsl[0].start - inter[0].start : lsl[0].stop - inter[0].start,
-             lsl[1].start - inter[1].start : lsl[1].stop - inter[1].start] = line
-        cut = full[sl[0].start - inter[0].start : sl[0].stop - inter[0].start,
-                   sl[1].start - inter[1].start : sl[1].stop - inter[1].start] & own
-        rest = (own & ~cut).astype(np.uint8)
-        n, comp = cv2.connectedComponents(rest, connectivity=4)
-        if n <= 2:
-            return []
-        sizes = np.bincount(comp.ravel(), minlength=n)
-        sizes[0] = 0
-        keep = int(np.argmax(sizes))
-        if cut.any():
-            _, (ri, ci) = _ndimage().distance_transform_edt(comp == 0, return_indices=True)
-            comp = np.where(cut, comp[ri, ci], comp)
-        out = block.copy()
-        new_ids = []
-        cls = self.class_of(obj)
-        with self.group("split"):
+        obj = int(np.argmax(counts))
+    sl = doc.bbox_of(obj)
+    if sl is None:
+        return []
+    block = doc.masks[sl]
+    own = block == obj
+    inter = raster.union_slices(sl, lsl)
+    # line pixels expressed in the object's bbox frame
+    full = np.zeros((inter[0].stop - inter[0].start, inter[1].stop - inter[1].start), bool)
+    full[lsl[0].start - inter[0].start : lsl[0].stop - inter[0].start,
+         lsl[1].start - inter[1].start : lsl[1].stop - inter[1].start] = line
+    cut = full[sl[0].start - inter[0].start : sl[0].stop - inter[0].start,
+               sl[1].start - inter[1].start : sl[1].stop - inter[1].start] & own
+    rest = (own & ~cut).astype(np.uint8)
+    n, comp = cv2.connectedComponents(rest, connectivity=4)
+    if n <= 2:
+        return []
+    sizes = np.bincount(comp.ravel(), minlength=n)
+    sizes[0] = 0
+    keep = int(np.argmax(sizes))
+    if cut.any():
+        _, (ri, ci) = _ndimage().distance_transform_edt(comp == 0, return_indices=True)
+        comp = np.where(cut, comp[ri, ci], comp)
+    out = block.copy()
+    new_ids = []
+    cls = doc.class_of(obj)
+    with doc.group("split"):
+        for k in range(1, n):
+            if k == keep:
+                continue
+            nid = doc.new_object_id()
+            out[(comp == k) & own] = nid
+            new_ids.append(nid)
+        if cls:
+            doc.set_object_classes(np.array(new_ids), np.full(len(new_ids), cls))
+        doc.write_block(sl, out)
+    return new_ids
+
+
+# ---------------------------------------------------------------- classes
+def assign_class(doc: EditableDocument, ids: Iterable[int] | int, class_id: int) -> None:
+    doc.class_table.check_id(class_id)
+    ids = [i for i in _ids(ids) if doc.area(i) > 0]
+    if ids:
+        with doc.group("assign class"):
+            doc.set_object_classes(np.array(ids), np.full(len(ids), class_id))
+
+
+def add_class(doc: EditableDocument, name: str, color: Color | None = None) -> int:
+    name = name.strip()
+    if not name or name in doc.class_table.names:
+        raise ValueError(f"class name {name!r} is empty or already used")
+    table = doc.class_table.copy()
+    table.names.append(name)
+    table.colors.append(tuple(color) if color else table.next_color())  # type: ignore[arg-type]
+    table.visible.append(True)
+    with doc.group("add class"):
+        doc.current_class = len(table) - 1
+        doc.set_class_table(table)
+    return doc.current_class
+
+
+def rename_class(doc: EditableDocument, class_id: int, name: str) -> None:
+    doc.class_table.check_id(class_id, allow_background=False)
+    name = name.strip()
+    if not name or name in doc.class_table.names[:class_id] + doc.class_table.names[class_id + 1 :]:
+        raise ValueError(f"class name {name!r} is empty or already used")
+    table = doc.class_table.copy()
+    table.names[class_id] = name
+    with doc.group("rename class"):
+        doc.set_class_table(table)
+
+
+def recolour_class(doc: EditableDocument, class_id: int, color: Color) -> None:
+    doc.class_table.check_id(class_id, allow_background=False)
+    table = doc.class_table.copy()
+    table.colors[class_id] = tuple(int(v) for v in color[:3])  # type: ignore[assignment]
+    with doc.group("recolour class"):
+        doc.set_class_table(table)
+
+
+def remove_class(doc: EditableDocument, class_id: int, reassign_to: int = 0) -> None:
+    """Remove a class; its objects move to ``reassign_to`` (ids above shift down)."""
+    doc.class_table.check_id(class_id, allow_background=False)
+    doc.class_table.check_id(reassign_to)
+    if reassign_to == class_id:
+        raise ValueError("objects cannot move to the class being removed")
+    cur = doc.class_lookup.copy()
+    new = np.where(cur == class_id, reassign_to, cur)
+    new = np.where(new > class_id, new - 1, new).astype(np.int32)
+    table = doc.class_table.copy()
+    del table.names[class_id], table.colors[class_id], table.visible[class_id]
+    with doc.group("remove class"):
+        ids = np.flatnonzero(new != cur)
+        if ids.size:
+            doc.set_object_classes(ids, new[ids])
+        # inside the step, so that undo/redo bring the current class back with the table
+        if doc.current_class == class_id:
+            target = reassign_to - (reassign_to > class_id)
+            doc.current_class = min(max(target, 0), len(table) - 1)
+        elif doc.current_class > class_id:
+            doc.current_class -= 1
+        doc.set_class_table(table)
+
+
+def set_class_visible(doc: EditableDocument, class_id: int, visible: bool) -> None:
+    """Show or hide a class on screen (a view setting: not undoable, not dirty)."""
+    doc.class_table.check_id(class_id)
+    doc.class_table.visible[class_id] = bool(visible)
+    doc.events.emit(LabelEvent("table"))
+
+
+def set_current_class(doc: EditableDocument, class_id: int) -> None:
+    doc.class_table.check_id(class_id)
+    doc.current_class = class_id
+
+
+# --------------------------------------------------------------- selection
+def set_selection(doc: EditableDocument, ids: Iterable[int]) -> None:
+    new = {i for i in _ids(ids) if doc.area(i) > 0}
+    if new != doc.selected:
+        doc.selected = new
+        doc.events.emit(LabelEvent("selection"))
+
+
+# ---------------------------------------------------------- whole images
+def replace_labels(
+    doc: EditableDocument,
+    masks: np.ndarray,
+    classes: np.ndarray | None = None,
+    class_table: ClassTable | None = None,
+    name: str = "replace labels",
+) -> None:
+    """Replace every label (e.g. accept a model prediction) as one undo step."""
+    masks = np.asarray(masks)
+    if masks.shape != doc.shape:
+        raise ValueError(f"labels of shape {masks.shape} do not fit image {doc.shape}")
+    masks = masks.astype(np.uint32, copy=False)
+    with doc.group(name):
+        if class_table is not None:
+            doc.set_class_table(class_table)
+        full = (slice(0, doc.shape[0]), slice(0, doc.shape[1]))
+        doc.write_block(full, masks)  # also makes room for every id in ``masks``
+        cur = doc.class_lookup
+        n = len(cur)
+        new = np.zeros(n, np.int32)
+        if classes is not None:
+            cl = np.asarray(classes, np.int64).ravel()[:n]
+            new[: len(cl)] = np.where((cl >= 0) & (cl < len(doc.class_table)), cl, 0)
+        new[0] = 0
+        ids = np.flatnonzero(new != cur)
+        if ids.size:
+            doc.set_object_classes(ids, new[ids])
+    set_selection(doc, [])
+
+
+def accept_prediction(
+    doc: EditableDocument,
+    masks: np.ndarray,
+    classes: np.ndarray | None = None,
+    class_names: list[str] | None = None,
+    class_colors: list | None = None,
+) -> None:
+    """Take a model's masks/classes into the labels as one undoable step."""
+    table = ClassTable.from_lists(class_names, class_colors) if class_names else None
+    replace_labels(doc, masks, classes, table, name="accept prediction")
+
+
+def import_labels(
+    doc: EditableDocument,
+    masks: np.ndarray,
+    classes: np.ndarray | None = None,
+    class_names: list[str] | None = None,
+    class_colors: list | None = None,
+    *,
+    mode: str = "merge",
+) -> int:
+    """Take labels from a file into this image as ONE undo step; returns objects added.
+
+    ``mode="replace"``: the imported labels replace every object. ``mode="merge"``: the
+    imported objects get new ids after the existing ones and fill only background pixels,
+    so nothing already labelled changes. Classes are matched by name (classes the document
+    lacks are added).
+    """
+    from guv_app.services.annotation.class_table import merge_classes
+
+    if mode not in ("merge", "replace"):
+        raise ValueError(f"import mode must be 'merge' or 'replace', got {mode!r}")
+    masks = np.asarray(masks)
+    if masks.shape != doc.shape:
+        raise ValueError(f"labels of shape {masks.shape} do not fit image {doc.shape}")
+    t = doc.class_table
+    names, colors, mapped = merge_classes(
+        t.names, t.colors, list(class_names or ["background"]), list(class_colors or []),
+        classes)
+    table = None
+    if names != t.names:
+        table = t.copy()
+        table.names, table.colors = names, colors
+        table.visible = t.visible + [True] * (len(names) - len(t.names))
+    if mode == "replace":
+        replace_labels(doc, masks, mapped, table, name="import labels (replace)")
+        return int(np.count_nonzero(np.bincount(doc.masks.ravel())[1:]))
+    imp = masks.astype(np.uint32, copy=False)
+    place = (imp > 0) & (doc.masks == 0)
+    if not place.any():
+        return 0
+    rows, cols = np.flatnonzero(place.any(axis=1)), np.flatnonzero(place.any(axis=0))
+    sl = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    offset = doc.new_object_id() - 1  # ids after every id handed out so far
+    block = doc.masks[sl].copy()
+    sub = place[sl]
+    block[sub] = imp[sl][sub] + np.uint32(offset)
+    new_ids = np.unique(block[sub])
+    with doc.group("import labels (merge)"):
+        if table is not None:
+            doc.set_class_table(table)
+        if mapped is not None:
+            src = new_ids.astype(np.int64) - offset
+            cls = np.where(src < len(mapped), mapped[np.minimum(src, len(mapped) - 1)], 0)
+            if np.any(cls):
+                doc.set_object_classes(new_ids, cls)
+        doc.write_block(sl, block)
+    return int(len(new_ids))
+
+
+def separate_parts(doc: EditableDocument, ids: Iterable[int]) -> dict[int, list[int]]:
+    """Give each separate (8-connected) part of these objects its own id.
+
+    After an erase cuts an object in two, each piece becomes an object: the largest keeps
+    the id (and class), the others get new ids with the same class. Returns ``{old id:
+    [new ids]}`` for the objects that were split (one undo step, or part of the enclosing
+    group).
+    """
+    out: dict[int, list[int]] = {}
+    with doc.group("separate parts"):
+        for obj in _ids(ids):
+            sl = doc.bbox_of(obj)
+            if sl is None:
+                continue
+            block = doc.masks[sl]
+            own = (block == obj).astype(np.uint8)
+            n, comp = cv2.connectedComponents(own, connectivity=8)
+            if n <= 2:
+                continue
+            sizes = np.bincount(comp.ravel(), minlength=n)
+            sizes[0] = 0
+            keep = int(np.argmax(sizes))
+            new_block = block.copy()
+            new_ids = []
             for k in range(1, n):
-                if k == keep:
-                    continue
-                nid = self._new_id()
-                out[(comp == k) & own] = nid
-                new_ids.append(nid)
+                if k != keep:
+                    nid = doc.new_object_id()
+                    new_block[comp == k] = nid
+                    new_ids.append(nid)
+            cls = doc.class_of(obj)
             if cls:
-                self._set_classes(np.array(new_ids), np.full(len(new_ids), cls))
-            self._write(sl, out)
-        return new_ids
+                doc.set_object_classes(np.array(new_ids), np.full(len(new_ids), cls))
+            doc.write_block(sl, new_block)
+            out[obj] = new_ids
+    return out
 
-    # ---------------------------------------------------------------- classes
-    def assign_class(self: LabelDocument, ids: Iterable[int] | int, class_id: int) -> None:
-        self._table.check_id(class_id)
-        ids = [i for i in _ids(ids) if self.area(i) > 0]
-        if ids:
-            with self.group("assign class"):
-                self._set_classes(np.array(ids), np.full(len(ids), class_id))
 
-    def add_class(self: LabelDocument, name: str, color: Color | None = None) -> int:
-        name = name.strip()
-        if not name or name in self._table.names:
-            raise ValueError(f"class name {name!r} is empty or already used")
-        table = self._table.copy()
-        table.names.append(name)
-        table.colors.append(tuple(color) if color else table.next_color())  # type: ignore[arg-type]
-        table.visible.append(True)
-        with self.group("add class"):
-            self._set_table(table)
-        self.current_class = len(table) - 1
-        return self.current_class
-
-    def rename_class(self: LabelDocument, class_id: int, name: str) -> None:
-        self._table.check_id(class_id, allow_background=False)
-        name = name.strip()
-        if not name or name in self._table.names[:class_id] + self._table.names[class_id + 1 :]:
-            raise ValueError(f"class name {name!r} is empty or already used")
-        table = self._table.copy()
-        table.names[class_id] = name
-        with self.group("rename class"):
-            self._set_table(table)
-
-    def recolour_class(self: LabelDocument, class_id: int, color: Color) -> None:
-        self._table.check_id(class_id, allow_background=False)
-        table = self._table.copy()
-        table.colors[class_id] = tuple(int(v) for v in color[:3])  # type: ignore[assignment]
-        with self.group("recolour class"):
-            self._set_table(table)
-
-    def remove_class(self: LabelDocument, class_id: int, reassign_to: int = 0) -> None:
-        """Remove a class; its objects move to ``reassign_to`` (ids above shift down)."""
-        self._table.check_id(class_id, allow_background=False)
-        self._table.check_id(reassign_to)
-        if reassign_to == class_id:
-            raise ValueError("objects cannot move to the class being removed")
-        n = len(self._areas)
-        cur = self._classes[:n]
-        new = np.where(cur == class_id, reassign_to, cur)
-        new = np.where(new > class_id, new - 1, new).astype(np.int32)
-        table = self._table.copy()
-        del table.names[class_id], table.colors[class_id], table.visible[class_id]
-        with self.group("remove class"):
-            ids = np.flatnonzero(new != cur)
-            if ids.size:
-                self._set_classes(ids, new[ids])
-            self._set_table(table)
-        if self.current_class == class_id:
-            self.current_class = min(max(reassign_to, 0), len(table) - 1)
-        elif self.current_class > class_id:
-            self.current_class -= 1
-
-    def set_class_visible(self: LabelDocument, class_id: int, visible: bool) -> None:
-        """Show or hide a class on screen (a view setting: not undoable, not dirty)."""
-        self._table.check_id(class_id)
-        self._table.visible[class_id] = bool(visible)
-        self.events.emit(LabelEvent("table"))
-
-    def set_current_class(self: LabelDocument, class_id: int) -> None:
-        self._table.check_id(class_id)
-        self.current_class = class_id
-
-    # --------------------------------------------------------------- selection
-    def set_selection(self: LabelDocument, ids: Iterable[int]) -> None:
-        new = {i for i in _ids(ids) if self.area(i) > 0}
-        if new != self.selected:
-            self.selected = new
-            self.events.emit(LabelEvent("selection"))
-
-    # ---------------------------------------------------------- whole images
-    def replace_labels(
-        self: LabelDocument,
-        masks: np.ndarray,
-        classes: np.ndarray | None = None,
-        class_table: ClassTable | None = None,
-        name: str = "replace labels",
-    ) -> None:
-        """Replace every label (e.g. accept a model prediction) as one undo step."""
-        masks = np.asarray(masks)
-        if masks.shape != self.shape:
-            raise ValueError(f"labels of shape {masks.shape} do not fit image {self.shape}")
-        masks = masks.astype(np.uint32, copy=False)
-        with self.group(name):
-            if class_table is not None:
-                self._set_table(class_table)
-            full = (slice(0, self.shape[0]), slice(0, self.shape[1]))
-            self._write(full, masks)
-            self._next_id = max(self._next_id, int(masks.max()) + 1)
-            self._ensure_capacity(self._next_id)
-            n = len(self._areas)
-            new = np.zeros(n, np.int32)
-            if classes is not None:
-                cl = np.asarray(classes, np.int64).ravel()[:n]
-                new[: len(cl)] = np.where((cl >= 0) & (cl < len(self._table)), cl, 0)
-            new[0] = 0
-            ids = np.flatnonzero(new != self._classes[:n])
-            if ids.size:
-                self._set_classes(ids, new[ids])
-        self.set_selection([])
-
-    def accept_prediction(
-        self: LabelDocument,
-        masks: np.ndarray,
-        classes: np.ndarray | None = None,
-        class_names: list[str] | None = None,
-        class_colors: list | None = None,
-    ) -> None:
-        """Take a model's masks/classes into the labels as one undoable step."""
-        table = ClassTable.from_lists(class_names, class_colors) if class_names else None
-        self.replace_labels(masks, classes, table, name="accept prediction")
+def n_parts(doc: EditableDocument, ids: Iterable[int]) -> int:
+    """Separate (8-connected) parts the union of these objects has (merge check)."""
+    ids = [i for i in _ids(ids) if doc.area(i) > 0]
+    if not ids:
+        return 0
+    boxes = [doc.bbox_of(i) for i in ids]
+    sl = (slice(min(b[0].start for b in boxes), max(b[0].stop for b in boxes)),
+          slice(min(b[1].start for b in boxes), max(b[1].stop for b in boxes)))
+    union = np.isin(doc.masks[sl], ids).astype(np.uint8)
+    return int(cv2.connectedComponents(union, connectivity=8)[0]) - 1

@@ -23,6 +23,7 @@ class _Target(Protocol):
     def _apply_block(self, sl: Slices, block: np.ndarray) -> None: ...
     def _apply_classes(self, ids: np.ndarray, values: np.ndarray) -> None: ...
     def _apply_table(self, table: ClassTable) -> None: ...
+    def _apply_remap(self, atom: RemapAtom, forward: bool) -> None: ...
 
 
 @dataclass
@@ -60,7 +61,27 @@ class TableAtom:
         doc._apply_table((self.new if forward else self.old).copy())
 
 
-Atom = MaskAtom | ClassAtom | TableAtom
+@dataclass
+class RemapAtom:
+    """Objects ``ids`` became ``to`` (0 = deleted) inside ``slices``: a bulk delete/merge.
+
+    Stores the block before the edit once (in the smallest integer type that holds the
+    ids) instead of an old and a new block, and the areas and bounding boxes of ``ids`` so
+    undo restores them without rescanning the image.
+    """
+
+    slices: Slices
+    ids: np.ndarray
+    to: np.ndarray
+    old: np.ndarray
+    areas: np.ndarray
+    boxes: dict[int, list[int]] | None
+
+    def apply(self, doc: _Target, forward: bool) -> None:
+        doc._apply_remap(self, forward)
+
+
+Atom = MaskAtom | ClassAtom | TableAtom | RemapAtom
 
 
 @dataclass
@@ -69,6 +90,12 @@ class Step:
 
     name: str
     atoms: list[Atom] = field(default_factory=list)
+    current_before: int = 0  # current class before/after: restored when the table changed
+    current_after: int = 0
+
+    @property
+    def changes_table(self) -> bool:
+        return any(isinstance(a, TableAtom) for a in self.atoms)
 
     def undo(self, doc: _Target) -> None:
         for atom in reversed(self.atoms):

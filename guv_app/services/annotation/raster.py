@@ -1,9 +1,15 @@
 """Rasterise view-space shapes (polygons, brush strokes, lines) onto bounding-box crops.
 
 Coordinates are view coordinates ``(x, y)`` where pixel ``(row, col)`` covers
-``[col, col+1) x [row, row+1)`` and has its centre at ``(col + 0.5, row + 0.5)``. Work
-is done on the shape's bounding box only (cv2 on the crop), which keeps one edit far
-below a millisecond on large images instead of touching every pixel.
+``[col, col+1) x [row, row+1)`` and has its centre at ``(col + 0.5, row + 0.5)`` -- the
+image-pixel coordinates of ImageJ and QuPath. Work is done on the shape's bounding box only,
+which keeps one edit far below a millisecond on large images instead of touching every pixel.
+
+Polygons are filled by :func:`cellpose_io.rasterize.polygon_window`, the one polygon
+rasteriser of the project (ImageJ's ``PolygonFiller`` rule: a pixel belongs to the polygon
+when its centre is inside, even-odd, half-open edges), so an object traced here and the same
+outline imported from ImageJ or QuPath cover the same pixels. Brush strokes and cut lines
+are not polygons and keep their own rules below.
 """
 
 from __future__ import annotations
@@ -13,9 +19,18 @@ import math
 import cv2
 import numpy as np
 
+from cellpose_io.rasterize import polygon_window
+
 Slices = tuple[slice, slice]
 _SHIFT = 4  # cv2 fixed-point bits: 1/16 pixel precision
 _SCALE = 1 << _SHIFT
+
+
+def scipy_ndimage():
+    """scipy.ndimage, imported on first use: it costs ~0.4 s, too much for start-up."""
+    from scipy import ndimage
+
+    return ndimage
 
 
 def _bbox(points: np.ndarray, pad: float, shape: tuple[int, int]) -> Slices | None:
@@ -41,16 +56,21 @@ def _fixed(points: np.ndarray, sl: Slices) -> np.ndarray:
 
 
 def polygon_mask(points_xy: np.ndarray, shape: tuple[int, int]) -> tuple[Slices, np.ndarray] | None:
-    """Pixels whose centre lies inside (or on the edge of) the polygon, on its bbox crop."""
-    pts = _to_pixel_index(points_xy)
+    """Pixels whose centre lies inside the polygon (ImageJ's rule), on its bbox crop.
+
+    ``points_xy`` is an (n, 2) float array of view (x, y) vertices, closed implicitly;
+    returns (row/col slices, bool crop) or None when no pixel centre is inside.
+    """
+    pts = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
     if len(pts) < 3:
         return None
-    sl = _bbox(pts, 0.0, shape)
-    if sl is None:
+    window = polygon_window(pts, shape)
+    if window is None:
         return None
-    crop = np.zeros((sl[0].stop - sl[0].start, sl[1].stop - sl[1].start), np.uint8)
-    cv2.fillPoly(crop, [_fixed(pts, sl)], 1, lineType=cv2.LINE_8, shift=_SHIFT)
-    return sl, crop.view(bool)
+    (r0, c0), inside = window
+    if not inside.any():
+        return None
+    return (slice(r0, r0 + inside.shape[0]), slice(c0, c0 + inside.shape[1])), inside
 
 
 def stroke_mask(

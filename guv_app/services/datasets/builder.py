@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_classes import default_class_colors, object_ids
 from guv_app.services.datasets import classmap, region_sources, regions
 from guv_app.services.datasets.discovery import (
     DEFAULT_MASK_FILTER,
@@ -27,8 +28,10 @@ from guv_app.services.datasets.labels import (
     LabelProblem,
     RawLabels,
     file_sha256,
+    item_fault,
     read_labels,
     read_plane,
+    read_plane_shape,
 )
 from guv_app.services.datasets.preprocess import to_network_input
 
@@ -156,36 +159,60 @@ def _boxes(item: _Loaded, image_shape, options: DatasetOptions) -> list[regions.
     return tiles
 
 
-def _load(pair: LabelledPair, options: DatasetOptions) -> _Loaded:
-    plane = read_plane(pair.image, series=pair.series)
+def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _Loaded:
+    """Read one pair and check it the way training uses it; :class:`LabelProblem` if not.
+
+    ``pixels=False`` (the dry run) reads the image's header only, so it is quick but refuses
+    exactly the pairs training refuses (shape mismatch, missing channel, region files).
+    """
+    if pixels:
+        plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
+        shape = plane.shape
+    else:
+        shape = read_plane_shape(pair.image, series=pair.series)
+        plane = np.zeros((0, 0, 0), np.float32)
     raw = read_labels(pair)
     if raw.masks.ndim != 2:
         raise LabelProblem(f"labels are {raw.masks.ndim}-D, expected 2-D")
-    if raw.masks.shape != plane.shape[-2:]:
+    if raw.masks.shape != tuple(shape[-2:]):
         raise LabelProblem(
-            f"shape mismatch: image {plane.shape[-2]}x{plane.shape[-1]}, "
+            f"shape mismatch: image {shape[-2]}x{shape[-1]}, "
             f"labels {raw.masks.shape[0]}x{raw.masks.shape[1]}"
         )
     if options.channels is not None:
-        bad = [c for c in options.channels if not 0 <= c < plane.shape[0]]
+        bad = [c for c in options.channels if not 0 <= c < shape[0]]
         if bad:
-            raise LabelProblem(f"channel {bad[0]} does not exist (image has {plane.shape[0]})")
+            raise LabelProblem(f"channel {bad[0]} does not exist (image has {shape[0]})")
     file_boxes: list[regions.Box] = []
     if options.region_source != "none":
         for path in region_sources.region_files_for(pair.image):
-            file_boxes += region_sources.read_region_boxes(path, raw.masks.shape)
+            file_boxes += region_sources.read_region_boxes(
+                path, raw.masks.shape, pair.image, pair.series, pair.t, pair.z)
     return _Loaded(pair, plane, raw, file_boxes)
 
 
+def load_pair(
+    pair: LabelledPair, options: DatasetOptions, pixels: bool = True
+) -> _Loaded | Skipped:
+    """:func:`_load`, with any failure of this one pair (any exception, RecursionError and
+    MemoryError included) turned into its :class:`Skipped` entry: one bad file never ends
+    the run, and every pair ends up either loaded or skipped with a reason."""
+    try:
+        return _load(pair, options, pixels)
+    except Exception as exc:  # noqa: BLE001 - the fault belongs to this item only
+        log.warning("skipped %s: %s", pair.image, item_fault(exc))
+        log.debug("details of the failure on %s", pair.image, exc_info=True)
+        return Skipped(pair.image, item_fault(exc))
+
+
 def _count_objects(masks: np.ndarray) -> int:
-    return int(np.count_nonzero(np.bincount(masks.ravel().astype(np.int64))[1:]))
+    return len(object_ids(masks)[0])
 
 
 def _median_diameter(masks_list: Sequence[np.ndarray]) -> float:
     diams = []
     for m in masks_list:
-        areas = np.bincount(m.ravel().astype(np.int64))[1:]
-        areas = areas[areas > 0]
+        areas = object_ids(m)[1]
         diams.extend((2.0 * np.sqrt(areas / np.pi)).tolist())
     return float(np.median(diams)) if diams else 30.0
 
@@ -232,10 +259,9 @@ def build_training_set(
         check_cancel()
         if progress:
             progress(i, len(roles) * 2, f"reading {pair.image.name}")
-        try:
-            item = _load(pair, options)
-        except LabelProblem as exc:
-            skipped.append(Skipped(pair.image, str(exc)))
+        item = load_pair(pair, options)
+        if isinstance(item, Skipped):
+            skipped.append(item)
             continue
         loaded.append((item, role))
 
@@ -253,23 +279,19 @@ def build_training_set(
         check_cancel()
         if progress:
             progress(len(roles) + k, len(roles) * 2, f"flows for {pair.image.name}")
-        boxes = _boxes(item, item.plane.shape[-2:], options)
-        masks = item.raw.masks
-        n_obj = _count_objects(masks)
-        if n_obj < options.min_objects:
-            skipped.append(Skipped(pair.image, f"too few objects ({n_obj} < {options.min_objects})"))
+        try:
+            samples = _samples(item, remap, to_keep, options, skipped)
+            if samples is None:
+                continue
+            record = DatasetFile(str(pair.image), str(pair.labels), file_sha256(pair.image),
+                                 file_sha256(pair.labels), role, len(samples))
+        except Exception as exc:  # noqa: BLE001 - the fault belongs to this item only
+            log.warning("skipped %s: %s", pair.image, item_fault(exc))
+            log.debug("details of the failure on %s", pair.image, exc_info=True)
+            skipped.append(Skipped(pair.image, item_fault(exc)))
             continue
-        cmap = classmap.build_class_map(masks, item.raw.classes, to_keep[remap])
-        flows = flows_for(masks, use_cache=options.use_flow_cache)
-        x = to_network_input(item.plane, options.channels)
-        samples = [
-            Sample(pair.image, pair.labels, box, regions.crop(x, box), regions.crop(masks, box),
-                   regions.crop(flows, box), regions.crop(cmap, box))
-            for box in boxes
-        ]
         (train if role == "train" else val).extend(samples)
-        files.append(DatasetFile(str(pair.image), str(pair.labels), file_sha256(pair.image),
-                                 file_sha256(pair.labels), role, len(samples)))
+        files.append(record)
 
     if not train:
         reasons = [s.reason for s in skipped]
@@ -282,6 +304,28 @@ def build_training_set(
                        _median_diameter([s.masks for s in train]))
 
 
+def _samples(
+    item: _Loaded, remap: np.ndarray, to_keep: np.ndarray, options: DatasetOptions,
+    skipped: list[Skipped],
+) -> list[Sample] | None:
+    """The training regions of one loaded pair (None, and a skipped entry, if too few)."""
+    pair = item.pair
+    boxes = _boxes(item, item.plane.shape[-2:], options)
+    masks = item.raw.masks
+    n_obj = _count_objects(masks)
+    if n_obj < options.min_objects:
+        skipped.append(Skipped(pair.image, f"too few objects ({n_obj} < {options.min_objects})"))
+        return None
+    cmap = classmap.build_class_map(masks, item.raw.classes, to_keep[remap])
+    flows = flows_for(masks, use_cache=options.use_flow_cache)
+    x = to_network_input(item.plane, options.channels)
+    return [
+        Sample(pair.image, pair.labels, box, regions.crop(x, box), regions.crop(masks, box),
+               regions.crop(flows, box), regions.crop(cmap, box))
+        for box in boxes
+    ]
+
+
 def _colors(names: list[str], loaded: list, options: DatasetOptions) -> list[tuple[int, int, int]]:
     known: dict[str, tuple[int, int, int]] = {}
     for name, col in zip(options.base_class_names or [], options.base_class_colors or [],
@@ -290,5 +334,5 @@ def _colors(names: list[str], loaded: list, options: DatasetOptions) -> list[tup
     for item, _ in loaded:
         for name, col in zip(item.raw.class_names, item.raw.class_colors, strict=False):
             known.setdefault(name.strip(), tuple(col))
-    fallback = classmap.default_colors(len(names))
+    fallback = default_class_colors(len(names) - 1)
     return [known.get(n, fallback[i]) for i, n in enumerate(names)]

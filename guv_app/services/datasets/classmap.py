@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cellpose_io.label_classes import object_ids
+
 IGNORE = -1
 BACKGROUND = "background"
 
@@ -25,17 +27,22 @@ def build_class_map(
     (``remap[file_id] -> set_id``) when files list their classes in different orders.
     """
     masks = np.asarray(masks)
-    max_id = int(masks.max()) if masks.size else 0
-    lut = np.full(max_id + 1, IGNORE, dtype=np.int16)
+    ids = object_ids(masks)[0]  # ids may be sparse up to 2**32-1: one entry per object
+    lut = np.full(len(ids) + 1, IGNORE, dtype=np.int16)
     lut[0] = 0
-    if classes is not None and max_id > 0:
-        cls = np.asarray(classes, dtype=np.int64).ravel()[: max_id + 1]
+    if classes is not None and len(ids):
+        known = np.asarray(classes, dtype=np.int64).ravel()
+        cls = np.zeros(len(ids), dtype=np.int64)
+        inside = ids < len(known)
+        cls[inside] = known[ids[inside]]
         if remap is not None:
             valid = (cls >= 0) & (cls < len(remap))
             cls = np.where(valid, np.asarray(remap)[np.clip(cls, 0, len(remap) - 1)], 0)
-        known = cls[1:]
-        lut[1 : len(cls)] = np.where(known > 0, known, IGNORE).astype(np.int16)
-    return lut[masks.astype(np.int64, copy=False)]
+        lut[1:] = np.where(cls > 0, cls, IGNORE).astype(np.int16)
+    # position of each pixel's id among the objects (0 = background)
+    rank = np.searchsorted(ids, masks.ravel()).astype(np.int64) + 1
+    rank[masks.ravel() == 0] = 0
+    return lut[rank].reshape(masks.shape)
 
 
 def merge_class_names(
@@ -63,15 +70,6 @@ def merge_class_names(
             lut[i] = names.index(key)
         remaps.append(lut)
     return names, remaps
-
-
-def default_colors(n: int) -> list[tuple[int, int, int]]:
-    """Distinct colours for ``n`` classes (index 0 = background, black)."""
-    palette = [
-        (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-        (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128),
-    ]
-    return [(0, 0, 0)] + [palette[(i - 1) % len(palette)] for i in range(1, n)]
 
 
 def class_pixel_counts(class_maps: Sequence[np.ndarray], n_total: int) -> np.ndarray:

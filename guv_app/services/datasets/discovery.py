@@ -1,10 +1,12 @@
 """Find which images in a folder have labels, the way Cellpose users lay them out.
 
 Which file holds an image's labels is decided by one rule,
-:func:`cellpose_io.label_sources.choose_labels` (``_seg.npy``, ``_s{k}_seg.npy`` per series,
-``<base><mask_filter>.<ext>`` beside the image or in ``mask_dir``); this module walks the
-folder and applies it. An image whose ``_seg.npy`` and mask image disagree is skipped with
-both names, never trained on one of them silently.
+:func:`cellpose_io.label_sources.choose_labels`: ``<stem>_seg.npy`` and one file per further
+labelled plane (``cellpose_io.plane_tag``: ``_s{S}``, ``[_s{S}]_t{T}_z{Z}``), and
+``<base><mask_filter>.<ext>`` beside the image or in ``mask_dir`` (Cellpose/Omnipose
+``--img_filter``/``--mask_filter``) for the first plane. This module walks the folder and
+applies it. An image whose ``_seg.npy`` and mask image disagree is skipped with both names,
+never trained on one of them silently.
 
 Only file names are read, plus the two label files of an image that has both.
 """
@@ -12,6 +14,7 @@ Only file names are read, plus the two label files of an image that has both.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from cellpose_io.label_sources import (
     DEFAULT_MASK_FILTER,
     SEG_SUFFIX,
     LabelRule,
-    labelled_series,
+    labelled_planes,
     seg_files_for,
 )
 
@@ -34,12 +37,14 @@ _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
 
 @dataclass(frozen=True)
 class LabelledPair:
-    """One image series and the file holding its labels (``kind`` is "seg" or "mask")."""
+    """One labelled plane of an image and the file holding its labels (``kind`` "seg"/"mask")."""
 
     image: Path
     labels: Path
     kind: str
     series: int = 0  # which series of a multi-series file (LIF, CZI...) the labels belong to
+    t: int = 0  # time point and z slice of that series (0-based, as Image.plane(t, z))
+    z: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,9 @@ def find_labelled_images(
                      seg_suffix=seg_suffix)
     report = DiscoveryReport()
     for sub in _folders(folder, subfolders):
-        for path in sorted(sub.iterdir()):
+        entries = sorted(sub.iterdir())
+        stems = Counter(p.stem for p in entries if not p.name.startswith(".") and _is_image(p))
+        for path in entries:
             if path.name.startswith(".") or not _is_image(path):
                 continue
             stem = path.stem
@@ -109,11 +116,18 @@ def find_labelled_images(
                 continue
             if img_filter and not stem.endswith(img_filter):
                 continue
-            choices = labelled_series(path, rule)
+            if stems[path.stem] > 1:  # cells.tif + cells.png: one cells_seg.npy for both
+                report.skipped.append(Skipped(
+                    path, f"another image is also called {path.stem}.*; they would share "
+                    f"{path.stem}{seg_suffix} -- rename one so each has its own labels"))
+                continue
+            choices = labelled_planes(path, rule)
             for choice in choices:
-                if choice.chosen is not None:
-                    report.pairs.append(LabelledPair(path, choice.chosen.path, choice.chosen.kind,
-                                                     choice.series))
+                chosen = choice.chosen
+                if chosen is not None:
+                    report.pairs.append(LabelledPair(path, chosen.path, chosen.kind,
+                                                     choice.series, choice.t or 0,
+                                                     choice.z or 0))
                 elif choice.conflict is not None or len(choices) == 1:
                     report.skipped.append(Skipped(path, choice.reason))
     log.info("%s: %s", folder, report.summary())

@@ -29,6 +29,7 @@ class RawLabels:
     classes: np.ndarray | None
     class_names: list[str]
     class_colors: list[tuple[int, int, int]]
+    note: str = ""  # e.g. "binary mask: labelled 37 separate objects" (shown by the dry run)
 
 
 def read_plane(path: Path, t: int = 0, z: int = 0, series: int = 0) -> np.ndarray:
@@ -43,8 +44,64 @@ def read_plane(path: Path, t: int = 0, z: int = 0, series: int = 0) -> np.ndarra
         raise LabelProblem(f"unreadable image ({exc})") from exc
 
 
+def read_plane_shape(path: Path, series: int = 0) -> tuple[int, int, int]:
+    """(C, Y, X) of an image's planes from its header, without decoding pixels."""
+    from cellpose_io import CellposeIOError, read_image
+
+    try:
+        image = read_image(path, series=series)
+    except CellposeIOError as exc:
+        raise LabelProblem(f"unreadable image ({exc.reason})") from exc
+    try:
+        return image.plane_shape
+    finally:
+        image.close()
+
+
+def item_fault(exc: BaseException) -> str:
+    """One line for why one training item was left out, for any exception it raised.
+
+    A :class:`LabelProblem` is already worded for the user; anything else (a reader bug,
+    ``RecursionError`` from a deeply nested file, ``MemoryError``) is named by its type so
+    one bad file is reported and skipped instead of ending the whole run.
+    """
+    if isinstance(exc, LabelProblem):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    return f"unreadable ({type(exc).__name__}{': ' + text if text else ''})"
+
+
 def read_labels(pair: LabelledPair) -> RawLabels:
-    """Masks and classes of a pair, from ``_seg.npy`` or a mask image."""
+    """Masks and classes of a pair, from ``_seg.npy`` or a mask image.
+
+    A binary mask (one value over many blobs) or a class-id image (few values, each over
+    many blobs) is turned into an instance mask by connected components, with ``note``
+    saying so; a class-id image's values become classes ``class <value>``.
+    """
+    return as_instances(_read_labels(pair), pair.labels.name)
+
+
+def as_instances(raw: RawLabels, name: str) -> RawLabels:
+    """Relabel a binary or class-id mask as objects (see :func:`read_labels`)."""
+    from cellpose_io import check_label_image, label_components
+
+    check = check_label_image(raw.masks)
+    if check.ok:
+        return raw
+    masks, values = label_components(raw.masks)
+    n = int(masks.max())
+    if check.kind == "binary":
+        return RawLabels(masks, None, ["background"], [], f"{check.describe(name)}; "
+                         f"labelled as {n} objects")
+    distinct = sorted({int(v) for v in values[1:]})
+    names = ["background"] + [f"class {v}" for v in distinct]
+    index = {v: i + 1 for i, v in enumerate(distinct)}
+    classes = np.asarray([0] + [index[int(v)] for v in values[1:]], np.int64)
+    return RawLabels(masks, classes, names, [], f"{check.describe(name)}; labelled as {n} "
+                     f"objects in {len(distinct)} classes")
+
+
+def _read_labels(pair: LabelledPair) -> RawLabels:
     from cellpose_io import CellposeIOError
 
     try:

@@ -1,6 +1,6 @@
 """What a folder offers for training, before any flows are computed (Ctrl+T, --dry-run).
 
-Reads file names and label files only (``_seg.npy`` or mask images), so it is quick enough
+Reads file names, label files and image headers (never pixels), so it is quick enough
 to run when the training dialog opens or as ``multicellpose train --dry-run``. Pairing,
 region handling and the ``min_objects`` rule are the ones :func:`build_training_set` uses,
 so the counts shown are what training will see. Qt-free, plain data out.
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_classes import object_ids
 from guv_app.services.datasets import region_sources
-from guv_app.services.datasets.builder import DatasetOptions
-from guv_app.services.datasets.discovery import find_labelled_images
-from guv_app.services.datasets.labels import LabelProblem, read_labels
+from guv_app.services.datasets.builder import DatasetOptions, load_pair
+from guv_app.services.datasets.discovery import Skipped, find_labelled_images
+from guv_app.services.datasets.labels import LabelProblem
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class DatasetSummary:
     error: str = ""
     n_region_objects: int = 0  # objects of the region class (crop areas, not cells)
     region_files: list[Path] = field(default_factory=list)  # <stem>_regions.* found
+    n_file_regions: int = 0  # regions in those files (drawn in the Trainer, QuPath, Fiji)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, what was fixed)
 
     @property
     def n_labelled(self) -> int:
@@ -74,11 +77,15 @@ def summarize_folder(
     summary.skipped = [(s.path.name, s.reason) for s in report.skipped]
     counts: Counter[str] = Counter()
     for pair in report.pairs:
-        try:
-            raw = read_labels(pair)
-        except LabelProblem as exc:
-            summary.skipped.append((pair.image.name, str(exc)))
+        # The same reading and checks training does (image header included), so the counts
+        # are what training will use; any fault of one pair skips that pair only.
+        item = load_pair(pair, options, pixels=False)
+        if isinstance(item, Skipped):
+            summary.skipped.append((pair.image.name, item.reason))
             continue
+        raw = item.raw
+        if raw.note:
+            summary.notes.append((pair.labels.name, raw.note))
         n_regions = len(region_sources.take_region_objects(raw, options.region_class))
         per_image = _count(raw.masks, raw.classes, raw.class_names)
         n = sum(per_image.values())
@@ -89,22 +96,28 @@ def summarize_folder(
         summary.labelled.append(pair.image)
         summary.n_region_objects += n_regions
         if options.region_source != "none":
-            summary.region_files += region_sources.region_files_for(pair.image)
+            for path in region_sources.region_files_for(pair.image):
+                summary.region_files.append(path)
+                try:
+                    summary.n_file_regions += len(
+                        region_sources.read_region_boxes(path, raw.masks.shape))
+                except LabelProblem as exc:
+                    summary.notes.append((path.name, str(exc)))
     summary.objects_per_class = dict(counts)
     return summary
 
 
 def _count(masks: np.ndarray, classes: np.ndarray | None, names: list[str]) -> Counter[str]:
-    areas = np.bincount(np.asarray(masks).ravel().astype(np.int64))
-    ids = np.flatnonzero(areas[1:]) + 1
+    ids, _areas = object_ids(masks)  # sparse ids up to 2**32-1: nothing allocated per id
     out: Counter[str] = Counter()
     if classes is None or len(names) <= 1:
         out[UNASSIGNED] += len(ids)
         return out
-    cl = np.zeros(len(areas), np.int64)
-    known = np.asarray(classes, np.int64)[: len(areas)]
-    cl[: len(known)] = known
-    for k, n in zip(*np.unique(cl[ids], return_counts=True), strict=True):
+    known = np.asarray(classes, np.int64).ravel()
+    cl = np.zeros(len(ids), np.int64)
+    inside = ids < len(known)
+    cl[inside] = known[ids[inside]]
+    for k, n in zip(*np.unique(cl, return_counts=True), strict=True):
         name = names[k] if 0 < k < len(names) else UNASSIGNED
         out[name] += int(n)
     return out
@@ -126,7 +139,9 @@ def summary_lines(summary: DatasetSummary) -> list[str]:
              f"labelled, {summary.n_objects} object(s)"]
     lines += [f"  {name}: {count}" for name, count in per_class_rows(summary)]
     if summary.n_region_objects or summary.region_files:
-        lines.append(f"  training regions: {summary.n_region_objects} region object(s), "
-                     f"{len(summary.region_files)} region file(s)")
+        lines.append(f"  training regions: {summary.n_file_regions} region(s) in "
+                     f"{len(summary.region_files)} region file(s), "
+                     f"{summary.n_region_objects} region object(s)")
+    lines += [f"  warning {name}: {note}" for name, note in summary.notes]
     lines += [f"  skipped {name}: {reason}" for name, reason in summary.skipped]
     return lines

@@ -6,7 +6,8 @@ tiling with overlap and tile averaging (``cellpose.core.run_net``), flow followi
 seeding (``cellpose.dynamics``), hole filling and small-object removal (``cellpose.utils``).
 Two things are ours: the flow-quality check (``engine.masks``, same result, ~10-20x faster on
 a CPU) and the class readout -- softmax class probabilities and a per-object majority vote
-of the per-pixel argmax class.
+of the per-pixel argmax class (``cellpose_io.label_classes.classes_from_map``: background
+pixels do not vote, the rule used for files and metrics too).
 
 The network is wrapped so that each batch of tiles first checks the caller's cancel flag
 and then reports progress; that is how cancel is honoured "between tiles" while tiling
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cellpose_io.label_classes import classes_from_map
 from guv_app.services.engine.errors import SegmentationCancelled
 from guv_app.services.engine.loading import LoadedModel, load_model
 from guv_app.services.engine.masks import compute_masks
@@ -171,19 +173,6 @@ def count_tiles(ly: int, lx: int, bsize: int, tile_overlap: float) -> int:
     return ny * nx
 
 
-def majority_classes(masks: np.ndarray, class_map: np.ndarray, n_cls: int) -> np.ndarray:
-    """Per-object majority of ``class_map`` inside each object (ties: lower class id)."""
-    nlab = int(masks.max())
-    classes = np.zeros(nlab + 1, np.int32)
-    if nlab == 0 or n_cls == 0:
-        return classes
-    inside = masks > 0
-    codes = masks[inside].astype(np.int64) * n_cls + class_map[inside].astype(np.int64)
-    counts = np.bincount(codes, minlength=(nlab + 1) * n_cls).reshape(nlab + 1, n_cls)
-    classes[1:] = counts[1:].argmax(axis=1)
-    return classes
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=0, keepdims=True)
     np.exp(shifted, out=shifted)
@@ -261,7 +250,7 @@ def segment(
     class_probs = None
     if n_cls > 0:
         class_probs = _softmax(np.ascontiguousarray(yf[..., :n_cls].transpose(2, 0, 1)))
-        classes = majority_classes(masks, class_probs.argmax(axis=0), n_cls)
+        classes = classes_from_map(masks, class_probs.argmax(axis=0))
     else:
         classes = np.zeros(int(masks.max()) + 1, np.int32)
     return SegmentResult(

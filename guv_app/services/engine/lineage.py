@@ -65,8 +65,11 @@ def _weights_file(meta: ModelMeta, folder: Path | None) -> Path | None:
         return None
     if kind == "state_dict":
         return folder / meta.weights.get("file", registry.WEIGHTS_FILE)
-    if kind == "lora":
-        return folder / (meta.weights.get("merged_file") or meta.weights.get("file", ""))
+    from guv_app.services.engine.finetune import ADAPTER_FILE, is_finetune, merged_path
+
+    if is_finetune(meta.weights):
+        return merged_path(folder, meta.weights) or folder / meta.weights.get("file",
+                                                                              ADAPTER_FILE)
     return None
 
 
@@ -137,7 +140,7 @@ def children_of(name: str) -> list[str]:
 def parent_status(meta: ModelMeta) -> str:
     """"" when usable as far as names go, else why not (e.g. "parent missing: cpsam-x")."""
     if not meta.parent or (meta.weights or {}).get("merged_file"):
-        return ""
+        return ""  # merged weights do not need the parent
     if meta.parent in registry.BUILTIN_NAMES:
         return ""
     try:

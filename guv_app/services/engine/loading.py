@@ -23,10 +23,12 @@ from typing import Any
 import torch
 
 from guv_app.services.engine import registry
-from guv_app.services.engine.errors import ModelLoadError, ModelNotFoundError
+from guv_app.services.engine.errors import ModelLoadError, ModelNotFoundError, load_error_line
+from guv_app.services.engine.finetune import apply_finetune, is_finetune, merged_path
 from guv_app.services.engine.meta import ModelMeta
 from guv_app.services.engine.network import build_network, infer_architecture
-from guv_app.services.engine.weights import Progress, ensure_cpsam_weights
+from guv_app.services.engine.weights import ensure_cpsam_weights
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ def read_state_dict(path: str | Path, *, mmap: bool = True) -> dict[str, torch.T
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{path}: weights file not found") from exc
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise ModelLoadError(f"{path}: not a readable weights file ({exc})") from exc
+        raise ModelLoadError(load_error_line(path, exc)) from None
     if not isinstance(state, dict) or not state:
         raise ModelLoadError(f"{path}: not a state dict")
     if next(iter(state)).startswith("module."):  # saved from DataParallel
@@ -124,6 +126,52 @@ def load_state_into(net: torch.nn.Module, state: dict, *, source: str = "weights
         )
 
 
+def base_state(
+    meta: ModelMeta,
+    folder: Path | None,
+    *,
+    weights_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> dict | None:
+    """The full state dict that goes into a freshly built network for ``meta`` (None for
+    the seeded ``tiny``): the cpsam file, a model's weights file, a fine-tune's merged
+    weights or else its PARENT's weights (the fine-tune's own tensors come after).
+
+    Raises ModelLoadError (unreadable or missing files, unknown kind) and
+    WeightsUnavailableError (cpsam weights neither found nor downloadable).
+    """
+    weights = meta.weights or {}
+    kind = weights.get("kind", "state_dict")
+    if kind == "seeded":
+        return None
+    if kind == "cpsam":
+        return read_state_dict(ensure_cpsam_weights(weights_path, progress=progress))
+    if kind == "file":
+        return read_state_dict(weights["path"])
+    if folder is None:
+        raise ModelLoadError(f"model {meta.name!r}: weights kind {kind!r} needs a model folder")
+    if kind == "state_dict":
+        return read_state_dict(folder / weights.get("file", registry.WEIGHTS_FILE))
+    if is_finetune(weights):
+        merged = merged_path(folder, weights)
+        if merged is not None:
+            return read_state_dict(merged)
+        if not meta.parent:
+            raise ModelLoadError(f"model {meta.name!r}: a fine-tune without a parent model")
+        from guv_app.services.engine.lineage import check_parent
+
+        check_parent(meta)  # the adapter only makes sense on the weights it was trained on
+        parent_meta, parent_folder, _ = _resolve(meta.parent)
+        if is_finetune(parent_meta.weights) and merged_path(parent_folder, parent_meta.weights) is None:
+            # a fine-tune of a fine-tune: its weights only exist once it is built
+            return _load_uncached(meta.parent, progress=progress).net.state_dict()
+        state = base_state(parent_meta, parent_folder, progress=progress)
+        if state is None:  # a seeded parent (tiny): its weights are its seeded build
+            state = build_network(parent_meta.backbone, parent_meta.n_classes).state_dict()
+        return state
+    raise ModelLoadError(f"model {meta.name!r}: unknown weights kind {kind!r}")
+
+
 def build_from_meta(
     meta: ModelMeta,
     folder: Path | None = None,
@@ -131,54 +179,20 @@ def build_from_meta(
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> torch.nn.Module:
-    """A CPU network for ``meta`` with its weights loaded (eval mode)."""
-    kind = (meta.weights or {}).get("kind", "state_dict")
-    if kind == "cpsam":  # find/download first: no point building vit_l without weights
-        path = ensure_cpsam_weights(weights_path, progress=progress)
-        state = read_state_dict(path)
-        net = build_network(meta.backbone, meta.n_classes)
-        load_state_into(net, state, source=str(path))
-        return net
+    """A CPU network for ``meta`` with its weights loaded (eval mode).
+
+    One straight path: weights located and read (:func:`base_state`; cpsam is found or
+    downloaded before vit_l is built) -> network built -> weights loaded -> a fine-tune's
+    adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`).
+    """
+    state = base_state(meta, folder, weights_path=weights_path, progress=progress)
     net = build_network(meta.backbone, meta.n_classes)
-    if kind == "seeded":
-        return net
-    if folder is None:
-        raise ModelLoadError(f"model {meta.name!r}: weights kind {kind!r} needs a model folder")
-    if kind == "state_dict":
-        path = folder / meta.weights.get("file", registry.WEIGHTS_FILE)
-        load_state_into(net, read_state_dict(path), source=str(path))
-        return net
-    if kind == "lora":
-        # Merged full weights (saved when asked) make the parent's weights unnecessary.
-        if meta.parent and not meta.weights.get("merged_file"):
-            from guv_app.services.engine.lineage import check_parent
-
-            check_parent(meta)  # the adapter only makes sense on the weights it was trained on
-            load_state_into(net, _parent_state(meta.parent, progress),
-                            source=f"parent model {meta.parent}")
-        try:
-            from guv_app.services.engine.lora import load_lora_weights
-        except ImportError as exc:
-            raise ModelLoadError(
-                f"model {meta.name!r} stores LoRA weights but LoRA loading is not available "
-                f"({exc})"
-            ) from exc
-        return load_lora_weights(net, folder, meta).eval()
-    raise ModelLoadError(f"model {meta.name!r}: unknown weights kind {kind!r}")
-
-
-def _parent_state(parent: str, progress: Progress | None) -> dict:
-    """The parent model's weights as a state dict, without building a second network when
-    a file holds them (cpsam, state_dict models)."""
-    meta, folder, _ = _resolve(parent)
-    kind = (meta.weights or {}).get("kind", "state_dict")
-    if kind == "cpsam":
-        return read_state_dict(ensure_cpsam_weights(progress=progress))
-    if kind == "state_dict" and folder is not None:
-        return read_state_dict(folder / meta.weights.get("file", registry.WEIGHTS_FILE))
-    if kind == "file":
-        return read_state_dict(meta.weights["path"])
-    return _load_uncached(parent, progress=progress).net.state_dict()
+    if state is not None:
+        load_state_into(net, state, source=f"weights of model {meta.name!r}")
+    weights = meta.weights or {}
+    if is_finetune(weights) and merged_path(folder, weights) is None:
+        net = apply_finetune(net, folder, weights)
+    return net.eval()
 
 
 def describe_model(name_or_path: str | Path) -> ModelMeta:
@@ -225,13 +239,8 @@ def _mtime(path: Path) -> float:
 
 def _load_uncached(name_or_path, *, weights_path=None, progress=None) -> LoadedModel:
     meta, folder, ident = _resolve(name_or_path)
-    if (meta.weights or {}).get("kind") == "file":
-        path = Path(meta.weights["path"])
-        net = build_network(meta.backbone, meta.n_classes)
-        load_state_into(net, read_state_dict(path), source=str(path))
-    else:
-        net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress)
-    return LoadedModel(net=net.eval(), meta=meta, device=torch.device("cpu"), source=ident)
+    net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress)
+    return LoadedModel(net=net, meta=meta, device=torch.device("cpu"), source=ident)
 
 
 def load_model(

@@ -1,92 +1,93 @@
-"""Load a fine-tune saved by the training service (``meta["weights"]["kind"] == "lora"``).
+"""LoRA adapter layers on the encoder (peft): describe, inject, fill, merge.
 
-Written by the training service's engineer; the engine's ``load_model`` builds the network,
-loads the PARENT model's weights (``meta.parent``, the model the fine-tune started from) and
-then calls :func:`load_lora_weights`. ``meta["weights"]`` format::
+The one place that knows how LoRA sits in our network; training (which adds fresh adapters
+and saves them) and loading (which re-creates saved ones and merges them) both use it, so
+the engine never imports the training service.
 
-    {
-      "kind": "lora",
-      "file": "adapter.pt",       # torch.save({"lora": {...}, "trained": {...}})
-      "lora": {"rank": 8, "alpha": 16, "dropout": 0.05, "blocks": [20, 21, 22, 23],
-               "targets": ["attn.qkv", "attn.proj", "mlp.lin1", "mlp.lin2"]} | null,
-      "merged_file": "weights.pt" # optional: full merged state dict (written when asked)
-    }
-
-``adapter.pt`` holds the LoRA tensors (``lora_A``/``lora_B``, small) and, under "trained",
-every other tensor training changed (readouts, unfrozen blocks). Loading = (parent weights,
-done by the engine), inject + load + MERGE the adapters, then the trained tensors. Every key is checked: an
-unmerged peft state dict would otherwise load into a plain network with random LoRA and no
-error (shared notes).
+The network keeps its own class (peft's ``inject_adapter_in_model`` edits it in place), so
+the training loop, saving and inference see the same forward. An UNMERGED peft state dict
+loads into a plain network with random LoRA and no error (shared notes): :func:`apply_lora_state`
+and :func:`merge_lora` check keys explicitly.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
-
-ADAPTER_FILE = "adapter.pt"
-MERGED_FILE = "weights.pt"
+LORA_TARGETS = ("attn.qkv", "attn.proj", "mlp.lin1", "mlp.lin2")
 
 
-def _weights_info(meta: Any) -> dict:
-    weights = meta.get("weights") if isinstance(meta, dict) else getattr(meta, "weights", None)
-    if not isinstance(weights, dict) or weights.get("kind") != "lora":
-        raise ValueError("model description has no LoRA weights entry")
-    return weights
+@dataclass(frozen=True)
+class LoraSpec:
+    """Everything needed to rebuild the adapter layers (stored in meta.json)."""
+
+    rank: int
+    alpha: float
+    dropout: float
+    blocks: list[int]
+    targets: tuple[str, ...] = LORA_TARGETS
+
+    def to_dict(self) -> dict:
+        return {"rank": self.rank, "alpha": self.alpha, "dropout": self.dropout,
+                "blocks": list(self.blocks), "targets": list(self.targets)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LoraSpec:
+        """Raises KeyError/ValueError when ``d`` lacks rank or blocks or holds non-numbers."""
+        return cls(int(d["rank"]), float(d["alpha"]), float(d.get("dropout", 0.0)),
+                   [int(b) for b in d["blocks"]], tuple(d.get("targets", LORA_TARGETS)))
 
 
-def _load_file(path: Path) -> dict:
-    import torch
-
-    from guv_app.services.engine.errors import ModelLoadError
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"{path}: weights file missing") from exc
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: cannot read weights ({exc})") from exc
+def _target_regex(blocks: Sequence[int], targets: Sequence[str]) -> str:
+    ids = "|".join(str(b) for b in blocks)
+    names = "|".join(t.replace(".", r"\.") for t in targets)
+    return rf"encoder\.blocks\.({ids})\.({names})"
 
 
-def load_trained_tensors(net, state: dict, where: Path) -> None:
-    """Load a partial state dict whose every key must exist in ``net`` with the same shape."""
-    from guv_app.services.engine.errors import ModelLoadError
+def inject_lora(net, spec: LoraSpec):
+    """Add LoRA layers to ``spec.blocks`` in place (everything else frozen); returns ``net``."""
+    from peft import LoraConfig, inject_adapter_in_model
 
-    own = net.state_dict()
-    bad = [k for k, v in state.items() if k not in own or tuple(own[k].shape) != tuple(v.shape)]
-    if bad:
-        raise ModelLoadError(f"{where}: {len(bad)} tensor(s) do not fit the network "
-                             f"(e.g. {bad[0]})")
-    net.load_state_dict(state, strict=False)
+    config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
+                        target_modules=_target_regex(spec.blocks, spec.targets), bias="none")
+    return inject_adapter_in_model(config, net)
 
 
-def load_lora_weights(net, model_dir: str | Path, meta: Any):
-    """Return ``net`` (plain, merged, eval mode) carrying the fine-tuned weights.
+def lora_state_dict(net) -> dict:
+    """Adapter tensors only (``lora_A``/``lora_B``), detached copies on CPU."""
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items() if "lora_" in k}
 
-    ``net`` must already hold the parent model's weights (the engine loads them).
+
+def apply_lora_state(net, spec: LoraSpec, state: dict):
+    """Inject adapters per ``spec`` and load ``state``; every adapter key must match.
+
+    Raises ValueError naming a missing or unexpected key.
     """
-    from guv_app.services.engine.errors import ModelLoadError
-    from guv_app.services.training.adapt import LoraSpec, apply_lora_state, merge_lora
+    net = inject_lora(net, spec)
+    expected = {k for k in net.state_dict() if "lora_" in k}
+    missing = expected - set(state)
+    extra = set(state) - expected
+    if missing or extra:
+        raise ValueError(f"LoRA weights do not fit the network: {len(missing)} missing, "
+                         f"{len(extra)} unexpected (e.g. {sorted(missing or extra)[0]})")
+    net.load_state_dict(state, strict=False)
+    return net
 
-    folder = Path(model_dir)
-    info = _weights_info(meta)
-    merged = info.get("merged_file")
-    if merged and (folder / merged).is_file():
-        state = _load_file(folder / merged)
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise ModelLoadError(f"{folder / merged}: does not fit the network ({exc})") from exc
-        return net.eval()
-    payload = _load_file(folder / info.get("file", ADAPTER_FILE))
-    if info.get("lora"):
-        try:
-            net = apply_lora_state(net, LoraSpec.from_dict(info["lora"]), payload["lora"])
-        except (KeyError, ValueError) as exc:
-            raise ModelLoadError(f"{folder}: LoRA weights do not fit ({exc})") from exc
-        net = merge_lora(net)
-    load_trained_tensors(net, payload.get("trained", {}), folder)
-    return net.eval()
+
+def merge_lora(net):
+    """Fold every LoRA layer into its base Linear and remove the wrappers (in place)."""
+    from peft.tuners.lora import LoraLayer
+
+    targets = [(n, m) for n, m in net.named_modules() if isinstance(m, LoraLayer)]
+    for name, module in targets:
+        module.merge()
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        setattr(parent, child, module.get_base_layer())
+    leftover = [k for k in net.state_dict() if "lora_" in k or "base_layer" in k]
+    if leftover:
+        raise RuntimeError(f"LoRA merge left adapter keys behind: {leftover[:3]}")
+    if hasattr(net, "peft_config"):
+        del net.peft_config
+    return net

@@ -10,25 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from cellpose_io.label_classes import default_class_colors
+
 BACKBONES = ("vit_l", "vit_b", "tiny")
 # Side of the square crops (px) every backbone's position embedding is built for (the
 # Cellpose-SAM network's bsize); training crops must have this size.
 CROP_SIZE = 256
 KINDS = ("builtin", "trained")
-
-# Distinct, colour-blind-friendly-ish colours for user classes 1..N (background is black).
-_PALETTE = [
-    (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128),
-    (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0), (170, 255, 195),
-    (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128), (255, 225, 25),
-]
-BACKGROUND_COLOR = (0, 0, 0)
-
-
-def default_class_colors(n_classes: int) -> list[tuple[int, int, int]]:
-    """Background black, then one palette colour per user class (cycling past 20)."""
-    return [BACKGROUND_COLOR] + [_PALETTE[i % len(_PALETTE)] for i in range(n_classes)]
 
 
 def default_class_names(n_classes: int) -> list[str]:

@@ -5,7 +5,8 @@ Folder format (``paths.models_dir()/<name>/``):
 * ``meta.json`` -- ``ModelMeta.to_dict()`` plus any extra keys (training data, metrics...).
   ``meta["weights"]`` says how to load the weights:
   ``{"kind": "state_dict", "file": "weights.pt"}`` (a full ``torch.save``-d state dict) or
-  ``{"kind": "lora", ...}`` (handled by ``guv_app.services.engine.lora.load_lora_weights``).
+  ``{"kind": "lora" | "unfreeze" | "head", ...}``, a fine-tune of ``meta["parent"]``
+  (format and loading in ``guv_app.services.engine.finetune``).
 * the weights file(s) named there.
 
 No torch here except inside :func:`save_model`, so listing models stays cheap.

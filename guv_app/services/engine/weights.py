@@ -17,12 +17,12 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from cellpose_io.atomic import atomic_write
 from guv_app import paths
 from guv_app.services.engine.errors import WeightsUnavailableError
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ WEIGHTS_ENV = "MULTICELLPOSE_CPSAM_WEIGHTS"  # explicit file path
 OFFLINE_ENV = "MULTICELLPOSE_OFFLINE"  # "1": never try to download
 DEFAULT_TIMEOUT = 20.0
 _CHUNK = 1 << 20
-
-Progress = Callable[[int, int, str], None]
 
 
 def cellpose_model_dir() -> Path:

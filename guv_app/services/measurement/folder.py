@@ -51,6 +51,7 @@ class ImageStatus:
     n_objects: int = 0
     error: str = ""
     plugin_errors: dict[str, str] = field(default_factory=dict)
+    plugin_warnings: dict[str, str] = field(default_factory=dict)  # e.g. all-NaN columns
 
 
 @dataclass
@@ -68,6 +69,12 @@ class FolderResult:
         lines += [f"{s.image}: plugin {name}: {error}"
                   for s in self.images for name, error in s.plugin_errors.items()]
         return lines
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per flagged plugin result (a column with no finite value)."""
+        return [f"{s.image}: plugin {name}: {text}"
+                for s in self.images for name, text in s.plugin_warnings.items()]
 
     @property
     def ok(self) -> bool:
@@ -92,8 +99,13 @@ def measure_items(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    plugin_timeout: float | None | str = "default",
 ) -> FolderResult:
-    """Measure ``items`` with the named plugins and write the CSV files next to ``out``."""
+    """Measure ``items`` with the named plugins and write the CSV files next to ``out``.
+
+    Every item ends up in the summary as done, failed or skipped, whatever it raised.
+    ``plugin_timeout``: seconds one plugin may spend on one image (see ``measure_arrays``).
+    """
     resolved = resolve_plugins(plugins, params)  # bad names/params fail before any work
     names = [plugin.name for plugin, _ in resolved]
     statuses: list[ImageStatus] = []
@@ -105,16 +117,22 @@ def measure_items(
             cancelled = True
             break
         name = item.image.name
-        if item.labels is None:
+        if item.problem:
+            status = ImageStatus(name, "skipped", error=item.problem)
+        elif item.labels is None:
             status = ImageStatus(name, "skipped", error="no label file")
         else:
             try:
-                measurement = measure_image(item.image, item.labels, resolved, name)
+                measurement = measure_image(item.image, item.labels, resolved, name,
+                                            plugin_timeout)
             except MeasurementError as exc:
                 status = ImageStatus(name, "failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
+                status = ImageStatus(name, "failed", error=f"{type(exc).__name__}: {exc}")
             else:
                 status = ImageStatus(name, "done", measurement.n_objects,
-                                     plugin_errors=dict(measurement.errors))
+                                     plugin_errors=dict(measurement.errors),
+                                     plugin_warnings=dict(measurement.warnings))
                 done.append((status, measurement))
         if status.status != "done":
             log.warning("%s %s: %s", status.status, name, status.error)
@@ -140,7 +158,8 @@ def write_outputs(
         write_csv(paths[name], [m.tables[name] for _, m in done if name in m.tables] or [_EMPTY])
     class_names = sorted({str(c) for table in merged.values() for c in table["class_name"]})
     rows = [summary_row(s.image, s.status, s.error or "; ".join(
-                f"{k}: {v}" for k, v in s.plugin_errors.items()),
+                [f"{k}: {v}" for k, v in s.plugin_errors.items()]
+                + [f"{k}: warning: {v}" for k, v in s.plugin_warnings.items()]),
                 merged.get(id(s)), class_names) for s in statuses]
     write_csv(paths["summary"], rows)
     return paths

@@ -26,6 +26,7 @@ class ImageItem:
 
     image: Path
     labels: Path | None
+    problem: str = ""  # why it cannot be measured although it may have labels
 
 
 def label_path(image: Path, labels: str = "auto") -> Path | None:
@@ -44,4 +45,25 @@ def find_items(folder: str | Path, labels: str = "auto") -> list[ImageItem]:
     """
     from cellpose_io import list_image_files
 
-    return [ImageItem(path, label_path(path, labels)) for path in list_image_files(folder)]
+    paths = list_image_files(folder)
+    clashes = shared_label_names(paths)
+    return [ImageItem(path, label_path(path, labels), clashes.get(path, "")) for path in paths]
+
+
+def shared_label_names(paths: list[Path]) -> dict[Path, str]:
+    """Images among ``paths`` that differ only in extension (``cells.tif``, ``cells.png``)
+    and so would share one label and prediction file, each with a one-line reason."""
+    import os
+    from collections import defaultdict
+
+    groups: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+    for path in paths:
+        groups[(path.parent, os.path.splitext(path.name)[0])].append(path)
+    out = {}
+    for (_folder, stem), group in groups.items():
+        if len(group) > 1:
+            names = ", ".join(p.name for p in group)
+            for path in group:
+                out[path] = (f"{names} would share the label files {stem}{SEG_SUFFIX} / "
+                             f"{stem}{PRED_SUFFIX}; rename one so each image has its own")
+    return out

@@ -5,11 +5,21 @@ a Dask worker. The service, not each plugin, adds the ``image``, ``object_id``,
 ``class_id`` and ``class_name`` columns, so every plugin's table carries them identically.
 A plugin that raises (or returns a malformed table) is recorded in ``errors`` and the other
 plugins still run.
+
+Plugins are guests (third-party code): each gets read-only views of the image, masks and
+classes (a plugin writing into them would corrupt what the next plugins see), anything it
+raises -- ``SystemExit`` and other ``BaseException`` subclasses included -- is its own
+failure, and it runs in a worker thread that is abandoned after ``plugin_timeout`` seconds
+(default :data:`DEFAULT_PLUGIN_TIMEOUT`, env ``MULTICELLPOSE_PLUGIN_TIMEOUT``; 0 = no
+limit), so a hanging plugin costs its own columns, not the run. A float column without a
+single finite value is flagged in ``warnings``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +27,32 @@ from typing import Any
 
 import numpy as np
 
-from guv_app.plugins.base import MeasurementPlugin, PluginError, Table, check_table
+from guv_app.plugins.base import (
+    MeasurementPlugin,
+    PluginError,
+    Table,
+    check_plugin_name,
+    check_table,
+)
 from guv_app.plugins.discovery import get_plugin
 
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("image", "object_id", "class_id", "class_name")
 UNASSIGNED = "unassigned"
+
+
+def _timeout_from_env() -> float | None:
+    text = os.environ.get("MULTICELLPOSE_PLUGIN_TIMEOUT", "").strip()
+    try:
+        value = float(text) if text else 600.0
+    except ValueError:
+        value = 600.0
+    return value if value > 0 else None
+
+
+#: Seconds one plugin may take on one image before it is abandoned (None: no limit).
+DEFAULT_PLUGIN_TIMEOUT: float | None = _timeout_from_env()
 
 
 class MeasurementError(Exception):
@@ -39,6 +68,7 @@ class ImageMeasurement:
     key: Table  # image, object_id, class_id, class_name for every object
     tables: dict[str, Table] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, str] = field(default_factory=dict)  # plugin -> flagged columns
 
 
 def resolve_plugins(
@@ -51,6 +81,8 @@ def resolve_plugins(
     """
     params = dict(params or {})
     plugins = [get_plugin(n) if isinstance(n, str) else n for n in names]
+    for plugin in plugins:
+        check_plugin_name(getattr(plugin, "name", None))
     unused = sorted(set(params) - {p.name for p in plugins})
     if unused:
         raise PluginError(f"parameters given for plugins that are not run: {unused}")
@@ -94,6 +126,48 @@ def result_len(table: Table) -> int:
     return len(table["object_id"])
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of a private copy: the view's flag cannot be turned back on."""
+    private = np.array(array, copy=True)
+    private.flags.writeable = False
+    return private.view()
+
+
+def call_plugin(
+    plugin: MeasurementPlugin, args: tuple, timeout: float | None
+) -> Any:
+    """``plugin.measure(*args)`` in a daemon worker thread, abandoned after ``timeout`` s.
+
+    Returns the result or raises :class:`PluginError` for anything the plugin raised
+    (``BaseException`` included: a library calling ``sys.exit`` fails that plugin only) or
+    for running past the time limit.
+    """
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["table"] = plugin.measure(*args)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a guest is its failure
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"plugin-{plugin.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise PluginError(f"timed out after {timeout:g} s (abandoned; limit set by "
+                          "plugin_timeout / MULTICELLPOSE_PLUGIN_TIMEOUT)")
+    if "error" in outcome:
+        exc = outcome["error"]
+        raise PluginError(f"{type(exc).__name__}: {exc}") from exc
+    return outcome.get("table")
+
+
+def non_finite_columns(table: Table) -> list[str]:
+    """Float columns of a non-empty table without a single finite value."""
+    return [name for name, values in table.items()
+            if values.dtype.kind == "f" and values.size and not np.isfinite(values).any()]
+
+
 def measure_arrays(
     channels: np.ndarray,
     masks: np.ndarray,
@@ -101,10 +175,17 @@ def measure_arrays(
     class_names: Sequence[str],
     plugins: Sequence[tuple[MeasurementPlugin, dict[str, Any]]],
     image: str = "",
+    plugin_timeout: float | None | str = "default",
 ) -> ImageMeasurement:
-    """Run each (plugin, params) on one image; a failing plugin is recorded, not raised."""
+    """Run each (plugin, params) on one image; a failing plugin is recorded, not raised.
+
+    ``plugin_timeout``: seconds per plugin (None: no limit; default
+    :data:`DEFAULT_PLUGIN_TIMEOUT`). Raises :class:`MeasurementError` for arrays that do
+    not fit together.
+    """
     from guv_app.plugins.regions import check_channels, check_masks, clear_cache
 
+    timeout = DEFAULT_PLUGIN_TIMEOUT if plugin_timeout == "default" else plugin_timeout
     try:
         masks = check_masks(masks).astype(np.uint32, copy=False)
         channels = check_channels(channels, masks)
@@ -114,19 +195,24 @@ def measure_arrays(
     if classes is None:
         top = int(key["object_id"][-1]) + 1 if result_len(key) else 1
         classes = np.zeros(top if top <= 1 << 26 else 0, dtype=np.int32)  # ids beyond: 0
+    channels, masks, classes = read_only(channels), read_only(masks), read_only(classes)
     result = ImageMeasurement(image, result_len(key), key)
     for plugin, params in plugins:
         try:
             table = check_table(
-                plugin.measure(channels, masks, classes, params), key["object_id"], plugin.name
+                call_plugin(plugin, (channels, masks, classes, dict(params)), timeout),
+                key["object_id"], plugin.name,
             )
         except Exception as exc:  # noqa: BLE001 - one plugin's bug must not stop the others
-            message = f"{type(exc).__name__}: {exc}"
+            message = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
             log.warning("plugin %r failed on %s: %s", plugin.name, image, message,
                         exc_info=log.isEnabledFor(logging.DEBUG))
             result.errors[plugin.name] = message
             continue
         measured = {k: v for k, v in table.items() if k not in KEY_COLUMNS}
+        flagged = non_finite_columns(measured)
+        if flagged:
+            result.warnings[plugin.name] = f"no finite value in column(s) {', '.join(flagged)}"
         result.tables[plugin.name] = {**key, **measured}
     clear_cache()  # the built-ins shared one grouping of these masks; free it
     return result
@@ -159,11 +245,23 @@ def measure_image(
     labels_path: str | Path | None,
     plugins: Sequence[tuple[MeasurementPlugin, dict[str, Any]]],
     image_name: str | None = None,
+    plugin_timeout: float | None | str = "default",
 ) -> ImageMeasurement:
-    """Load one image and its label file and measure it (see :func:`measure_arrays`)."""
+    """Load one image and its label file and measure it (see :func:`measure_arrays`).
+
+    Every fault of this one item -- whatever the readers or the measuring raise,
+    ``RecursionError`` and ``MemoryError`` included -- becomes :class:`MeasurementError`
+    naming the image, so a batch marks it failed and goes on.
+    """
     image_path = Path(image_path)
     channels, seg = load_item(image_path, Path(labels_path) if labels_path else None)
-    return measure_arrays(
-        channels, seg.masks, seg.classes, list(seg.class_names or []),
-        plugins, image_name or image_path.name,
-    )
+    try:
+        return measure_arrays(
+            channels, seg.masks, seg.classes, list(seg.class_names or []),
+            plugins, image_name or image_path.name, plugin_timeout,
+        )
+    except MeasurementError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the fault belongs to this item only
+        log.warning("measuring %s failed", image_path, exc_info=True)
+        raise MeasurementError(f"{image_path}: {type(exc).__name__}: {exc}") from None

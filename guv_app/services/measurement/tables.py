@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.csv_cells import spreadsheet_safe
 from guv_app.plugins.base import Table
 from guv_app.services.measurement.runner import KEY_COLUMNS, ImageMeasurement
 
@@ -54,7 +55,11 @@ def _cells(values: np.ndarray) -> list[str]:
         return [repr(float(v)) if v == v else "nan" for v in array.tolist()]
     if array.dtype.kind == "b":
         return ["1" if v else "0" for v in array.tolist()]
-    return [str(v) for v in array.tolist()]
+    if array.dtype.kind in "iu":
+        return [str(v) for v in array.tolist()]
+    # text (image and class names from users' files): never a spreadsheet formula
+    return [spreadsheet_safe(v) if isinstance(v, (str, bytes)) else str(v)
+            for v in array.tolist()]
 
 
 def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
@@ -62,7 +67,7 @@ def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> s
     columns = list(columns) if columns is not None else column_order(tables)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([spreadsheet_safe(c) for c in columns])
     for table in tables:
         n = len(next(iter(table.values()))) if table else 0
         cells = [_cells(table[c]) if c in table else [""] * n for c in columns]
@@ -96,3 +101,36 @@ def summary_row(
                     else float("nan")
     return {k: np.array([v], dtype=object if isinstance(v, str) else None)
             for k, v in row.items()}
+
+
+def _column_array(cells: list[str]) -> np.ndarray:
+    """Integers, then floats (``nan`` and empty cells as NaN), else text (object array)."""
+    try:
+        return np.array([int(c) for c in cells], dtype=np.int64)
+    except ValueError:
+        pass
+    try:
+        return np.array([float(c) if c != "" else float("nan") for c in cells], dtype=np.float64)
+    except ValueError:
+        return np.array(cells, dtype=object)
+
+
+def read_csv(path: str | Path) -> Table:
+    """A CSV table written by :func:`write_csv` (or a spreadsheet) as column arrays.
+
+    Each column becomes int64 when every cell is an integer, float64 when every cell is a
+    number or empty (NaN), else a text (object) array. Raises ``ValueError`` naming the file
+    for an empty file or a row whose length differs from the header's, and ``OSError`` when
+    the file cannot be read.
+    """
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise ValueError(f"{path}: empty file, expected a CSV table with a header row")
+    header, body = rows[0], [r for r in rows[1:] if r]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}: row {number} has {len(row)} cells, the header {len(header)}")
+    columns = list(zip(*body, strict=True)) if body else [()] * len(header)
+    return {name: _column_array(list(cells)) for name, cells in zip(header, columns, strict=True)}

@@ -107,14 +107,18 @@ def _write_run_info(run_dir: Path, state: RunState, config: dict) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint` (clear error when unusable)."""
+    import pickle
+
     import torch
+
+    from guv_app.services.engine.errors import load_error_line
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"{path}: no checkpoint to resume from") from exc
-    except (OSError, RuntimeError, ValueError, EOFError) as exc:
-        raise ValueError(f"{path}: unreadable checkpoint ({exc})") from exc
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise ValueError(load_error_line(path, exc, "checkpoint")) from None
     if not isinstance(payload, dict) or payload.get("format") != 1:
         raise ValueError(f"{path}: not a MultiCellPose training checkpoint")
     return payload

@@ -20,7 +20,7 @@ from guv_app.services.datasets.discovery import (
     Skipped,
     find_labelled_images,
 )
-from guv_app.services.datasets.labels import LabelProblem, read_labels, read_plane
+from guv_app.services.datasets.labels import item_fault, read_labels, read_plane
 from guv_app.services.training.metrics import InstanceMetrics, instance_metrics
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,15 @@ class EvaluationReport:
     skipped: list[Skipped] = field(default_factory=list)
 
     def csv_text(self) -> str:
+        from cellpose_io.csv_cells import spreadsheet_safe
+
         buf = io.StringIO()
         thr = self.metrics.thresholds
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["image", "n_true", "n_pred", *[f"ap@{t:g}" for t in thr],
                          "class_matched", "class_correct"])
         for s in self.metrics.per_image:
-            writer.writerow([s.image, s.n_true, s.n_pred, *[f"{v:.4f}" for v in s.ap],
+            writer.writerow([spreadsheet_safe(s.image), s.n_true, s.n_pred, *[f"{v:.4f}" for v in s.ap],
                              s.class_matched, s.class_correct])
         writer.writerow(["mean", "", "", *[f"{v:.4f}" for v in self.metrics.mean_ap], "", ""])
         return buf.getvalue()
@@ -77,10 +79,10 @@ def evaluate_folder(
         if progress:
             progress(i, len(report.pairs), pair.image.name)
         try:
-            plane = read_plane(pair.image, series=pair.series)
+            plane = read_plane(pair.image, t=pair.t, z=pair.z, series=pair.series)
             raw = read_labels(pair)
-        except LabelProblem as exc:
-            skipped.append(Skipped(pair.image, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one file's fault skips that file only
+            skipped.append(Skipped(pair.image, item_fault(exc)))
             continue
         if raw.masks.shape != plane.shape[-2:]:
             skipped.append(Skipped(pair.image, "shape mismatch between image and labels"))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from cellpose_io.label_classes import classes_from_map
 from guv_app.services.training.events import PixelMetrics
 
 AP_THRESHOLDS = (0.5, 0.75, 0.9)
@@ -62,32 +63,19 @@ class InstanceMetrics:
         return asdict(self)
 
 
-def _object_classes(masks: np.ndarray, class_map: np.ndarray) -> np.ndarray:
-    """Majority class per object id from a pixel class map (-1 where unlabelled)."""
-    n = int(masks.max()) + 1
-    out = np.full(n, -1, dtype=np.int64)
-    ids = masks.ravel().astype(np.int64)
-    cls = class_map.ravel().astype(np.int64)
-    sel = (ids > 0) & (cls > 0)
-    if sel.any():
-        n_cls = int(cls[sel].max()) + 1
-        votes = np.zeros((n, n_cls), dtype=np.int64)
-        np.add.at(votes, (ids[sel], cls[sel]), 1)
-        has = votes.sum(1) > 0
-        out[has] = votes[has].argmax(1)
-    return out
-
-
 def _matches(true: np.ndarray, pred: np.ndarray, thr: float = 0.5) -> list[tuple[int, int]]:
-    """(true id, pred id) pairs with IoU >= thr (each object matched at most once)."""
-    from cellpose.metrics import _intersection_over_union
+    """(true id, pred id) pairs with IoU >= thr, each object matched at most once.
 
-    iou = _intersection_over_union(true, pred)[1:, 1:]
-    pairs = []
-    if iou.size:
-        for t, p in zip(*np.nonzero(iou >= thr), strict=True):
-            pairs.append((int(t) + 1, int(p) + 1))  # IoU > 0.5 pairs are unique
-    return pairs
+    Upstream's public ``cellpose.metrics.mask_ious`` matches objects (one-to-one, as many
+    IoU >= 0.5 pairs as possible); ``thr`` must be >= 0.5 for that matching to hold.
+    """
+    from cellpose.metrics import mask_ious
+
+    if not true.max() or not pred.max():
+        return []
+    iou, pred_ids = mask_ious(true, pred)
+    hit = np.flatnonzero((iou >= thr) & (pred_ids > 0))
+    return [(int(t) + 1, int(pred_ids[t])) for t in hit]
 
 
 def instance_metrics(
@@ -113,7 +101,7 @@ def instance_metrics(
         score = ImageScore(str(name), int(len(np.unique(tm)) - 1), int(len(np.unique(pm)) - 1),
                            [float(v) for v in ap[i]])
         if true_class_maps is not None and pred_classes is not None:
-            tcls = _object_classes(tm, np.asarray(true_class_maps[i]))
+            tcls = classes_from_map(tm, np.asarray(true_class_maps[i]))
             pcls = np.asarray(pred_classes[i])
             for t, p in _matches(tm, pm):
                 if tcls[t] > 0:

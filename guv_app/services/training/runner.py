@@ -303,6 +303,7 @@ def run_training(
     meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings, lineage)
     outcome.model_dir = save_trained_model(
         config.model_name, result, payload, meta,
-        merged_net=merged if config.save_merged else None, overwrite=overwrite)
+        merged_net=merged if config.save_merged else None, kind=config.mode,
+        overwrite=overwrite)
     shutil.rmtree(run_dir, ignore_errors=True)
     return outcome

@@ -2,8 +2,9 @@
 
 Weights go in ``adapter.pt`` (LoRA ``lora_A``/``lora_B`` tensors plus every other tensor that
 training changed: readouts, unfrozen blocks), read back by
-``guv_app.services.engine.lora.load_lora_weights``; merged full weights (``weights.pt``) only
-when asked. The folder is written by the engine's ``registry.save_model`` (assembled under a
+``guv_app.services.engine.finetune.apply_finetune``; merged full weights (``weights.pt``) only
+when asked. ``meta["weights"]["kind"]`` is the training mode (``lora``, ``unfreeze`` or
+``head``; see :mod:`guv_app.services.engine.finetune` for the format). The folder is written by the engine's ``registry.save_model`` (assembled under a
 temporary name, then renamed).
 """
 
@@ -16,11 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from guv_app.services.training import adapt
+from guv_app.services.engine.finetune import ADAPTER_FILE, FINETUNE_KINDS, MERGED_FILE
+from guv_app.services.engine.lora import lora_state_dict, merge_lora
 from guv_app.services.training.trainer import TrainResult
 
-ADAPTER_FILE = "adapter.pt"
-MERGED_FILE = "weights.pt"
 LOSSES_FILE = "losses.csv"
 LOSS_COLUMNS = ("epoch", "step", "train_loss", "flow_loss", "cellprob_loss", "class_loss",
                 "val_loss", "accuracy", "precision", "recall", "f1", "iou", "class_accuracy",
@@ -51,7 +51,7 @@ def losses_csv(rows: Sequence[dict]) -> bytes:
 
 def adapter_payload(net) -> dict:
     """{"lora": adapter tensors, "trained": other trained tensors} with plain key names."""
-    lora = adapt.lora_state_dict(net)
+    lora = lora_state_dict(net)
     trained = {n: p.detach().cpu().clone() for n, p in net.named_parameters()
                if p.requires_grad and "lora_" not in n}
     renamed = {n.replace(".base_layer.", "."): v for n, v in trained.items()}
@@ -61,7 +61,7 @@ def adapter_payload(net) -> dict:
 def merge_in_place(net):
     """Fold LoRA into plain weights (in place; the network is not deep-copyable)."""
     if any("lora_" in k for k in net.state_dict()):
-        adapt.merge_lora(net)
+        merge_lora(net)
     return net.eval()
 
 
@@ -74,17 +74,24 @@ def _torch_bytes(obj: Any) -> bytes:
 
 
 def save_trained_model(name: str, result: TrainResult, payload: dict, meta, *,
-                       merged_net=None, overwrite: bool = False) -> Path:
+                       merged_net=None, overwrite: bool = False,
+                       kind: str | None = None) -> Path:
     """Write the registry folder ``name`` and return it.
 
     ``payload`` is :func:`adapter_payload` of the trained network taken BEFORE merging;
     ``meta`` is a ``ModelMeta``; ``merged_net`` (optional) adds full merged weights.
+    ``kind`` is the training mode (``lora``/``unfreeze``/``head``); by default it is read
+    from ``result`` (LoRA spec -> lora, trained blocks -> unfreeze, else head).
     """
     from guv_app.services.engine import registry
 
     files: dict[str, bytes] = {ADAPTER_FILE: _torch_bytes(payload),
                                LOSSES_FILE: losses_csv(result.rows)}
-    meta.weights = {"kind": "lora", "file": ADAPTER_FILE,
+    if kind is None:
+        kind = "lora" if result.lora else "unfreeze" if result.blocks else "head"
+    if kind not in FINETUNE_KINDS:
+        raise ValueError(f"unknown fine-tune kind {kind!r} (expected {', '.join(FINETUNE_KINDS)})")
+    meta.weights = {"kind": kind, "file": ADAPTER_FILE,
                     "lora": result.lora.to_dict() if result.lora else None}
     if merged_net is not None:
         files[MERGED_FILE] = _torch_bytes(

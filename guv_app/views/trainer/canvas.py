@@ -29,9 +29,13 @@ class Tool(str, enum.Enum):
     LASSO_SELECT = "lasso_select"
     LASSO_DELETE = "lasso_delete"
     SPLIT = "split"
+    REGION_RECT = "region_rect"  # training region: rectangle (outline, not an object)
+    REGION_POLY = "region_poly"  # training region: freehand polygon
 
 
-_SHAPE_TOOLS = {Tool.RECT_SELECT, Tool.LASSO_SELECT, Tool.LASSO_DELETE, Tool.SPLIT}
+_RECT_TOOLS = {Tool.RECT_SELECT, Tool.REGION_RECT}
+_SHAPE_TOOLS = {Tool.RECT_SELECT, Tool.LASSO_SELECT, Tool.LASSO_DELETE, Tool.SPLIT,
+                Tool.REGION_RECT, Tool.REGION_POLY}
 _BRUSH_TOOLS = {Tool.BRUSH, Tool.ERASE}
 
 
@@ -87,6 +91,12 @@ class LabelCanvas(pg.GraphicsLayoutWidget):
         self.path_item = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 0), width=2, cosmetic=True))
         self.path_item.setZValue(20)
         self.vb.addItem(self.path_item)
+        # training regions: dashed outlines (NaN-separated polygons), never label pixels
+        self.region_item = pg.PlotCurveItem(
+            pen=pg.mkPen((255, 140, 0), width=2, style=Qt.PenStyle.DashLine, cosmetic=True),
+            connect="finite")
+        self.region_item.setZValue(15)
+        self.vb.addItem(self.region_item)
         self.brush_item = QtWidgets.QGraphicsEllipseItem()
         self.brush_item.setPen(pg.mkPen((255, 255, 255), width=1, cosmetic=True))
         self.brush_item.setZValue(30)
@@ -104,6 +114,18 @@ class LabelCanvas(pg.GraphicsLayoutWidget):
         self.image_item.setImage(np.ascontiguousarray(rgb), autoLevels=False)
         if not keep_view:
             self.fit()
+
+    def set_regions(self, polygons: list[np.ndarray]) -> None:
+        """Show training regions as closed outlines; ``polygons`` are (N, 2) x, y arrays."""
+        if not polygons:
+            self.region_item.setData([], [])
+            return
+        parts = []
+        for p in polygons:
+            p = np.asarray(p, np.float64)
+            parts += [p, p[:1], np.full((1, 2), np.nan)]
+        xy = np.concatenate(parts)
+        self.region_item.setData(xy[:, 0], xy[:, 1], connect="finite")
 
     def fit(self) -> None:
         self.vb.autoRange(padding=0.01)
@@ -221,7 +243,7 @@ class LabelCanvas(pg.GraphicsLayoutWidget):
             self._shape = [self._view_pos(ev.buttonDownScenePos())]
         if self._shape is None:
             return
-        if self.tool == Tool.RECT_SELECT:
+        if self.tool in _RECT_TOOLS:
             (x0, y0) = self._shape[0]
             self._shape = [(x0, y0), (x, y0), (x, y), (x0, y)]
         else:

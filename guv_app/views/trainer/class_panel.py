@@ -41,13 +41,20 @@ class ClassPanel(QtWidgets.QGroupBox):
         self.rename_button.clicked.connect(self.ask_rename)
         self.colour_button.clicked.connect(self.ask_recolour)
         self.remove_button.clicked.connect(self.ask_remove)
-        buttons = QtWidgets.QGridLayout()
-        for i, b in enumerate(
-            (self.add_button, self.rename_button, self.colour_button, self.remove_button)
-        ):
-            buttons.addWidget(b, i // 2, i % 2)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.setSpacing(2)
+        for b in (self.add_button, self.rename_button, self.colour_button, self.remove_button):
+            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
+                            QtWidgets.QSizePolicy.Policy.Fixed)
+            b.setMinimumWidth(40)
+            buttons.addWidget(b)
         self.total_label = QtWidgets.QLabel()
+        rows = self.list.fontMetrics().height() + 4  # 9 classes + "no class" without scrolling
+        self.list.setMinimumHeight(10 * rows + 2 * self.list.frameWidth())
+        self.list.setUniformItemSizes(True)
         lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(3)
         lay.addWidget(self.list)
         lay.addLayout(buttons)
         lay.addWidget(self.total_label)

@@ -65,3 +65,24 @@ def composite(planes: np.ndarray, displays: list[ChannelDisplay]) -> np.ndarray:
             if rgb[k]:
                 acc[..., k] += norm * rgb[k]
     return np.clip(acc, 0, 255).astype(np.uint8)
+
+
+def slider_ranges(planes: np.ndarray, previous: list[tuple[float, float]] | None = None
+                  ) -> list[tuple[float, float]]:
+    """Contrast slider span per channel of (C, Y, X) planes.
+
+    8-bit data spans its whole type (0-255), so every plane of a stack fits. Other types
+    span the values seen so far: this plane's, widened by ``previous`` (the spans of planes
+    shown before), so moving through Z/T never clips a brighter plane.
+    """
+    out = []
+    for i, p in enumerate(planes):
+        if p.dtype in (np.uint8, np.int8):
+            info = np.iinfo(p.dtype)
+            lo, hi = float(info.min), float(info.max)
+        else:
+            lo, hi = float(np.min(p)), float(np.max(p))
+            if previous is not None and i < len(previous):
+                lo, hi = min(lo, previous[i][0]), max(hi, previous[i][1])
+        out.append((lo, hi))
+    return out

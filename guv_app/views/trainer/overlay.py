@@ -107,6 +107,8 @@ class LabelOverlay:
             edge = outline_pixels(self._masks[ps])
             edge = edge[sl[0].start - ps[0].start : sl[0].stop - ps[0].start,
                         sl[1].start - ps[1].start : sl[1].stop - ps[1].start]
-            self._buf32[sl] = np.where(edge, self._lut.take(m), 0)
-        else:
-            np.take(self._lut, m, out=self._buf32[sl])
+            out = self._buf32[sl]
+            np.take(self._lut, m, out=out, mode="clip")
+            np.copyto(out, 0, where=~edge)
+        else:  # mode="clip": no bounds check and no buffering (ids < len(LUT) always)
+            np.take(self._lut, m, out=self._buf32[sl], mode="clip")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.views.input_guards import NO_TYPE_AHEAD, install_input_guards
 from guv_app.views.trainer.canvas import LabelCanvas
 from guv_app.views.trainer.channel_panel import ChannelPanel
 from guv_app.views.trainer.class_panel import ClassPanel
@@ -17,11 +18,18 @@ from guv_app.views.trainer.tool_panel import TOOL_LABELS, ToolPanel
 
 Qt = QtCore.Qt
 
-# name, menu, text, shortcuts, scope ("window" or "canvas": only while the image has focus,
-# so arrow and letter keys keep working in the panels' lists and spin boxes)
+# name, menu, text, shortcuts, scope ("window": whenever the window is active -- letter and
+# digit keys, which text fields and spin boxes still receive first; "canvas": only while the
+# image has focus -- arrows, Delete, Page keys, which lists and spin boxes need)
 ACTIONS: list[tuple[str, str, str, tuple[str, ...], str]] = [
     ("open", "File", "Open image…", ("Ctrl+O",), "window"),
+    ("open_folder", "File", "Open folder…", ("Ctrl+Shift+O",), "window"),
     ("save", "File", "Save labels", ("Ctrl+S",), "window"),
+    ("import_labels", "File", "Import labels…", ("Ctrl+I",), "window"),
+    ("export_labels", "File", "Export labels…", ("Ctrl+E",), "window"),
+    ("export_all_labels", "File", "Export labels of all labelled planes…", ("Ctrl+Shift+E",),
+     "window"),
+    ("export_cellpose", "File", "Export plane for Cellpose (image + _seg.npy)…", (), "window"),
     ("next", "File", "Next image in folder", ("Right",), "canvas"),
     ("prev", "File", "Previous image in folder", ("Left",), "canvas"),
     ("autosave", "File", "Autosave", (), "window"),
@@ -29,14 +37,14 @@ ACTIONS: list[tuple[str, str, str, tuple[str, ...], str]] = [
     ("undo", "Edit", "Undo", ("Ctrl+Z",), "window"),
     ("redo", "Edit", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "window"),
     ("delete", "Edit", "Delete selected objects", ("Delete", "Backspace"), "canvas"),
-    ("merge", "Edit", "Merge selected objects", ("M",), "canvas"),
-    ("fill_holes", "Edit", "Fill holes of selected objects", ("F",), "canvas"),
-    ("assign", "Edit", "Give selected objects the current class", ("A",), "canvas"),
+    ("merge", "Edit", "Merge selected objects", ("M",), "window"),
+    ("fill_holes", "Edit", "Fill holes of selected objects", ("F",), "window"),
+    ("assign", "Edit", "Give selected objects the current class", ("A",), "window"),
     ("select_none", "Edit", "Clear selection", ("Ctrl+Shift+A",), "window"),
-    ("brush_bigger", "Edit", "Bigger brush", ("]",), "canvas"),
-    ("brush_smaller", "Edit", "Smaller brush", ("[",), "canvas"),
-    ("color_by_class", "View", "Colour by class", ("C",), "canvas"),
-    ("cycle_masks", "View", "Masks: filled / outlines / hidden", ("O",), "canvas"),
+    ("brush_bigger", "Edit", "Bigger brush", ("]",), "window"),
+    ("brush_smaller", "Edit", "Smaller brush", ("[",), "window"),
+    ("color_by_class", "View", "Colour by class", ("C",), "window"),
+    ("cycle_masks", "View", "Masks: filled / outlines / hidden", ("O",), "window"),
     ("zoom_in", "View", "Zoom in", ("+", "="), "canvas"),
     ("zoom_out", "View", "Zoom out", ("-",), "canvas"),
     ("fit", "View", "Fit image", ("0",), "canvas"),
@@ -64,11 +72,12 @@ class TrainerWindow(QtWidgets.QMainWindow):
         self.channel_panel = ChannelPanel()
         side = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(side)
-        lay.addWidget(self.class_panel, 2)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        lay.addWidget(self.class_panel, 1)  # spare height goes to the class list
         lay.addWidget(self.tool_panel)
         lay.addWidget(self.channel_panel)
-        lay.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
+        self.side_scroll = scroll = QtWidgets.QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
@@ -80,14 +89,21 @@ class TrainerWindow(QtWidgets.QMainWindow):
         self.cursor_label = QtWidgets.QLabel()
         self.folder_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.cursor_label, 1)
+        self.selection_label = QtWidgets.QLabel()
+        self.selection_label.setObjectName("selection_label")
+        self.statusBar().addPermanentWidget(self.selection_label)
         self.statusBar().addPermanentWidget(self.folder_label)
         self.actions: dict[str, QtGui.QAction] = {}
         self._build_actions()
+        self.setProperty(NO_TYPE_AHEAD, True)  # letters are tool keys, not list searches
+        install_input_guards()
         self.close_guard: Callable[[], bool] | None = None
         self.message_box: QtWidgets.QMessageBox | None = None
+        self.question_box: QtWidgets.QMessageBox | None = None
 
     def _build_actions(self) -> None:
-        menus: dict[str, QtWidgets.QMenu] = {}
+        self.menus: dict[str, QtWidgets.QMenu] = {}
+        menus = self.menus
         for name, menu, text, keys, scope in ACTIONS:
             if menu not in menus:
                 menus[menu] = self.menuBar().addMenu(menu)
@@ -107,11 +123,20 @@ class TrainerWindow(QtWidgets.QMainWindow):
         tools = menus["Edit"].addMenu("Tool")
         for tool, label, key in TOOL_LABELS:
             act = QtGui.QAction(label, self)
+            act.setObjectName(f"action_tool_{tool.value}")
             act.setShortcut(QtGui.QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.canvas.addAction(act)
             tools.addAction(act)
             self.actions[f"tool_{tool.value}"] = act
+        classes = menus["Edit"].addMenu("Current class")
+        for k in range(1, 10):
+            act = QtGui.QAction(f"Class {k}", self)
+            act.setObjectName(f"action_class_{k}")
+            act.setShortcut(QtGui.QKeySequence(str(k)))
+            classes.addAction(act)
+            self.actions[f"class_{k}"] = act
+        help_menu = self.menuBar().addMenu("Help")
+        help_menu.setObjectName("menu_help")
+        self.help_menu = help_menu
 
     # ------------------------------------------------------------------ feedback
     def show_message(self, text: str, *, title: str = "MultiCellPose", error: bool = True) -> None:
@@ -129,6 +154,35 @@ class TrainerWindow(QtWidgets.QMainWindow):
         box.destroyed.connect(self._message_gone)
         self.message_box = box
         box.show()
+
+    def ask(self, text: str, choices: list[str], on_answer: Callable[[str | None], None],
+            *, title: str = "MultiCellPose") -> QtWidgets.QMessageBox:
+        """Ask a question without blocking the event loop (window-modal box).
+
+        ``on_answer`` gets the chosen text of ``choices`` or None for Cancel/close. The box is
+        kept in :attr:`question_box` until answered (tests click its buttons).
+        """
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        buttons = {box.addButton(c, QtWidgets.QMessageBox.ButtonRole.AcceptRole): c
+                   for c in choices}
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        answered: list[bool] = []
+
+        def _clicked(button: QtWidgets.QAbstractButton) -> None:
+            answered.append(True)
+            self.question_box = None
+            on_answer(buttons.get(button))
+
+        box.buttonClicked.connect(_clicked)
+        box.rejected.connect(lambda: None if answered else _clicked(None))
+        self.question_box = box
+        box.open()
+        return box
 
     def _message_gone(self) -> None:
         self.message_box = None

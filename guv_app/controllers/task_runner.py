@@ -1,4 +1,12 @@
-"""Run one long job (training, a prediction) on a QThread, with batched progress and cancel.
+"""The one way controllers run a long service call (training, prediction, measurement) off
+the GUI thread: :class:`TaskRunner`, with batched progress, cancel and one error text.
+
+A job is ``job(report, cancel) -> result``: ``report(item)`` hands anything to the GUI (a
+training event, a per-image status, a :class:`Step` made by :func:`step_reporter` from a
+service's ``progress(done, total, message)``), ``cancel`` is a ``threading.Event`` the job
+polls. Signals (delivered in the GUI thread): ``progress(list)`` every reported item, in
+batches; ``finished(object)`` the result; ``failed(str)`` one sentence from
+:func:`~guv_app.controllers.training_errors.describe_error`.
 
 Measured on these machines (shared notes): a cancel sent as a queued signal never reaches a
 busy worker, so cancel is a ``threading.Event`` set straight from the GUI thread; and
@@ -13,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PyQt6 import QtCore
@@ -23,6 +32,25 @@ log = logging.getLogger(__name__)
 
 Report = Callable[[Any], None]
 Job = Callable[[Report, threading.Event], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A service's ``progress(done, total, message)`` call, as a reported item."""
+
+    done: int
+    total: int
+    message: str
+
+
+def step_reporter(report: Report) -> Callable[[int, int, str], None]:
+    """A service ``Progress`` callable that reports each call as a :class:`Step`."""
+    return lambda done, total, message: report(Step(int(done), int(total), str(message)))
+
+
+def last_step(batch: list) -> Step | None:
+    """The newest :class:`Step` of a batch (what a progress bar shows), or None."""
+    return next((item for item in reversed(batch) if isinstance(item, Step)), None)
 
 
 class Batcher:
@@ -74,7 +102,9 @@ class _Worker(QtCore.QObject):
         try:
             result = self._job(batcher, self._cancel)
         except Exception as exc:  # any failure becomes one message in the GUI
-            log.exception("background job failed")
+            # the user sees the reason once, in the window; the traceback is for debugging
+            # only (DEBUG level), never printed on stderr by default
+            log.debug("background job failed", exc_info=True)
             batcher.flush()
             self.failed.emit(describe_error(exc))
             return

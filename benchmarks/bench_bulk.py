@@ -1,0 +1,127 @@
+"""Bulk label operations on a 4096x4096 image with 10,000 objects (Trainer, offscreen).
+
+Measures, end to end (document edit + overlay + processing the paint events):
+delete of 8,000 selected objects, colour by class on/off, outline mode on/off, and the
+undo of the bulk delete; plus one traced polygon (a single edit must stay <= 10 ms).
+Goal (issue 13): each bulk operation < 150 ms median on the 2-core reference machine.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_bulk.py [--repeats 5] [--size 4096]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MULTICELLPOSE_HOME", tempfile.mkdtemp(prefix="mcp_bench_"))
+
+
+def make_labels(size: int = 4096, n: int = 10000, seed: int = 0) -> np.ndarray:
+    """``n`` discs on a jittered grid (background between them), ids 1..n."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    cell = size / side
+    r = cell * 0.4
+    masks = np.zeros((size, size), np.uint32)
+    k = 0
+    for i in range(side):
+        for j in range(side):
+            if k >= n:
+                break
+            cy = (i + 0.5) * cell + rng.uniform(-2, 2)
+            cx = (j + 0.5) * cell + rng.uniform(-2, 2)
+            r0, r1 = int(max(cy - r - 1, 0)), int(min(cy + r + 2, size))
+            c0, c1 = int(max(cx - r - 1, 0)), int(min(cx + r + 2, size))
+            yy, xx = np.ogrid[r0:r1, c0:c1]
+            k += 1
+            masks[r0:r1, c0:c1][(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = k
+    return masks
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--objects", type=int, default=10000)
+    ap.add_argument("--old", action="store_true",
+                    help="also time the per-object delete once (the path before the bulk "
+                         "edit; ~5-10 s) and print the ratio")
+    args = ap.parse_args()
+    from PyQt6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.services.annotation import ClassTable
+
+    ctl = TrainerController()
+    ctl.window.resize(1400, 1000)
+    ctl.show()
+    rng = np.random.default_rng(1)
+    masks = make_labels(args.size, args.objects)
+    n_obj = int(masks.max())
+    classes = rng.integers(1, 4, n_obj + 1).astype(np.int32)
+    table = ClassTable.from_lists(["background", "a", "b", "c"])
+    ctl.set_planes(rng.integers(0, 4000, (1, args.size, args.size)).astype(np.uint16),
+                   new_image=True)
+    doc, overlay = ctl.doc, ctl.canvas.overlay
+
+    def timed(fn) -> float:
+        t0 = time.perf_counter()
+        fn()
+        app.processEvents()
+        return (time.perf_counter() - t0) * 1000
+
+    delete, undo_delete, cbc_on, cbc_off, out_on, out_off, trace = [], [], [], [], [], [], []
+    for _ in range(args.repeats):
+        doc.reset(masks, classes, table)
+        app.processEvents()
+        ids = rng.choice(np.arange(1, n_obj + 1), 8000, replace=False)
+        doc.set_selection(ids)
+        app.processEvents()
+        delete.append(timed(lambda: ctl.window.actions["delete"].trigger()))
+        undo_delete.append(timed(doc.undo))
+        cbc_on.append(timed(lambda: ctl.set_color_by_class(True)))
+        cbc_off.append(timed(lambda: ctl.set_color_by_class(False)))
+        out_on.append(timed(lambda: overlay.set_mode("outlines")))
+        out_off.append(timed(lambda: overlay.set_mode("filled")))
+        cx, cy = rng.uniform(100, args.size - 100, 2)
+        t = np.linspace(0, 2 * np.pi, 120, endpoint=False)
+        poly = np.stack([cx + 20 * np.cos(t), cy + 20 * np.sin(t)], axis=1)
+        trace.append(timed(lambda p=poly: doc.add_polygon(p, overwrite=True)))
+    med = statistics.median
+    old_delete = None
+    if args.old:
+        from guv_app.services.annotation import edits
+
+        bulk, edits._BULK = edits._BULK, 10**9  # per-object writes, as before issue 13
+        doc.reset(masks, classes, table)
+        app.processEvents()
+        doc.set_selection(rng.choice(np.arange(1, n_obj + 1), 8000, replace=False))
+        app.processEvents()
+        old_delete = timed(lambda: ctl.window.actions["delete"].trigger())
+        edits._BULK = bulk
+    print(f"image {args.size}x{args.size}, {n_obj} objects, {args.repeats} repeats (medians, ms)")
+    for name, vals in (("delete 8000 selected", delete), ("undo that delete", undo_delete),
+                       ("colour by class on", cbc_on), ("colour by class off", cbc_off),
+                       ("outline mode on", out_on), ("outline mode off", out_off),
+                       ("one traced polygon", trace)):
+        print(f"{name:24s} {med(vals):9.1f}   (max {max(vals):.1f})")
+    if old_delete is not None:
+        print(f"per-object delete (old)  {old_delete:9.1f}   ratio old/new "
+              f"{old_delete / med(delete):.0f}x")
+    print(f"load average while running: {os.getloadavg()[0]:.1f} (goal measured at <= 2)")
+    ctl.files.autosaver.shutdown()
+    ctl.window.close_guard = None
+    ctl.window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

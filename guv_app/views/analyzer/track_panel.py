@@ -1,0 +1,192 @@
+"""The Tracks tab: tracking settings, the list of tracks (coloured by track) and a plot of
+any measurement over time, per track or per class (mean ± SD). Layout and drawing only."""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+Qt = QtCore.Qt
+PER_TRACK, PER_CLASS = "per track", "per class (mean ± SD)"
+
+
+def track_color(track_id: int) -> tuple[int, int, int]:
+    """A stable, well-spread colour per track id (golden-ratio hues, like TrackMate's)."""
+    hue = (int(track_id) * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.9)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+class TrackPanel(QtWidgets.QWidget):
+    """Signals ask the controller to act; the controller fills the list and the plot."""
+
+    loadRequested = QtCore.pyqtSignal()
+    trackRequested = QtCore.pyqtSignal()
+    exportRequested = QtCore.pyqtSignal()
+    deleteRequested = QtCore.pyqtSignal()
+    mergeRequested = QtCore.pyqtSignal()
+    undoRequested = QtCore.pyqtSignal()
+    redoRequested = QtCore.pyqtSignal()
+    plotChanged = QtCore.pyqtSignal()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("track_panel")
+        lay = QtWidgets.QHBoxLayout(self)
+        side = QtWidgets.QVBoxLayout()
+        form = QtWidgets.QFormLayout()
+        self.max_distance = QtWidgets.QDoubleSpinBox()
+        self.max_distance.setRange(0.5, 10000)
+        self.max_distance.setValue(15.0)
+        self.max_distance.setSuffix(" px")
+        self.max_distance.setToolTip("Largest displacement of an object between frames")
+        self.gap = QtWidgets.QSpinBox()
+        self.gap.setRange(0, 100)
+        self.gap.setToolTip("Frames an object may be missing and keep its track")
+        self.area_weight = QtWidgets.QDoubleSpinBox()
+        self.area_weight.setRange(0, 1000)
+        self.area_weight.setToolTip("px of movement a change of area by a factor e is worth")
+        self.same_class = QtWidgets.QCheckBox("never link different classes")
+        self.divisions = QtWidgets.QCheckBox("divisions (one object becomes two)")
+        form.addRow("max distance", self.max_distance)
+        form.addRow("gap closing (frames)", self.gap)
+        form.addRow("area weight", self.area_weight)
+        form.addRow(self.same_class)
+        form.addRow(self.divisions)
+        side.addLayout(form)
+        buttons = QtWidgets.QHBoxLayout()
+        self.load = QtWidgets.QPushButton("Load table…")
+        self.track = QtWidgets.QPushButton("Track")
+        self.export = QtWidgets.QPushButton("Export…")
+        self.track.setEnabled(False)
+        self.export.setEnabled(False)
+        for button, signal in ((self.load, self.loadRequested), (self.track, self.trackRequested),
+                               (self.export, self.exportRequested)):
+            button.clicked.connect(signal)
+            buttons.addWidget(button)
+        side.addLayout(buttons)
+        self.status = QtWidgets.QLabel("Measure a time-lapse (or load a table) to track.")
+        self.status.setWordWrap(True)
+        side.addWidget(self.status)
+        self.tracks = QtWidgets.QListWidget()
+        self.tracks.setObjectName("track_list")
+        self.tracks.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tracks.itemSelectionChanged.connect(self.plotChanged)
+        side.addWidget(self.tracks, 1)
+        edit = QtWidgets.QHBoxLayout()
+        self.delete = QtWidgets.QPushButton("Delete track(s)")
+        self.merge = QtWidgets.QPushButton("Merge tracks")
+        self.delete.setToolTip("Remove the selected tracks from the table (Del)")
+        self.merge.setToolTip("Join two selected tracks into the first one")
+        self.delete.clicked.connect(self.deleteRequested)
+        self.merge.clicked.connect(self.mergeRequested)
+        edit.addWidget(self.delete)
+        edit.addWidget(self.merge)
+        side.addLayout(edit)
+        self._shortcut(QtGui.QKeySequence.StandardKey.Delete, self.deleteRequested, self.tracks)
+        self._shortcut(QtGui.QKeySequence.StandardKey.Undo, self.undoRequested, self)
+        self._shortcut(QtGui.QKeySequence.StandardKey.Redo, self.redoRequested, self)
+        lay.addLayout(side)
+
+        right = QtWidgets.QVBoxLayout()
+        row = QtWidgets.QHBoxLayout()
+        self.column = QtWidgets.QComboBox()
+        self.mode = QtWidgets.QComboBox()
+        self.mode.addItems([PER_TRACK, PER_CLASS])
+        for label, widget in (("measurement", self.column), ("plot", self.mode)):
+            row.addWidget(QtWidgets.QLabel(label))
+            row.addWidget(widget)
+            widget.currentIndexChanged.connect(self.plotChanged)
+        row.addStretch(1)
+        right.addLayout(row)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setObjectName("track_plot")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        right.addWidget(self.plot, 1)
+        lay.addLayout(right, 1)
+
+    def _shortcut(self, keys, signal, widget: QtWidgets.QWidget) -> None:
+        action = QtGui.QAction(self)
+        action.setShortcut(QtGui.QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(signal)
+        widget.addAction(action)
+
+    # ------------------------------------------------------------------ filling
+    def set_tracks(self, rows: Sequence[tuple[int, str]]) -> None:
+        """(track id, description) per track; keeps the selection of ids that remain."""
+        keep = set(self.selected())
+        blocker = QtCore.QSignalBlocker(self.tracks)
+        self.tracks.clear()
+        for track_id, text in rows:
+            item = QtWidgets.QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, int(track_id))
+            pixmap = QtGui.QPixmap(12, 12)
+            pixmap.fill(QtGui.QColor(*track_color(track_id)))
+            item.setIcon(QtGui.QIcon(pixmap))
+            self.tracks.addItem(item)
+            item.setSelected(int(track_id) in keep)
+        del blocker
+        self.plotChanged.emit()
+
+    def selected(self) -> list[int]:
+        """Selected track ids, in list order."""
+        return [int(self.tracks.item(i).data(Qt.ItemDataRole.UserRole))
+                for i in range(self.tracks.count()) if self.tracks.item(i).isSelected()]
+
+    def set_columns(self, columns: Sequence[str], default: str = "area") -> None:
+        blocker = QtCore.QSignalBlocker(self.column)
+        old = self.column.currentText()
+        self.column.clear()
+        self.column.addItems(list(columns))
+        pick = old if old in columns else default
+        self.column.setCurrentIndex(max(self.column.findText(pick), 0))
+        del blocker
+
+    # ------------------------------------------------------------------ drawing
+    def draw(self, curves, x_label: str, per_class_colors: dict[str, tuple] | None = None,
+             highlight: Sequence[int] = ()) -> None:
+        """Draw :class:`~guv_app.services.tracking.series.Series` curves.
+
+        Per track: one line per track in its colour, selected tracks thicker. Per class:
+        the mean line and a band of ± SD in the class colour.
+        """
+        self.plot.clear()
+        self.legend.clear()
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", x_label)
+        item.setLabel("left", self.column.currentText())
+        per_class = self.mode.currentText() == PER_CLASS
+        for k, series in enumerate(curves):
+            if per_class:
+                color = (per_class_colors or {}).get(series.name) or track_color(k + 1)
+                upper = pg.PlotDataItem(series.x, series.y + series.spread, pen=None)
+                lower = pg.PlotDataItem(series.x, series.y - series.spread, pen=None)
+                band = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color, 60))
+                self.plot.addItem(band)
+                self.plot.plot(series.x, series.y, pen=pg.mkPen(color, width=2),
+                               symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(*color),
+                               name=f"{series.name} (n≤{int(series.n.max())})")
+            else:
+                track_id = int(series.name.split()[-1])
+                wide = track_id in highlight
+                self.plot.plot(series.x, series.y, name=series.name if wide else None,
+                               pen=pg.mkPen(track_color(track_id), width=3 if wide else 1.2),
+                               symbol="o", symbolSize=6 if wide else 3, symbolPen=None,
+                               symbolBrush=pg.mkBrush(*track_color(track_id)))
+        self.plot.autoRange()
+
+    def data_items(self) -> list[pg.PlotDataItem]:
+        return list(self.plot.getPlotItem().listDataItems())
+
+
+def numeric_columns(table: dict[str, np.ndarray]) -> list[str]:
+    """Columns worth plotting over time (numbers, not ids or the time itself)."""
+    skip = {"object_id", "class_id", "track_id", "parent_track_id", "t", "z", "series",
+            "time_s", "track_age", "track_age_s"}
+    return [k for k, v in table.items() if np.asarray(v).dtype.kind in "iuf" and k not in skip]

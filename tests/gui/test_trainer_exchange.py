@@ -1,0 +1,208 @@
+"""File ▸ Import / Export labels, Export for Cellpose and opening a _seg.npy, driven by keys,
+dialogs and button clicks like a user."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PyQt6 import QtWidgets
+from PyQt6.QtCore import Qt
+from PyQt6.QtTest import QTest
+from trainer_gestures import key, trace
+from trainer_helpers import DSB, open_trainer, real_mask
+
+import cellpose_io
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+NAME = "fluorescence_02903040e19d"
+ROISET = Path(__file__).resolve().parents[1] / "data" / "annotations" / "cryonuseg_roiset"
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two label images describe the same objects (ids may differ)."""
+    if a.shape != b.shape or ((a > 0) != (b > 0)).any():
+        return False
+    pairs = np.unique(np.stack([a[a > 0], b[b > 0]]), axis=1)
+    return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
+
+
+def _choose_file(qtbot, ctl, path: Path, *, type_name: bool = False) -> None:
+    dlg = ctl.exchange.dialog if ctl.exchange.dialog is not None else ctl.menus.dialog
+    assert isinstance(dlg, QtWidgets.QFileDialog) and dlg.isVisible()
+    if type_name:  # type the name like a user, then Enter
+        dlg.setDirectory(str(path.parent))
+        edit = dlg.findChild(QtWidgets.QLineEdit, "fileNameEdit")
+        edit.clear()
+        QTest.keyClicks(edit, path.name)
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+    else:
+        dlg.selectFile(str(path))
+        dlg.accept()
+    qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=3000)
+
+
+def _answer(qtbot, ctl, choice: str) -> str:
+    qtbot.waitUntil(lambda: ctl.window.question_box is not None, timeout=3000)
+    box = ctl.window.question_box
+    text = box.text()
+    button = next(b for b in box.buttons() if b.text().replace("&", "") == choice)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    return text
+
+
+@pytest.fixture
+def roi_image(tmp_path) -> Path:
+    folder = tmp_path / "he"
+    folder.mkdir()
+    src = next((ROISET / "TCGA-DE-A4MA").glob("*.tif"))
+    return Path(shutil.copy2(src, folder / "tile.tif"))
+
+
+def test_ctrl_i_imports_a_roiset_zip_as_objects_and_one_undo(qtbot, wait_exposed, roi_image):
+    ctl = open_trainer(qtbot, wait_exposed, roi_image)
+    key(ctl.canvas, Qt.Key.Key_I, CTRL)
+    _choose_file(qtbot, ctl, ROISET / "TCGA-DE-A4MA" / "RoiSet.zip")
+    expected = cellpose_io.read_imagej_rois(ROISET / "TCGA-DE-A4MA" / "RoiSet.zip", (512, 512))
+    assert ctl.doc.n_objects == int(expected.masks.max()) > 40
+    assert _same_partition(ctl.doc.masks, expected.masks.astype(np.uint32))
+    key(ctl.window, Qt.Key.Key_Z, CTRL)
+    assert ctl.doc.n_objects == 0
+
+
+def test_import_label_image_merges_with_traced_object(trainer, qtbot, tmp_path):
+    ctl = trainer
+    trace(ctl.canvas, [(100, 100), (130, 100), (130, 125), (100, 125)])
+    assert ctl.doc.n_objects == 1
+    traced = ctl.doc.masks == ctl.doc.masks.max()
+    truth = real_mask(NAME)
+    tif = tmp_path / "truth.tif"
+    tifffile.imwrite(tif, truth.astype(np.uint16))
+    key(ctl.canvas, Qt.Key.Key_I, CTRL)
+    _choose_file(qtbot, ctl, tif, type_name=True)
+    text = _answer(qtbot, ctl, "Merge with current labels")
+    assert "already has 1 object" in text
+    m = ctl.doc.masks
+    assert (m[traced] == m[traced][0]).all() and m[traced][0] > 0  # traced object untouched
+    overlap = [i for i in np.unique(truth[traced]) if i and (truth == i).sum() <= traced.sum()
+               and (truth[traced] == i).sum() == (truth == i).sum()]
+    assert ctl.doc.n_objects == 1 + int(truth.max()) - len(overlap)
+    key(ctl.window, Qt.Key.Key_Z, CTRL)  # one undo step back to the traced object only
+    assert ctl.doc.n_objects == 1
+
+
+def test_binary_mask_import_offers_connected_components(trainer, qtbot, tmp_path):
+    from scipy import ndimage
+
+    ctl = trainer
+    truth = real_mask(NAME)
+    binary = np.where(truth > 0, 255, 0).astype(np.uint8)
+    path = tmp_path / "binary.png"
+    from PIL import Image
+
+    Image.fromarray(binary).save(path)
+    key(ctl.canvas, Qt.Key.Key_I, CTRL)
+    _choose_file(qtbot, ctl, path)
+    text = _answer(qtbot, ctl, "Label each blob as an object")
+    n_blobs = ndimage.label(binary > 0, structure=np.ones((3, 3)))[1]
+    assert "binary mask" in text and f"covers {n_blobs} separate" in text
+    assert ctl.doc.n_objects == n_blobs > 10
+
+
+def test_export_geojson_carries_class_names(trainer, qtbot, tmp_path):
+    ctl = trainer
+    truth = real_mask(NAME)
+    ctl.doc.reset(truth)
+    ctl.add_class("nucleus")
+    ids = list(range(1, int(truth.max()) + 1, 2))
+    ctl.doc.assign_class(ids, 1)
+    key(ctl.canvas, Qt.Key.Key_E, CTRL)
+    out = tmp_path / "exported.geojson"
+    _choose_file(qtbot, ctl, out)
+    back = cellpose_io.read_geojson(out, truth.shape)
+    assert _same_partition(back.masks.astype(np.uint32), truth)
+    assert back.class_names == ["background", "nucleus"]
+    assert int((back.classes[1:] == 1).sum()) == len(ids)
+
+
+def test_roiset_export_round_trips_class_names_through_roi_names(trainer, qtbot, tmp_path):
+    ctl = trainer
+    truth = real_mask(NAME)
+    ctl.doc.reset(truth)
+    ctl.add_class("dividing")
+    ctl.doc.assign_class([1, 2, 3], 1)
+    out = ctl.exchange.export_path(tmp_path / "rois.zip")
+    back = cellpose_io.read_imagej_rois(out, truth.shape)
+    assert back.class_names == ["background", "dividing"]
+    assert int((back.classes == 1).sum()) == 3
+
+
+def test_export_all_labelled_planes(trainer, qtbot, image_folder, tmp_path):
+    ctl = trainer
+    truth = real_mask(NAME)
+    ctl.doc.import_labels(truth, mode="replace")
+    key(ctl.canvas, Qt.Key.Key_Right)  # autosave, next image
+    ctl.files.autosaver.wait()
+    ctl.doc.import_labels(real_mask("fluorescence_573e1480b500"), mode="replace")
+    key(ctl.canvas, Qt.Key.Key_E, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    dlg = ctl.exchange.dialog
+    qtbot.waitUntil(dlg.isVisible)
+    out = tmp_path / "exported"
+    dlg.folder.setText(str(out))
+    dlg.format.setCurrentIndex(dlg.format.findData(".png"))
+    qtbot.mouseClick(dlg.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{NAME}.png", "fluorescence_573e1480b500.png"]
+    assert _same_partition(cellpose_io.read_label_image(out / f"{NAME}.png").astype(np.uint32),
+                           truth)
+
+
+def test_export_for_cellpose_writes_tif_and_seg(trainer, qtbot, tmp_path):
+    ctl = trainer
+    ctl.doc.import_labels(real_mask(NAME), mode="replace")
+    ctl.window.actions["export_cellpose"].trigger()
+    out = tmp_path / "for_cellpose"
+    out.mkdir()
+    _choose_file(qtbot, ctl, out)
+    tif, seg = out / f"{NAME}.tif", out / f"{NAME}_seg.npy"
+    data = cellpose_io.load_seg(seg)
+    assert Path(data.filename) == tif.absolute()
+    img = tifffile.imread(tif)
+    assert img.shape[:2] == data.masks.shape and np.array_equal(
+        np.moveaxis(img, -1, 0) if img.ndim == 3 else img[None], ctl.planes)
+    assert _same_partition(data.masks.astype(np.uint32), real_mask(NAME))
+
+
+def test_opening_a_seg_npy_opens_its_image_with_labels(qtbot, wait_exposed, tmp_path):
+    folder = tmp_path / "cp"
+    folder.mkdir()
+    image = Path(shutil.copy2(DSB / "images" / f"{NAME}.png", folder / f"{NAME}.png"))
+    cellpose_io.save_seg(image, real_mask(NAME))
+    ctl = open_trainer(qtbot, wait_exposed)
+    assert ctl.files.open_path(folder / f"{NAME}_seg.npy")
+    assert ctl.files.path == image and ctl.doc.n_objects == int(real_mask(NAME).max())
+
+
+def test_seg_without_its_image_asks_to_pick_it(qtbot, wait_exposed, tmp_path):
+    elsewhere = tmp_path / "images"
+    elsewhere.mkdir()
+    image = Path(shutil.copy2(DSB / "images" / f"{NAME}.png", elsewhere / "cells.png"))
+    labels_dir = tmp_path / "labels"
+    labels_dir.mkdir()
+    seg = cellpose_io.save_seg(tmp_path / "gone" / "cells.png", real_mask(NAME),
+                               out_path=labels_dir / "cells_seg.npy")
+    ctl = open_trainer(qtbot, wait_exposed)
+    key(ctl.canvas, Qt.Key.Key_O, CTRL)
+    dlg = ctl.window.open_dialog
+    dlg.selectFile(str(seg))
+    dlg.accept()
+    text = _answer(qtbot, ctl, "Pick image…")
+    assert "was not found" in text and "cells_seg.npy" in text
+    assert "()" not in text and "Error" not in text  # user words, no function names
+    _choose_file(qtbot, ctl, image)
+    assert ctl.files.path == image.absolute()
+    assert ctl.doc.n_objects == int(real_mask(NAME).max())

@@ -1,0 +1,121 @@
+"""Labels follow the Z/T controls: every plane of a stack keeps its own label file
+(``<stem>_t{T}_z{Z}_seg.npy``, ``cellpose_io.plane_tag``), planes
+nobody drew on stay unlabelled, and the training set takes every labelled plane. Real key
+events (``.`` / ``,`` for T, PgUp / PgDown for Z) and real mouse traces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from PyQt6 import QtCore, QtWidgets
+from trainer_gestures import key, trace
+from trainer_helpers import open_trainer
+
+import cellpose_io
+
+Qt = QtCore.Qt
+SQUARE = [(10.0, 10.0), (30.0, 10.0), (30.0, 30.0), (10.0, 30.0)]
+TRIANGLE = [(36.0, 36.0), (58.0, 36.0), (36.0, 58.0)]
+
+
+@pytest.fixture
+def movie(tmp_path):
+    """A T=3, Z=2 ImageJ hyperstack whose planes differ (value 40 t + 10 z + ramp)."""
+    ramp = np.add.outer(np.arange(64), np.arange(64)).astype(np.uint8) // 4
+    data = np.stack([np.stack([ramp + 40 * t + 10 * z for z in range(2)]) for t in range(3)])
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, data.astype(np.uint8), imagej=True, metadata={"axes": "TZYX"})
+    return path
+
+
+def _draw(ctl, qtbot, pts) -> None:
+    with qtbot.waitSignal(ctl.canvas.traceFinished):
+        trace(ctl.canvas, pts)
+
+
+def _go(ctl, qtbot, k) -> None:
+    if QtWidgets.QApplication.activeWindow() is not ctl.window:
+        ctl.window.activateWindow()  # a closed question box leaves no window active
+        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window)
+    ctl.canvas.setFocus()
+    key(ctl.canvas, k)
+
+
+def test_labels_follow_the_time_and_z_controls(qtbot, wait_exposed, movie):
+    ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
+    try:
+        _draw(ctl, qtbot, SQUARE)
+        square = ctl.doc.masks > 0
+        assert square[20, 20] and not square[45, 40]
+
+        _go(ctl, qtbot, Qt.Key.Key_Period)  # t = 1: nothing drawn here yet
+        assert (ctl.files.t, ctl.files.z) == (1, 0)
+        assert np.array_equal(ctl.planes[0], cellpose_io.read_image(movie).plane(1, 0)[0])
+        assert not ctl.doc.masks.any()
+        _draw(ctl, qtbot, TRIANGLE)
+        triangle = ctl.doc.masks > 0
+        assert triangle[40, 40] and not triangle[20, 20]
+
+        _go(ctl, qtbot, Qt.Key.Key_PageUp)  # t = 1, z = 1: unlabelled
+        assert (ctl.files.t, ctl.files.z) == (1, 1) and not ctl.doc.masks.any()
+        _go(ctl, qtbot, Qt.Key.Key_Comma)  # t = 0, z = 1: unlabelled
+        assert not ctl.doc.masks.any()
+        _go(ctl, qtbot, Qt.Key.Key_PageDown)  # back to t = 0, z = 0: the square
+        assert (ctl.files.t, ctl.files.z) == (0, 0)
+        assert np.array_equal(ctl.doc.masks > 0, square)
+        _go(ctl, qtbot, Qt.Key.Key_Period)  # t = 1: the triangle
+        assert np.array_equal(ctl.doc.masks > 0, triangle)
+        assert not ctl.window.isWindowModified()
+        ctl.files.autosaver.wait()
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
+
+    first = movie.with_name("movie_t0_z0_seg.npy")
+    second = movie.with_name("movie_t1_z0_seg.npy")
+    assert sorted(p.name for p in movie.parent.glob("*_seg.npy")) == sorted(
+        [first.name, second.name])  # the planes nobody drew on have no file
+    assert np.array_equal(cellpose_io.load_seg(first).masks > 0, square)
+    assert np.array_equal(cellpose_io.load_seg(second).masks > 0, triangle)
+
+    from guv_app.services.datasets.discovery import find_labelled_images
+    from guv_app.services.datasets.labels import read_plane
+
+    pairs = find_labelled_images(movie.parent).pairs
+    assert [(p.t, p.z, p.labels.name) for p in pairs] == [
+        (0, 0, first.name), (1, 0, second.name)]
+    assert read_plane(movie, t=1, z=0).min() == 40  # the training image is that plane
+
+
+def test_changing_plane_with_autosave_off_asks_and_cancel_stays(qtbot, wait_exposed, movie):
+    ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
+    Btn = QtWidgets.QMessageBox.StandardButton
+    asked: list[str] = []
+
+    def answer(button) -> None:
+        box = QtWidgets.QApplication.activeModalWidget()
+        assert isinstance(box, QtWidgets.QMessageBox)
+        asked.append(box.text())
+        box.button(button).click()
+
+    try:
+        ctl.window.actions["autosave"].setChecked(False)
+        _draw(ctl, qtbot, SQUARE)
+        square = ctl.doc.masks.copy()
+        QtCore.QTimer.singleShot(50, lambda: answer(Btn.Cancel))
+        _go(ctl, qtbot, Qt.Key.Key_Period)
+        assert len(asked) == 1
+        panel = ctl.window.channel_panel
+        assert (ctl.files.t, panel.t.value()) == (0, 0)  # stayed, control put back
+        assert np.array_equal(ctl.doc.masks, square)
+        first = movie.with_name("movie_t0_z0_seg.npy")
+        assert not first.exists()
+        QtCore.QTimer.singleShot(50, lambda: answer(Btn.Save))
+        _go(ctl, qtbot, Qt.Key.Key_Period)
+        assert (len(asked), ctl.files.t, ctl.window.channel_panel.t.value()) == (2, 1, 1)
+        assert not ctl.doc.masks.any()
+        assert np.array_equal(cellpose_io.load_seg(first).masks, square)
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
