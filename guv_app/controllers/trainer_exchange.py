@@ -20,7 +20,7 @@ from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
 
 if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 log = logging.getLogger(__name__)
 LAST_EXCHANGE_DIR = "trainer/last_exchange_dir"
@@ -36,7 +36,7 @@ def _filters() -> list[str]:
 class LabelExchange(QtCore.QObject):
     """Import/export actions of one Trainer window."""
 
-    def __init__(self, ctl: TrainerController,
+    def __init__(self, ctl: TrainerParts,
                  image_path: Callable[[], Path | None] | None = None) -> None:
         super().__init__(ctl)
         self.ctl = ctl
@@ -188,7 +188,7 @@ class LabelExchange(QtCore.QObject):
     def export_all(self, folder: Path, suffix: str) -> list[Path]:
         """Export every labelled plane of the open image's folder into ``folder``.
 
-        Each file is named after its image (``<stem>[_s<k>]<suffix>``); the open plane is
+        Each file is named after its image and plane (``<stem><plane tag><suffix>``); the open plane is
         exported as edited, the others from their saved labels. A plane that fails is
         reported and the others are still written.
         """
@@ -198,15 +198,20 @@ class LabelExchange(QtCore.QObject):
         files = self.ctl.files
         written: list[Path] = []
         failed: list[str] = []
-        current = (files.path, files.series)
+        current = (files.path, files.series, *(k or 0 for k in files.plane_key()))
         images = files.folder or ([files.path] if files.path else [])
         for image in images:
-            for series, seg_path in seg_files_for(image) or ([(files.series, None)]
-                                                              if image == files.path else []):
-                name = Path(image).stem + (f"_s{series}" if series else "")
+            found = seg_files_for(image)
+            if not found and image == files.path:
+                found = [((files.series, *(k or 0 for k in files.plane_key())),
+                          files.label_file())]
+            for (series, t, z), seg_path in found:
+                # the label file's own plane tag (``cellpose_io.plane_tag``) names the export
+                tag = seg_path.name[len(Path(image).stem): -len(exchange.SEG_SUFFIX)]
+                name = Path(image).stem + tag
                 out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
                 try:
-                    if (image, series) == current:
+                    if (image, series, t, z) == current:
                         t = self.ctl.doc.class_table
                         masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
                         names, colors = list(t.names), list(t.colors)
@@ -276,7 +281,7 @@ class LabelExchange(QtCore.QObject):
         return self._open_with(image, seg_path)
 
     def _pick_image_for(self, seg_path: Path) -> None:
-        from guv_app.controllers.trainer_menus import image_filters
+        from guv_app.controllers.open_dialogs import image_filters
 
         dlg = self._file_dialog(f"Pick the image of {seg_path.name}", save=False,
                                 filters=image_filters())

@@ -17,13 +17,13 @@ from PyQt6 import QtCore, QtWidgets
 
 from cellpose_io.label_sources import CARRIES_KEY, LabelRule
 from guv_app.controllers.gui_settings import app_settings
+from guv_app.controllers.open_dialogs import LAST_DIR_KEY, image_filters
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
 from guv_app.services.annotation import ClassTable, LabelDocument
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
-LAST_DIR_KEY = "trainer/last_dir"
 
 
 class TrainerFiles(QtCore.QObject):
@@ -85,7 +85,6 @@ class TrainerFiles(QtCore.QObject):
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open image", start)
         dlg.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
-        from guv_app.controllers.trainer_menus import image_filters
 
         dlg.setNameFilters(image_filters())
         self.window.open_dialog = dlg

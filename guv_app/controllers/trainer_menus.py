@@ -11,20 +11,15 @@ from typing import TYPE_CHECKING
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.controllers.open_dialogs import LAST_DIR_KEY
+
 if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 RECENT_KEY = "trainer/recent"
 MAX_RECENT = 10
 
 
-def image_filters() -> list[str]:
-    """Open-dialog filters: every readable image type first, then labels, then all files."""
-    import cellpose_io
-
-    exts = sorted({e.lower() for e in cellpose_io.supported_extensions()})
-    pats = " ".join(f"*{e}" for e in exts)
-    return [f"Images ({pats})", "Cellpose labels with their image (*_seg.npy)", "All files (*)"]
 HINT_KEY = "trainer/first_run_hint_shown"
 FOLDER_KEY = "trainer/folders"  # per-folder classes and colour-by-class
 HINT = ("Right-click to start tracing an object, move around it, right-click again (or "
@@ -49,7 +44,7 @@ class TrainerMenus(QtCore.QObject):
     """Open folder, recent files, Help ▸ Keyboard shortcuts, the first-run hint, and the
     per-folder memory of classes and colour-by-class."""
 
-    def __init__(self, ctl: TrainerController) -> None:
+    def __init__(self, ctl: TrainerParts) -> None:
         super().__init__(ctl)
         self.ctl = ctl
         self.window = w = ctl.window
@@ -99,7 +94,6 @@ class TrainerMenus(QtCore.QObject):
 
     # ------------------------------------------------------------ open folder
     def ask_open_folder(self) -> None:
-        from guv_app.controllers.trainer_files import LAST_DIR_KEY
 
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
         dlg = QtWidgets.QFileDialog(self.window, "Open folder", start)

@@ -18,7 +18,7 @@ from PyQt6 import QtCore, QtGui
 from guv_app.services.datasets import region_sources
 
 if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class TrainingRegions(QtCore.QObject):
     """Regions of the open image: add (tools), remove last, clear; saved immediately."""
 
-    def __init__(self, ctl: TrainerController) -> None:
+    def __init__(self, ctl: TrainerParts) -> None:
         super().__init__(ctl)
         self.ctl = ctl
         self.window = ctl.window

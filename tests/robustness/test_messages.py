@@ -38,7 +38,7 @@ def test_refused_weights_file_is_one_line(evil):
 
 
 def test_refused_lora_weights_are_one_line(evil):
-    from guv_app.services.engine.lora import _load_file
+    from guv_app.services.engine.finetune import _load_file
 
     with pytest.raises(ModelLoadError) as info:
         _load_file(evil)

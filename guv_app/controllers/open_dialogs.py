@@ -1,0 +1,18 @@
+"""What the Trainer's Open dialogs offer, and where they start.
+
+Shared by the file session (:mod:`trainer_files`), the menus and label exchange, so the three
+agree on the file types and the remembered folder without importing each other.
+"""
+
+from __future__ import annotations
+
+LAST_DIR_KEY = "trainer/last_dir"  # QSettings key: folder of the last image opened
+
+
+def image_filters() -> list[str]:
+    """Open-dialog filters: every readable image type first, then labels, then all files."""
+    import cellpose_io
+
+    exts = sorted({e.lower() for e in cellpose_io.supported_extensions()})
+    pats = " ".join(f"*{e}" for e in exts)
+    return [f"Images ({pats})", "Cellpose labels with their image (*_seg.npy)", "All files (*)"]
