@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from guv_app import paths
     from guv_app.cli.main import CLIError
     from guv_app.services.engine.errors import EngineError
-    from guv_app.services.engine.lineage import delete_model, import_weights, parent_status
+    from guv_app.services.engine.importing import import_weights
+    from guv_app.services.engine.lineage import delete_model, parent_status
     from guv_app.services.engine.registry import list_models
 
     if args.import_file:
