@@ -45,7 +45,6 @@ class TrainingHookup(QtCore.QObject):
         self.training: TrainingController | None = None
         self.prediction = None
         self._pred_token: tuple | None = None
-        self.confirm = None  # (title, text) -> bool; None: ask with a dialog
         a = self.window.actions
         self.train_action: QtGui.QAction = a["train"]
         self.run_action: QtGui.QAction = a["run_model"]
@@ -185,12 +184,19 @@ class TrainingHookup(QtCore.QObject):
         self.predictionFailed.emit(message)
 
     def accept_prediction(self) -> bool:
-        """Replace the labels by the prediction as one undo step; Ctrl+Z brings them back."""
+        """Replace the labels by the prediction as one undo step; Ctrl+Z brings them back.
+
+        When the plane has objects the user is asked first, naming how many are lost
+        (:func:`confirm_replace`); returns True once accepted.
+        """
         r = self.prediction
         if r is None:
             return False
-        if not confirm_replace(self.trainer, "the prediction", r.n_objects, self.confirm):
-            self.toolbar.set_status("Prediction kept as a preview; your labels are unchanged")
+        return confirm_replace(self.trainer, "the prediction", r.n_objects,
+                               lambda: self._accept(r))
+
+    def _accept(self, r) -> bool:
+        if r is not self.prediction:  # discarded or another image opened meanwhile
             return False
         doc = self.trainer.doc
         t = doc.class_table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore
 from PyQt6.QtTest import QTest
-from training_helpers import FAST, STEMS, answer_modal
+from training_helpers import FAST, STEMS, answer_question
 
 import cellpose_io
 
@@ -61,9 +61,8 @@ def test_ctrl_t_train_then_run_accept_and_undo(qtbot, labelled_folder):
             result.class_names == ["background", "small", "large"]
         assert not np.array_equal(result.masks, before)
 
-        asked = answer_modal(qtbot, "Replace")  # the image has labelled objects: asked
-        hook.accept_action.trigger()
-        assert asked and "will be lost" in asked[0]
+        hook.accept_action.trigger()  # the image has labelled objects: asked first
+        assert "will be lost" in answer_question(qtbot, ctl.window, "Replace")
         ctl.window.activateWindow()  # the question had the focus
         qtbot.waitUntil(ctl.window.isActiveWindow, timeout=5000)
         assert np.array_equal(ctl.doc.masks, result.masks)

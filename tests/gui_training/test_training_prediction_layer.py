@@ -6,29 +6,10 @@ import numpy as np
 import tifffile
 from PyQt6 import QtCore
 from PyQt6.QtTest import QTest
-from training_helpers import DSB, STEMS
+from training_helpers import DSB, STEMS, answer_question
 
 Qt = QtCore.Qt
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-def _answer_modal(qtbot, button_text: str) -> list[str]:
-    """Click the button ``button_text`` of the next modal question; its text is returned."""
-    from PyQt6 import QtWidgets
-
-    seen: list[str] = []
-
-    def click_it():
-        box = QtWidgets.QApplication.activeModalWidget()
-        if box is None:
-            QtCore.QTimer.singleShot(20, click_it)
-            return
-        seen.append(box.text())
-        button = next(b for b in box.buttons() if b.text() == button_text)
-        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-    QtCore.QTimer.singleShot(0, click_it)
-    return seen
 
 
 def test_accept_merges_classes_by_name_and_undo_restores_all(qtbot, labelled_folder):
@@ -71,16 +52,16 @@ def test_accept_merges_classes_by_name_and_undo_restores_all(qtbot, labelled_fol
 
         seg = cellpose_io.seg_path_for(ctl.files.path)
         seg_bytes = seg.read_bytes()
-        asked = _answer_modal(qtbot, "Keep my labels")  # decline: nothing changes
         hook.accept_action.trigger()
+        asked = answer_question(qtbot, ctl.window, "Keep my labels")  # decline: no change
         n_before = len(np.unique(before)) - 1
-        assert asked and f"{n_before} object(s) will be lost" in asked[0]
+        assert f"{n_before} object(s) will be lost" in asked
         assert np.array_equal(ctl.doc.masks, before) and not ctl.doc.dirty
         assert seg.read_bytes() == seg_bytes and not list(seg.parent.glob("*.bak*"))
         assert hook.layer.visible and hook.accept_action.isEnabled()
 
-        _answer_modal(qtbot, "Replace")
         hook.accept_action.trigger()
+        answer_question(qtbot, ctl.window, "Replace")
         assert seg.with_name(seg.name + ".bak").read_bytes() == seg_bytes  # kept
         assert np.array_equal(ctl.doc.masks, pred)
         assert ctl.doc.class_table.names == ["background", "small", "large", "dead"]

@@ -38,3 +38,16 @@ def answer_modal(qtbot, button_text: str) -> list[str]:
 
     QtCore.QTimer.singleShot(0, click_it)
     return seen
+
+
+def answer_question(qtbot, window, choice: str) -> str:
+    """Click ``choice`` on the Trainer window's pending question (a real mouse click) and
+    return the question's text."""
+    from PyQt6 import QtCore
+
+    qtbot.waitUntil(lambda: window.question_box is not None, timeout=3000)
+    box = window.question_box
+    text = box.text()
+    button = next(b for b in box.buttons() if b.text().replace("&", "") == choice)
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    return text
