@@ -60,9 +60,6 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
     cfg = {k: v for k, v in values.items() if k in known}
     cfg["class_weights"] = parse_class_weights(cfg.get("class_weights", "auto"))
     config = TrainConfig.from_dict(cfg)
-    from guv_app.services.training.runner import check_crop_size
-
-    check_crop_size(config)
     if values.get("val_mode") == "folder":
         folder = str(values.get("val_folder") or "").strip()
         if not folder:
@@ -73,6 +70,9 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
     else:
         options = DatasetOptions(test_ratio=float(values.get("val_ratio", 0.2)),
                                  seed=int(values.get("val_seed", 0)))
+    from guv_app.services.training.runner import check_crop_size
+
+    check_crop_size(config, options)  # a message before any data is prepared
     return config, options
 
 

@@ -57,6 +57,13 @@ def test_crop_size_checked_before_data_preparation(tmp_path, capsys):
                  "tiny", "--bsize", "128", "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2 and "bsize 128 px cannot be used" in err and "256" in err
+    code = main(["train", "--train-dir", str(folder), "--model-name", "x", "--base-model",
+                 "tiny", "--tile-size", "100", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and "tile size 100 px is smaller than the 256 px" in err
+    code = main(["train", "--train-dir", str(folder), "--model-name", "x", "--test-ratio",
+                 "1.5", "--min-objects", "1"])
+    assert code == 2 and "validation share" in capsys.readouterr().err
 
 
 def test_help_shows_every_default_and_unit():

@@ -120,18 +120,21 @@ def _config(args) -> TrainConfig:
 def _options(args):
     from pathlib import Path
 
+    from guv_app.cli.main import CLIError
     from guv_app.services.datasets.builder import DatasetOptions
 
-    options = DatasetOptions(
-        img_filter=args.img_filter, mask_filter=args.mask_filter,
-        mask_dir=Path(args.mask_dir) if args.mask_dir else None, subfolders=args.subfolders,
-        channels=parse_int_list(args.channels, "--channels"), min_objects=args.min_objects,
-        tile_size=args.tile_size, test_dir=Path(args.test_dir) if args.test_dir else None,
-        seed=args.seed, region_source=args.regions,
-    )
-    if args.test_ratio is not None:
-        options.test_ratio = args.test_ratio
-    return options
+    extra = {} if args.test_ratio is None else {"test_ratio": args.test_ratio}
+    try:
+        return DatasetOptions(
+            img_filter=args.img_filter, mask_filter=args.mask_filter,
+            mask_dir=Path(args.mask_dir) if args.mask_dir else None,
+            subfolders=args.subfolders, channels=parse_int_list(args.channels, "--channels"),
+            min_objects=args.min_objects, tile_size=args.tile_size,
+            test_dir=Path(args.test_dir) if args.test_dir else None, seed=args.seed,
+            region_source=args.regions, **extra,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
 
 
 def dry_run(args, options) -> int:

@@ -99,13 +99,19 @@ def check_run_name(name: str, *, resume: bool = False, overwrite: bool = False) 
                            "(--overwrite) or choose another name")
 
 
-def check_crop_size(config: TrainConfig) -> None:
-    """ValueError unless the crop size (bsize) is the one the network is built for."""
+def check_crop_size(config: TrainConfig, options: DatasetOptions | None = None) -> None:
+    """ValueError unless the crop size (bsize) is the one the network is built for and
+    large images are not cut into tiles smaller than a crop (checked before any data is
+    prepared)."""
     from guv_app.services.engine.meta import CROP_SIZE
 
     if config.bsize != CROP_SIZE:
         raise ValueError(f"bsize {config.bsize} px cannot be used: the network's position "
                          f"embedding is fixed to {CROP_SIZE} px crops (use --bsize {CROP_SIZE})")
+    tile = options.tile_size if options is not None else 0
+    if tile and tile < config.bsize:
+        raise ValueError(f"tile size {tile} px is smaller than the {config.bsize} px training "
+                         f"crops; use a tile size >= {config.bsize} px (or 0: never tile)")
 
 
 def _is_registered(name: str) -> bool:
@@ -259,9 +265,9 @@ def run_training(
     if not _is_registered(config.base_model) and base_path.exists():
         config.base_model = str(base_path.resolve())  # a weights file or model folder
     base_meta = describe_model(config.base_model)
-    check_crop_size(config)  # before minutes of data preparation
     base_identity = weights_identity(config.base_model)
     options = options or DatasetOptions()
+    check_crop_size(config, options)  # before minutes of data preparation
     if base_meta.n_classes > 0 and options.base_class_names is None:
         options.base_class_names = list(base_meta.class_names)
         options.base_class_colors = list(base_meta.class_colors)
