@@ -91,7 +91,9 @@ class AnalyzerController(QtCore.QObject):
         metas = self.catalog.models
         tips = [f"{m.backbone}, {m.n_classes} class(es)"
                 + (f": {', '.join(m.class_names[1:])}" if m.n_classes else "")
-                + (f"\n{m.description}" if m.description else "") for m in metas]
+                + (f"\n{m.description}" if m.description else "")
+                + (f"\nUnusable: {self.catalog.problem(m.name)}"
+                   if self.catalog.problem(m.name) else "") for m in metas]
         self.window.inference.set_models([m.name for m in metas], tips)
 
     def segment_params(self):
