@@ -2,10 +2,11 @@
 
 An image's instance labels can sit in several files at once (Cellpose conventions):
 
-* ``<stem>_seg.npy`` beside the image (Cellpose GUI, ours), and ``<stem>_s{k}_seg.npy`` for
-  series k >= 1 of a multi-series file;
-* ``<base><mask_filter>.<ext>`` beside the image or in a mask folder, where ``base`` is the
-  stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter`` / ``--mask_filter``, the
+* ``<stem>_seg.npy`` beside the image (Cellpose GUI, ours), and one file per further
+  labelled plane named by :func:`cellpose_io.seg.plane_tag` (``<stem>_s{S}_seg.npy``,
+  ``<stem>[_s{S}]_t{T}_z{Z}_seg.npy``);
+* ``<base><mask_filter>.<ext>`` beside the image or in a mask folder (for the first plane),
+  where ``base`` is the stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter`` / ``--mask_filter``, the
   layout QuPath and the retraining notebooks export, e.g. ``X.png`` + ``X_masks.tif``);
 * ``<stem>_pred_seg.npy``: a model's prediction (never training labels by itself).
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CARRIES_KEY", "DEFAULT_MASK_FILTER", "PRED_SUFFIX", "SEG_SUFFIX", "USES",
     "LabelChoice", "LabelConflict", "LabelRule", "LabelSource",
-    "backup_copy", "carries_marker", "choose_labels", "count_objects", "file_sha256", "find_label_sources",
-    "keep_aside", "labelled_planes", "read_label_source", "same_objects", "seg_files_for",
+    "backup_copy", "carries_marker", "choose_labels", "count_objects", "file_sha256",
+    "find_label_sources", "keep_aside", "labelled_planes", "read_label_source", "same_objects", "seg_files_for",
 ]
 
 DEFAULT_MASK_FILTER = "_masks"
@@ -48,7 +48,6 @@ CARRIES_KEY = "mcp_labels_from"
 # what the labels are for: training labels (seg or mask), the prediction only, or
 # prediction else training labels (measurement's "auto")
 USES = ("training", "prediction", "auto")
-_SERIES_TAG = re.compile(r"_s([1-9][0-9]*)")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ that callable instead of blocking on a dialog.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtWidgets, sip
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
@@ -88,6 +89,10 @@ class AnalyzerController(QtCore.QObject):
 
     def _fill_models(self, *_names) -> None:
         """Model combo from the catalog (built-ins first, then trained models)."""
+        if sip.isdeleted(self.window):  # the window is gone: stop following the catalog
+            with contextlib.suppress(TypeError, RuntimeError):
+                self.catalog.models_changed.disconnect(self._fill_models)
+            return
         metas = self.catalog.models
         tips = [f"{m.backbone}, {m.n_classes} class(es)"
                 + (f": {', '.join(m.class_names[1:])}" if m.n_classes else "")

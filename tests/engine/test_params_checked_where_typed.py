@@ -82,18 +82,3 @@ def test_help_shows_every_default_and_unit():
             assert "[px]" in text and "[px²]" in text
         if name == "train":
             assert "--bsize PX" in text and "--lr FLOAT" in text and "--rotate" in text
-
-
-def test_gui_form_offers_the_same_settings(qtbot):
-    from guv_app.controllers.analyzer_controller import FORM_PARAMS, AnalyzerController
-
-    ctl = AnalyzerController()
-    qtbot.addWidget(ctl.window)
-    panel = ctl.window.inference
-    for spec in FORM_PARAMS:
-        w = getattr(panel, spec.name)
-        assert w.minimum() == spec.minimum and spec.help in w.toolTip()
-    qtbot.keyClicks(panel.diameter.lineEdit(), "-")  # a spin box cannot go below 0 px
-    panel.diameter.setValue(-5)
-    assert panel.diameter.value() == 0 and panel.settings()["diameter"] is None
-    assert panel.min_size.suffix() == " px²"
