@@ -45,6 +45,25 @@ def make_labels(size: int = 4096, n: int = 10000, seed: int = 0) -> np.ndarray:
     return masks
 
 
+def _float_composite(planes: np.ndarray, displays) -> np.ndarray:
+    """The display composite before issue 13 (float32 arithmetic), for the ratio."""
+    from guv_app.views.trainer.composite import CHANNEL_COLORS
+
+    c, h, w = planes.shape
+    acc = np.zeros((h, w, 3), np.float32)
+    for i in range(c):
+        d = displays[i]
+        if not d.visible:
+            continue
+        norm = np.clip((planes[i].astype(np.float32) - d.low) / max(d.high - d.low, 1e-12),
+                       0.0, 1.0)
+        rgb = np.asarray(CHANNEL_COLORS.get(d.color, (255, 255, 255)), np.float32)
+        for k in range(3):
+            if rgb[k]:
+                acc[..., k] += norm * rgb[k]
+    return np.clip(acc, 0, 255).astype(np.uint8)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
@@ -79,6 +98,7 @@ def main() -> int:
         return (time.perf_counter() - t0) * 1000
 
     delete, undo_delete, cbc_on, cbc_off, out_on, out_off, trace = [], [], [], [], [], [], []
+    contrast, contrast_old = [], []
     for _ in range(args.repeats):
         doc.reset(masks, classes, table)
         app.processEvents()
@@ -95,6 +115,12 @@ def main() -> int:
         t = np.linspace(0, 2 * np.pi, 120, endpoint=False)
         poly = np.stack([cx + 20 * np.cos(t), cy + 20 * np.sin(t)], axis=1)
         trace.append(timed(lambda p=poly: doc.add_polygon(p, overwrite=True)))
+        import dataclasses
+
+        disp = [dataclasses.replace(d, high=d.high * rng.uniform(0.5, 0.9)) for d in ctl.displays]
+        contrast.append(timed(lambda d=disp: ctl.set_displays(d)))
+        contrast_old.append(timed(lambda d=disp: ctl.canvas.set_image(
+            _float_composite(ctl.planes, d), keep_view=True)))
     med = statistics.median
     old_delete = None
     if args.old:
@@ -111,7 +137,9 @@ def main() -> int:
     for name, vals in (("delete 8000 selected", delete), ("undo that delete", undo_delete),
                        ("colour by class on", cbc_on), ("colour by class off", cbc_off),
                        ("outline mode on", out_on), ("outline mode off", out_off),
-                       ("one traced polygon", trace)):
+                       ("one traced polygon", trace),
+                       ("contrast change", contrast),
+                       ("contrast (old float path)", contrast_old)):
         print(f"{name:24s} {med(vals):9.1f}   (max {max(vals):.1f})")
     if old_delete is not None:
         print(f"per-object delete (old)  {old_delete:9.1f}   ratio old/new "

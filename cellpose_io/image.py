@@ -51,12 +51,20 @@ def close_quietly(handle: Any) -> None:
 
 
 def owned(array: np.ndarray) -> np.ndarray:
-    """``array`` itself when it owns its memory, else a copy that does.
+    """``array`` itself when its memory cannot go away under it, else a copy that owns it.
 
-    A plane handed out by :meth:`Image.plane` must outlive the file handle it came from
-    (memory maps, tifffile buffers): views into a handle are copied.
+    A plane handed out by :meth:`Image.plane` must outlive the file handle it came from:
+    views into a memory map (``np.memmap``, ``mmap.mmap``) are copied; views of an ordinary
+    numpy array (what most decoders return) keep that array alive and are returned as is.
     """
-    return array if array.flags.owndata and array.base is None else array.copy()
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return array.copy()
+        if base.base is None:
+            return array
+        base = base.base
+    return array.copy()  # memory of another object (mmap.mmap, a decoder's buffer)
 
 
 class PlaneSource:

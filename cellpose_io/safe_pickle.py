@@ -162,6 +162,25 @@ def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     return _FROMBUFFER(bytes(buf), dtype, shape, order)
 
 
+def _bytearray(data: Any = b"", encoding: Any = None) -> bytearray:
+    """``bytearray`` from pickled content only; ``bytearray(10**12)`` would allocate."""
+    if isinstance(data, str) and isinstance(encoding, str):
+        return bytearray(_encode(data, encoding))
+    if isinstance(data, (bytes, bytearray)) and encoding is None:
+        return bytearray(data)
+    raise ForgedArrayError("bytearray from anything but its bytes is not allowed")
+
+
+_TEXT_CODECS = frozenset({"latin1", "latin-1", "iso-8859-1", "utf-8", "utf8", "ascii"})
+
+
+def _encode(text: Any, codec: Any = "utf-8", errors: Any = "strict") -> bytes:
+    """``_codecs.encode`` as Python 2 era pickles use it (text to bytes, text codecs only)."""
+    if not isinstance(text, str) or str(codec).lower() not in _TEXT_CODECS:
+        raise ForgedArrayError(f"codec {codec!r} is not allowed")
+    return __import__("codecs").encode(text, codec, errors)
+
+
 _NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")
 _ALLOWED: dict[tuple[str, str], Any] = {
     **{(mod, "_reconstruct"): _reconstruct for mod in _NUMPY_CORE},
@@ -172,11 +191,11 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
     ("builtins", "complex"): complex,
-    ("builtins", "bytearray"): bytearray,
+    ("builtins", "bytearray"): _bytearray,
     ("builtins", "slice"): slice,
     ("collections", "OrderedDict"): collections.OrderedDict,
     # Protocol-2 pickles (old Python 2 era files) spell bytes as _codecs.encode(str, codec).
-    ("_codecs", "encode"): __import__("codecs").encode,
+    ("_codecs", "encode"): _encode,
 }
 
 

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
 
 __all__ = [
-    "SegData", "images_sharing_labels", "load_seg", "save_seg", "seg_path_for", "write_seg",
-    "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
+    "METADATA_KEYS", "SegData", "images_sharing_labels", "load_seg", "save_seg",
+    "seg_path_for", "write_seg", "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,18 @@ PRED_SUFFIX = "_pred_seg.npy"
 _KNOWN_KEYS = {
     "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
     "classes", "classes_map", "class_names", "class_colors", "mcp_seg_version",
+}
+#: The bookkeeping keys MultiCellPose may add to a ``_seg.npy`` (``save_seg(metadata=...)``);
+#: any other key is refused, so no stray key reaches a user's files.
+METADATA_KEYS: dict[str, str] = {
+    "mcp_pred_model": "name of the model that made this prediction (str)",
+    "mcp_pred_params_hash": "hash of model + segmentation parameters, to skip reruns (str)",
+    "mcp_pred_params": "the segmentation parameters of the prediction (dict)",
+    "mcp_pred_edited": "True once the prediction was corrected by hand (bool)",
+    "mcp_pred_created": "when the prediction was written, ISO 8601 UTC (str)",
+    "promoted_from": "model whose prediction became these training labels (str)",
+    "mcp_labels_from": "the mask image these labels were made from: {file, sha256} (dict)",
+    "mcp_imported_from": "name of the file (e.g. an ImageJ RoiSet) these labels came from (str)",
 }
 
 
@@ -238,14 +251,25 @@ def save_seg(
     *,
     out_path: str | os.PathLike | None = None,
     suffix: str = "_seg.npy",
-    **extra: Any,
+    outlines: np.ndarray | None = None,
+    ismanual: np.ndarray | None = None,
+    diameter: float | None = None,
+    chan_choose: list[int] | None = None,
+    flows: list[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    preserved: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``masks`` (and classes) for ``image_path`` as a Cellpose-readable ``_seg.npy``.
 
-    ``extra`` may set ``outlines``, ``ismanual`` (bool per id 1..max_id), ``diameter``,
-    ``chan_choose``, ``flows`` (a list in Cellpose's layout; omitted when empty) and any
-    other plain-data key. The write is atomic: a crash leaves the previous file intact.
-    Raises ValueError/TypeError for bad input before anything is written.
+    The file holds exactly: upstream Cellpose's keys (``masks``, ``outlines`` -- computed
+    when not given --, ``chan_choose``, ``ismanual`` (bool per id 1..max_id), ``filename``,
+    ``diameter``, ``flows`` in Cellpose's layout, omitted when empty), ours (``classes``,
+    ``class_names``, ``class_colors``, ``mcp_seg_version``), the ``metadata`` keys (each
+    one of :data:`METADATA_KEYS`) and ``preserved``: keys read from an existing file that we
+    do not interpret (``SegData.extra``, e.g. upstream's ``img``), written back unchanged so
+    a load/save round trip loses nothing. The write is atomic: a crash leaves the previous
+    file intact. Raises ValueError/TypeError for bad input (unknown metadata key, a
+    preserved key that clashes with ours, unstorable values) before anything is written.
     """
     masks = _as_masks(masks)
     masks, classes, renumbered = renumber_sparse_ids(masks, classes)
@@ -261,7 +285,6 @@ def save_seg(
             raise ValueError(f"classes use class {n_user} but only {named - 1} classes are named")
     names, colors = normalise_class_table(class_names, class_colors, n_user)
 
-    outlines = extra.pop("outlines", None)
     if outlines is None:
         outlines = outlines_from_masks(masks)
     else:
@@ -269,15 +292,12 @@ def save_seg(
         if outlines.shape != masks.shape:
             raise ValueError(f"outlines shape {outlines.shape} != masks shape {masks.shape}")
         outlines = outlines.astype(masks.dtype)
-    ismanual = extra.pop("ismanual", None)
     ismanual = (
         np.zeros(max_id, dtype=bool) if ismanual is None else np.asarray(ismanual, dtype=bool)
     )
     if ismanual.shape != (max_id,):
         raise ValueError(f"ismanual must have one entry per id 1..{max_id}, got {ismanual.shape}")
-    diameter = extra.pop("diameter", None)
-    chan_choose = [int(c) for c in extra.pop("chan_choose", None) or [0, 0]]
-    flows = extra.pop("flows", None)
+    chan_choose = [int(c) for c in chan_choose or [0, 0]]
 
     dat: dict[str, Any] = {
         "masks": masks,
@@ -293,9 +313,14 @@ def save_seg(
     }
     if flows is not None and len(flows) > 0:
         dat["flows"] = list(flows)
-    for key, value in extra.items():
-        if key in dat or key == "classes_map":
-            raise ValueError(f"extra key {key!r} clashes with a key save_seg writes itself")
+    unknown = sorted(set(metadata or {}) - set(METADATA_KEYS))
+    if unknown:
+        raise ValueError(f"unknown _seg.npy metadata key(s) {', '.join(map(repr, unknown))} "
+                         f"(known: {', '.join(METADATA_KEYS)})")
+    dat.update(metadata or {})
+    for key, value in (preserved or {}).items():
+        if key in dat or key in _KNOWN_KEYS or key in METADATA_KEYS:
+            raise ValueError(f"preserved key {key!r} clashes with a key save_seg writes itself")
         dat[key] = value
     for key, value in dat.items():
         _check_storable(value, key)
@@ -308,15 +333,16 @@ def save_seg(
 
 
 def write_seg(data: SegData, out_path: str | os.PathLike | None = None) -> Path:
-    """Save a :class:`SegData` (e.g. after editing one loaded with :func:`load_seg`)."""
-    extra = dict(data.extra)
-    if data.flows is not None:
-        extra["flows"] = data.flows
+    """Save a :class:`SegData` (e.g. after editing one loaded with :func:`load_seg`);
+    its ``extra`` keys go back as metadata (ours) or preserved (foreign) keys."""
+    metadata = {k: v for k, v in data.extra.items() if k in METADATA_KEYS}
+    preserved = {k: v for k, v in data.extra.items() if k not in METADATA_KEYS}
     return save_seg(
         data.filename, data.masks, data.classes, data.class_names, data.class_colors,
         out_path=out_path if out_path is not None else data.path,
         outlines=data.outlines, ismanual=data.ismanual, diameter=data.diameter,
-        chan_choose=data.chan_choose, **extra,
+        chan_choose=data.chan_choose, flows=data.flows, metadata=metadata,
+        preserved=preserved,
     )
 
 

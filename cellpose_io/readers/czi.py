@@ -3,9 +3,18 @@
 A CZI file is a directory of sub-blocks, each covering a range of the file's axes (usually
 one T, Z, C and one mosaic tile). ``plane(t, z)`` decodes only the sub-blocks that overlap
 that plane, placing tiles by their stored positions, so mosaics come out stitched the way
-czifile's ``asarray`` stitches them. Scenes (CZI axis S) are series. Other CZI axes (phase,
+czifile stitches them. Scenes (CZI axis S) are series. Other CZI axes (phase,
 illumination, rotation, view...) of size > 1 become Z when the file has no Z, else T.
 BGR colour pixels are returned as R, G, B channels.
+
+Two czifile APIs are supported, chosen by what the installed czifile offers:
+
+* czifile 2019.x (Python 3.10/3.11, the version the test suite runs): the sub-block
+  directory (``filtered_subblock_directory``, ``data_segment``) is read directly.
+* czifile >= 2026.6 (Python >= 3.12; its 2026 releases removed the 2019 internals):
+  ``CziFile(path, squeeze=False).scenes[key]`` gives a ``CziImage``; a plane is the view
+  ``image(T=..., Z=...)`` with absolute coordinates (``image.start``), and czifile composes
+  its tiles (BGR already turned into RGB, samples on its ``S`` axis).
 """
 
 from __future__ import annotations
@@ -43,6 +52,11 @@ def czi_metadata(xml: str) -> dict:
     if sizes.get("X") and sizes.get("Y"):
         pixel_size = (sizes["Y"], sizes["X"])
     return {"channel_names": names if any(names) else [], "pixel_size": pixel_size}
+
+
+def _legacy_api(czifile_module: Any) -> bool:
+    """True for czifile 2019.x (sub-block directory API), False for the 2026 scenes API."""
+    return not hasattr(czifile_module.CziFile, "scenes")
 
 
 class CziSource(PlaneSource):
@@ -89,6 +103,62 @@ class CziSource(PlaneSource):
         return plane
 
 
+class CziSceneSource(PlaneSource):
+    """Planes through czifile's 2026 API: a dimension selection of one scene's CziImage."""
+
+    def __init__(self, path: Path, plan: AxisPlan, dims: tuple[str, ...],
+                 start: tuple[int, ...], scene_key: int) -> None:
+        super().__init__(path)
+        self.plan, self.dims, self.start, self.scene_key = plan, dims, start, scene_key
+
+    def open_handle(self) -> Any:
+        import czifile
+
+        return czifile.CziFile(self.path, squeeze=False)
+
+    def read_plane(self, t: int, z: int) -> np.ndarray:
+        image = self.handle.scenes[self.scene_key]
+        key = self.plan.plane_key(t, z)
+        selection = {d: s0 + k for d, s0, k in zip(self.dims, self.start, key, strict=True)
+                     if isinstance(k, int) and d not in ("S", "Y", "X")}
+        view = image(**selection) if selection else image
+        data = np.asarray(view.asarray())
+        order = list(view.sizes)
+        if order != list(self.dims):  # same axes, czifile's order: back to ours
+            data = np.moveaxis(data, [order.index(d) for d in self.dims],
+                               list(range(len(self.dims))))
+        squeeze = tuple(0 if isinstance(k, int) else slice(None) for k in key)
+        return self.plan.to_cyx(data[squeeze])
+
+
+def _open_scenes_api(czifile_module: Any, path: Path, series: int, reader: str) -> Image:
+    with czifile_module.CziFile(path, squeeze=False) as czi:
+        keys = sorted(czi.scenes.keys())
+        if not keys:
+            raise ValueError("the file holds no image sub-blocks")
+        check_series(path, series, len(keys))
+        image = czi.scenes[keys[series]]
+        sizes = dict(image.sizes)
+        start = tuple(int(v) for v in image.start)
+        dtype = np.dtype(image.dtype)
+        try:
+            meta = czi_metadata(czi.metadata())
+        except ET.ParseError as exc:
+            log.warning("%s: unreadable CZI metadata: %s", path, exc)
+            meta = {"channel_names": [], "pixel_size": None}
+    dims = tuple(sizes)
+    # czifile 2026 calls the RGB sample axis S (its scenes are not an axis of one image)
+    plan_axes = "".join("0" if d == "S" else d for d in dims)
+    plan = AxisPlan.build(plan_axes, tuple(sizes.values()), channel_letters="C0")
+    axes, shape = axes_and_shape(plan, plan.size("C"))
+    return Image(
+        path=path, axes=axes, shape=shape, dtype=dtype,
+        source=CziSceneSource(path, plan, dims, start, keys[series]), series=series,
+        n_series=len(keys), series_names=[f"scene {k}" for k in keys],
+        format=reader, **meta,
+    )
+
+
 @register_reader
 class CziReader(ImageReader):
     name = "czi"
@@ -99,6 +169,8 @@ class CziReader(ImageReader):
     def open(self, path: Path, series: int = 0) -> Image:
         import czifile
 
+        if not _legacy_api(czifile):
+            return _open_scenes_api(czifile, path, series, self.name)
         with czifile.CziFile(path) as czi:
             axes_src, shape_src = czi.axes, tuple(int(n) for n in czi.shape)
             dtype = np.dtype(czi.dtype)

@@ -62,7 +62,7 @@ class AnalyzerController(QtCore.QObject):
         self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
         self.measure = MeasureController(self.window, lambda: list(self.images),
                                          before_run=self.editor.leave, parent=self)
-        self.tracks = TrackController(self.window, parent=self)
+        self.tracks = TrackController(self.window, self.editor, parent=self)
         self.measure.finished.connect(
             lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         w, inf, files = self.window, self.window.inference, self.window.files
@@ -162,6 +162,7 @@ class AnalyzerController(QtCore.QObject):
         if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
             if not self.editor.open(self.images[row]):
                 self.window.show_message(self.editor.error or "cannot open image")
+            self.tracks.color_image()
             self.window.tabs.setCurrentIndex(0)
 
     def _refresh_row(self, row: int) -> None:

@@ -24,14 +24,21 @@ from guv_app.services.tracking import (
     TrackingConfig,
     TrackingError,
     class_series,
+    frames_from_image_order,
     time_axis,
     track_series,
     track_table,
     wide_table,
 )
-from guv_app.views.analyzer.track_panel import PER_CLASS, TrackPanel, numeric_columns
+from guv_app.views.analyzer.track_panel import (
+    PER_CLASS,
+    TrackPanel,
+    numeric_columns,
+    track_color,
+)
 
 if TYPE_CHECKING:
+    from guv_app.controllers.analyzer_editor import PredictionEditor
     from guv_app.views.analyzer.window import AnalyzerWindow
 
 log = logging.getLogger(__name__)
@@ -42,9 +49,11 @@ class TrackController(QtCore.QObject):
 
     tracked = QtCore.pyqtSignal(object)  # TrackingResult
 
-    def __init__(self, window: AnalyzerWindow, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, window: AnalyzerWindow, editor: PredictionEditor | None = None,
+                 parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.window = window
+        self.editor = editor
         self.panel = TrackPanel()
         window.tabs.addTab(self.panel, "Tracks")
         self.measured: Table = {}
@@ -65,6 +74,7 @@ class TrackController(QtCore.QObject):
         p.undoRequested.connect(self.undo)
         p.redoRequested.connect(self.redo)
         p.plotChanged.connect(self.redraw)
+        p.colorImageToggled.connect(lambda _on: self.color_image())
 
     @property
     def table(self) -> Table | None:
@@ -72,7 +82,13 @@ class TrackController(QtCore.QObject):
 
     # ------------------------------------------------------------------ input
     def set_measurements(self, table: Table, class_colors: dict | None = None) -> None:
-        """A new measurement table: tracking is possible when it has a time column (t)."""
+        """A new measurement table: tracking is possible when it has time points (t), or
+        several single-time images, taken as one file per frame in name order."""
+        images = len(set(np.asarray(table.get("image", [])).astype(str).tolist()))
+        one_time = "t" not in table or len(np.unique(np.asarray(table["t"]))) <= 1
+        by_name = images > 1 and one_time
+        if by_name:
+            table = frames_from_image_order(table)
         self.measured = dict(table)
         self.class_colors = dict(class_colors or {})
         self.edits = None
@@ -84,10 +100,14 @@ class TrackController(QtCore.QObject):
         self.panel.set_columns(numeric_columns(table))
         if ok:
             frames = len(np.unique(np.asarray(table["t"])))
-            self.panel.status.setText(f"{n} objects in {frames} time point(s): ready to track.")
+            self.panel.status.setText(
+                f"{n} objects in {frames} time point(s)"
+                + (" (one image per frame, in name order)" if by_name else "")
+                + ": ready to track.")
         else:
-            self.panel.status.setText("This table has no time column (t): measure every plane "
-                                      "of a time-lapse, or load such a table.")
+            self.panel.status.setText("This table has no time column (t) and one image: "
+                                      "measure every plane of a time-lapse, or load such a "
+                                      "table.")
 
     def load_csv(self, path: str | Path | None = None) -> bool:
         from guv_app.services.measurement.tables import read_csv
@@ -180,9 +200,12 @@ class TrackController(QtCore.QObject):
 
     # ------------------------------------------------------------------ display
     def refresh(self) -> None:
+        """Track list, time plot, and the Measurements tab's table and plots (with tracks)."""
         table = self.table
         if table is None:
             return
+        self.window.table.set_table(table)
+        self.window.plots.set_table(table, self.class_colors)
         ids = np.asarray(table["track_id"], dtype=np.int64)
         t = np.asarray(table["t"])
         names = np.asarray(table.get("class_name", np.full(len(ids), "")), dtype=object)
@@ -194,6 +217,43 @@ class TrackController(QtCore.QObject):
             rows.append((int(track), f"track {int(track)} · {label} · t {first}–{last} "
                                      f"({int(mine.sum())} objects)"))
         self.panel.set_tracks(rows)  # emits plotChanged -> redraw
+        self.color_image()
+
+    def object_colors(self, image: str, series: int = 0, t: int = 0,
+                      z: int = 0) -> np.ndarray | None:
+        """RGB per object id of one plane of ``image`` from its track (untracked: grey).
+
+        A table made from one file per frame matches the file name (``frame_image``).
+        """
+        table = self.table
+        if table is None:
+            return None
+        if "frame_image" in table:
+            rows = np.asarray(table["frame_image"]).astype(str) == image
+        else:
+            rows = np.asarray(table.get("image", [])).astype(str) == image
+            for column, value in (("series", series), ("t", t), ("z", z)):
+                if column in table:
+                    rows &= np.asarray(table[column]) == value
+        ids = np.asarray(table["object_id"], np.int64)[rows]
+        tracks = np.asarray(table["track_id"], np.int64)[rows]
+        colors = np.full((int(ids.max()) + 1 if len(ids) else 1, 3), 160, np.uint8)
+        for object_id, track in zip(ids, tracks, strict=True):
+            if track > 0:
+                colors[object_id] = track_color(int(track))
+        return colors
+
+    def color_image(self) -> None:
+        """Colour the Image tab's objects by track (or give it its own colours back)."""
+        editor = self.editor
+        if editor is None:
+            return
+        on = self.panel.color_image.isChecked() and editor.path is not None
+        colors = self.object_colors(editor.path.name, getattr(editor, "series", 0),
+                                    getattr(editor, "t", 0), getattr(editor, "z", 0)) \
+            if on else None
+        if colors is not None or editor.trainer.object_colors is not None:
+            editor.trainer.set_object_colors(colors)
 
     def redraw(self) -> None:
         table, column = self.table, self.panel.column.currentText()

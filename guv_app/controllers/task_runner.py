@@ -27,6 +27,7 @@ from typing import Any
 from PyQt6 import QtCore
 
 from guv_app.controllers.training_errors import describe_error
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Step:
     message: str
 
 
-def step_reporter(report: Report) -> Callable[[int, int, str], None]:
+def step_reporter(report: Report) -> Progress:
     """A service ``Progress`` callable that reports each call as a :class:`Step`."""
     return lambda done, total, message: report(Step(int(done), int(total), str(message)))
 

@@ -33,7 +33,7 @@ class SaveJob:
     series: int = 0  # the plane the labels belong to: each has its own file, named by
     t: int | None = None  # cellpose_io.plane_tag (t/z None: a single-plane series)
     z: int | None = None
-    extra: dict = field(default_factory=dict)  # more keys for the file (mcp_labels_from)
+    extra: dict = field(default_factory=dict)  # save_seg metadata (mcp_labels_from)
 
     @property
     def out_path(self) -> Path:
@@ -47,7 +47,7 @@ def write_job(job: SaveJob) -> Path:
 
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
-        out_path=job.out_path, series=int(job.series), t=job.t, z=job.z, **job.extra,
+        out_path=job.out_path, metadata=job.extra or None,
     )
 
 

@@ -26,6 +26,7 @@ from guv_app.services.annotation import (
     raster,
     selection_ids_lut,
 )
+from guv_app.services.annotation.colors import pack_rgba
 from guv_app.views.busy import busy_cursor
 from guv_app.views.trainer.canvas import Tool
 from guv_app.views.trainer.composite import (
@@ -57,6 +58,7 @@ class TrainerController(QtCore.QObject):
         self.displays: list[ChannelDisplay] = []
         self._ranges: list[tuple[float, float]] = []
         self._instance_lut = np.zeros(1, np.uint32)
+        self.object_colors: np.ndarray | None = None  # (N, 3) RGB per object id, e.g. tracks
         self._stroke_label: int | None = None
         self._stroke_last: tuple[float, float] | None = None
         self._last_selection: set[int] = set()
@@ -69,6 +71,7 @@ class TrainerController(QtCore.QObject):
         self.files = TrainerFiles(self.window, self.doc, self.set_planes, parent=self)
         self.exchange = LabelExchange(self)  # File ▸ Import / Export labels
         self.files.open_seg = self.exchange.open_seg  # a _seg.npy opens its image
+        self.files.import_labels = self.exchange.import_path  # dropped RoiSet / GeoJSON
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
         self.doc.events.connect(self._on_doc_event)
@@ -210,10 +213,22 @@ class TrainerController(QtCore.QObject):
         sb = self.window.tool_panel.brush_size
         sb.setValue(sb.value() + step)
 
+    def set_object_colors(self, colors: np.ndarray | None) -> None:
+        """Colour objects by a caller's table (RGB per object id, e.g. their track's);
+        ids beyond it are grey. None goes back to instance / class colours."""
+        self.object_colors = None if colors is None else np.asarray(colors, np.uint8)
+        self._rebuild_lut()
+
     def _lut(self) -> np.ndarray:
         lookup = self.doc.class_lookup
         table = self.doc.class_table
-        if self.color_by_class:
+        if self.object_colors is not None:
+            rgb = np.full((len(lookup), 3), 160, np.uint8)
+            n = min(len(lookup), len(self.object_colors))
+            rgb[:n] = self.object_colors[:n]
+            base = pack_rgba(rgb, 255)
+            base[0] = 0
+        elif self.color_by_class:
             base = class_lut(lookup, table)
         else:
             if len(self._instance_lut) < len(lookup):
@@ -426,6 +441,7 @@ class TrainerController(QtCore.QObject):
         self.doc.accept_prediction(masks, classes, class_names, class_colors)
 
     def show(self) -> None:
+        self.menus.restore_layout()
         self.window.show()
         self.canvas.setFocus()
         self.menus.show_first_run_hint()

@@ -18,6 +18,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
+from guv_app.views.busy import busy_cursor
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_parts import TrainerParts
@@ -101,9 +102,15 @@ class LabelExchange(QtCore.QObject):
         if not self._need_image():
             return False
         self._remember_dir(path)
-        doc = self.ctl.doc
+        doc, files = self.ctl.doc, self.ctl.files
+        image = files.image if files.path is not None else None
+        stack = ((image.size_t, image.size_z, image.n_channels) if image is not None
+                 else (1, 1, 1))
         try:
-            labels = exchange.read_labels_file(path, doc.shape, list(doc.class_table.names))
+            with busy_cursor():
+                labels = exchange.read_labels_file(path, doc.shape,
+                                                   list(doc.class_table.names),
+                                                   plane=(files.t, files.z), stack=stack)
         except ExchangeError as exc:
             self.window.show_message(f"Cannot import labels: {exc}")
             return False
@@ -117,10 +124,11 @@ class LabelExchange(QtCore.QObject):
         return self._import(labels, mode, bool(as_objects))
 
     def _import(self, labels: ImportedLabels, mode: str | None, as_objects: bool) -> bool:
-        if as_objects:
-            labels = exchange.as_instances(labels)
         doc = self.ctl.doc
         if mode is None and doc.n_objects:
+            if as_objects:  # the count in the question is the count after labelling
+                labels = exchange.as_instances(labels)
+                as_objects = False
             self.window.ask(
                 f"This plane already has {doc.n_objects} object(s). Add the "
                 f"{labels.n_objects} object(s) of {labels.source.name} to them, or replace "
@@ -134,27 +142,43 @@ class LabelExchange(QtCore.QObject):
 
             keep_label_file(self.ctl)  # the file on disk is kept before it is saved over
         try:
-            n = doc.import_labels(labels.masks, labels.classes, labels.class_names,
-                                  labels.class_colors, mode=mode or "merge")
+            with busy_cursor():
+                if as_objects:
+                    labels = exchange.as_instances(labels)
+                n = doc.import_labels(labels.masks, labels.classes, labels.class_names,
+                                      labels.class_colors, mode=mode or "merge")
         except ValueError as exc:
             self.window.show_message(f"Cannot import labels from {labels.source.name}: {exc}")
             return False
-        self.window.statusBar().showMessage(
-            f"Imported {n} object(s) from {labels.source.name} (Ctrl+Z undoes)", 8000)
+        message = f"Imported {n} object(s) from {labels.source.name} (Ctrl+Z undoes)"
+        if len(labels.roi_planes) > 1:
+            message += "; " + self._import_other_planes(labels)
+        self.window.statusBar().showMessage(message, 8000)
         return True
+
+    def _import_other_planes(self, labels: ImportedLabels) -> str:
+        """A RoiSet drawn on several slices: its other planes go to their own label files
+        (planes that already have labels are left as they are)."""
+        from guv_app.services.annotation.roi_import import RoiImportError, import_roiset
+
+        files = self.ctl.files
+        try:
+            result = import_roiset(files.path, labels.source, files.series,
+                                   list(self.ctl.doc.class_table.names),
+                                   skip=[(files.t, files.z)], existing="skip")
+        except RoiImportError as exc:
+            return f"other planes not imported: {exc}"
+        return f"other planes: {result.summary()}"
 
     # ------------------------------------------------------------------ export
     def _plane_name(self) -> str:
-        """``<stem>[_s<series>][_t<t>_z<z>]`` of the current plane (unique per plane)."""
-        path, files = self.image_path(), self.ctl.files
-        name = Path(path).stem if path else "labels"
-        if files.path is not None and files.series:
-            name += f"_s{files.series}"
-        image = files.image if files.path is not None else None
-        if image is not None and (getattr(image, "size_t", 1) > 1 or
-                                  getattr(image, "size_z", 1) > 1):
-            name += f"_t{files.t}_z{files.z}"
-        return name
+        """``<stem>[_s<series>][_t<t>_z<z>]`` of the current plane: the name its label file
+        has (``cellpose_io.plane_tag``), without the ``_seg.npy``."""
+        files = self.ctl.files
+        if files.path is not None:
+            return files.label_file().name[: -len(exchange.SEG_SUFFIX)]
+        path = self.image_path()
+        return Path(path).stem if path else "labels"
 
     def ask_export(self) -> None:
         if not self._need_image():
@@ -171,8 +195,9 @@ class LabelExchange(QtCore.QObject):
         """Write the current plane's labels to ``path`` (format from its name)."""
         doc, t = self.ctl.doc, self.ctl.doc.class_table
         try:
-            out = exchange.write_labels_file(path, doc.masks, doc.classes, list(t.names),
-                                             list(t.colors), image_path=self.image_path())
+            with busy_cursor():
+                out = exchange.write_labels_file(path, doc.masks, doc.classes, list(t.names),
+                                                 list(t.colors), image_path=self.image_path())
         except ExchangeError as exc:
             self.window.show_message(str(exc))
             return None
@@ -203,33 +228,48 @@ class LabelExchange(QtCore.QObject):
         files = self.ctl.files
         written: list[Path] = []
         failed: list[str] = []
-        current = (files.path, files.series, *(k or 0 for k in files.plane_key()))
+        current = (files.path, (files.series, files.t, files.z))
         images = files.folder or ([files.path] if files.path else [])
-        for image in images:
-            found = seg_files_for(image)
-            if not found and image == files.path:
-                found = [((files.series, *(k or 0 for k in files.plane_key())),
-                          files.label_file())]
-            for (series, t, z), seg_path in found:
-                # the label file's own plane tag (``cellpose_io.plane_tag``) names the export
-                tag = seg_path.name[len(Path(image).stem): -len(exchange.SEG_SUFFIX)]
-                name = Path(image).stem + tag
-                out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
-                try:
-                    if (image, series, t, z) == current:
-                        t = self.ctl.doc.class_table
-                        masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
-                        names, colors = list(t.names), list(t.colors)
-                    else:
-                        seg = cellpose_io.load_seg(seg_path)
-                        masks, classes = seg.masks, seg.classes
-                        names, colors = seg.class_names, seg.class_colors
-                    if not np.any(masks):
-                        continue
-                    written.append(exchange.write_labels_file(
-                        out, masks, classes, names, colors, image_path=image))
-                except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
-                    failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
+        jobs = [(image, key, seg_path) for image in images
+                for key, seg_path in seg_files_for(image)]
+        if files.path is not None and not any((j[0], j[1]) == current for j in jobs):
+            jobs.append((files.path, current[1], None))  # the open plane, not saved yet
+        progress = QtWidgets.QProgressDialog("Exporting labels…", "Cancel", 0, len(jobs),
+                                             self.window)
+        progress.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(500)  # only shown when it takes a while
+        self.progress = progress
+        for k, (image, key, seg_path) in enumerate(jobs):
+            progress.setValue(k)
+            QtCore.QCoreApplication.processEvents()
+            if progress.wasCanceled():
+                failed.append(f"cancelled after {len(written)} of {len(jobs)} planes")
+                break
+            name = (Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
+                    else self._plane_name())
+            out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
+            if seg_path is not None and out.absolute() == Path(seg_path).absolute():
+                failed.append(f"{out.name}: that is the label file itself (choose another "
+                              "folder)")
+                continue
+            try:
+                keep_original(out)
+                if (image, key) == current:
+                    t = self.ctl.doc.class_table
+                    masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
+                    names, colors = list(t.names), list(t.colors)
+                else:
+                    seg = cellpose_io.load_seg(seg_path)
+                    masks, classes = seg.masks, seg.classes
+                    names, colors = seg.class_names, seg.class_colors
+                if not np.any(masks):
+                    continue
+                written.append(exchange.write_labels_file(
+                    out, masks, classes, names, colors, image_path=image))
+            except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
+                failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
+        progress.setValue(len(jobs))
+        progress.close()
         self._remember_dir(folder)
         text = f"Exported {len(written)} labelled plane(s) to {folder}"
         if failed:
@@ -275,7 +315,7 @@ class LabelExchange(QtCore.QObject):
         except cellpose_io.CellposeIOError as exc:
             self.window.show_message(f"Cannot open {seg_path.name}: {exc.reason}")
             return False
-        image = find_image_for_seg(seg_path, seg.filename)
+        image, plane = find_image_for_seg(seg_path, seg.filename)
         if image is None:
             where = f" ({seg.filename})" if seg.filename else ""
             self.window.ask(
@@ -283,7 +323,7 @@ class LabelExchange(QtCore.QObject):
                 "labels belong to?", ["Pick image…"],
                 lambda ans: ans and self._pick_image_for(seg_path))
             return False
-        return self._open_with(image, seg_path)
+        return self._open_with(image, seg_path, plane)
 
     def _pick_image_for(self, seg_path: Path) -> None:
         from guv_app.controllers.open_dialogs import image_filters
@@ -294,40 +334,59 @@ class LabelExchange(QtCore.QObject):
         dlg.fileSelected.connect(lambda p: self._open_with(Path(p), seg_path))
         dlg.open()
 
-    def _open_with(self, image: Path, seg_path: Path) -> bool:
-        import cellpose_io
-
+    def _open_with(self, image: Path, seg_path: Path,
+                   plane: tuple[int, int | None, int | None] | None = None) -> bool:
+        """Open ``image`` on the plane ``seg_path`` belongs to, with those labels."""
         files = self.ctl.files
         if not files.open_path(image):
             return False
-        if cellpose_io.seg_path_for(image, series=files.series) == seg_path:
-            return True  # its own labels: already loaded with the image
+        series, t, z = plane or (0, None, None)
+        if series:
+            files.set_series(series)
+        if t is not None and z is not None:
+            files.set_plane(t, z)
+            files._show_plane(t, z)
+        if files.label_file().absolute() == Path(seg_path).absolute():
+            return True  # its own labels: already loaded with the plane
         # the image's own labels are never replaced without the merge/replace question
         mode = None if self.ctl.doc.n_objects else "replace"
         return self.import_path(seg_path, mode=mode, as_objects=False)
 
 
-def find_image_for_seg(seg_path: Path, recorded: str = "") -> Path | None:
-    """The image a ``_seg.npy`` belongs to: the recorded file name if it exists, else an
-    image beside the file whose labels would be written to ``seg_path``."""
-    import cellpose_io
+def keep_original(path: Path) -> None:
+    """Before a batch export replaces an existing file, keep it once as ``<name>.orig``."""
+    import shutil
 
+    backup = path.with_name(path.name + ".orig")
+    if path.is_file() and not backup.exists():
+        shutil.copy2(path, backup)
+
+
+def find_image_for_seg(seg_path: Path, recorded: str = ""
+                       ) -> tuple[Path | None, tuple[int, int | None, int | None] | None]:
+    """The image a ``_seg.npy`` belongs to and which plane ``(series, t, z)``: the recorded
+    file name if it exists, else an image beside the file whose label file name this is
+    (``<stem>[_s<k>][_t<t>_z<z>]_seg.npy``)."""
+    import cellpose_io
+    from cellpose_io.seg import plane_of_file
+
+    seg_path = Path(seg_path)
+    try:
+        candidates = [Path(p) for p in cellpose_io.list_image_files(seg_path.parent)]
+    except OSError:
+        candidates = []
+    best: tuple[Path, tuple] | None = None
+    for img in candidates:  # the longest matching stem wins (cells_s1.tif over cells.tif)
+        plane = plane_of_file(seg_path.name, img.stem, exchange.SEG_SUFFIX)
+        if plane is not None and (best is None or len(img.stem) > len(best[0].stem)):
+            best = (img, plane)
     if recorded:
         p = Path(recorded)
-        if p.is_file():
-            return p
-        beside = seg_path.parent / p.name
-        if p.name and beside.is_file():
-            return beside
-    base = seg_path.name[: -len(exchange.SEG_SUFFIX)]
-    try:
-        candidates = cellpose_io.list_image_files(seg_path.parent)
-    except OSError:
-        return None
-    for img in candidates:
-        if cellpose_io.seg_path_for(img) == seg_path or Path(img).stem == base:
-            return Path(img)
-    return None
+        for cand in (p, seg_path.parent / p.name):
+            if p.name and cand.is_file():
+                plane = plane_of_file(seg_path.name, cand.stem, exchange.SEG_SUFFIX)
+                return cand, plane
+    return best if best is not None else (None, None)
 
 
 def _first_pattern(name_filter: str) -> str:

@@ -24,6 +24,7 @@ from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
 AUTOSAVE_KEY = "trainer/autosave"
+LABEL_ONLY_EXTENSIONS = (".zip", ".roi", ".geojson", ".json")  # labels, never images
 
 
 class TrainerFiles(QtCore.QObject):
@@ -45,6 +46,8 @@ class TrainerFiles(QtCore.QObject):
         self.show_planes = show_planes
         # set by the Trainer: opens a _seg.npy's image with its labels (returns success)
         self.open_seg: Callable[[Path], bool] | None = None
+        # set by the Trainer: puts a RoiSet/.roi/GeoJSON onto the open image (returns success)
+        self.import_labels: Callable[[Path], bool] | None = None
         self.path: Path | None = None
         self.image = None  # cellpose_io.Image of the open file
         self.t = self.z = self.series = 0
@@ -98,6 +101,8 @@ class TrainerFiles(QtCore.QObject):
         path = Path(path).absolute()  # remembered folders and recent files are absolute
         if path.name.lower().endswith("_seg.npy") and self.open_seg is not None:
             return self.open_seg(path)  # Cellpose labels: open their image with them
+        if path.suffix.lower() in LABEL_ONLY_EXTENSIONS and self.import_labels is not None:
+            return self.import_labels(path)  # ROIs / GeoJSON: labels for the open image
         if path.is_dir():
             files = self._list_folder(path)
             if not files:
@@ -207,6 +212,9 @@ class TrainerFiles(QtCore.QObject):
         doc = self.doc
         seg_file = self.label_file(t, z)
         self.autosaver.wait_written()  # this plane's last autosave may still be writing
+        from cellpose_io.atomic import clean_stale_temps
+
+        clean_stale_temps(seg_file)  # temp files a killed save left (hidden, up to 67 MB)
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
         key_t, key_z = self.plane_key(t, z)

@@ -21,6 +21,7 @@ MAX_RECENT = 10
 
 
 HINT_KEY = "trainer/first_run_hint_shown"
+LAYOUT_KEY = "trainer/window"
 FOLDER_KEY = "trainer/folders"  # per-folder classes and colour-by-class
 HINT = ("Right-click to start tracing an object, move around it, right-click again (or "
         "Enter) to close it. Help ▸ Keyboard shortcuts lists every key.")
@@ -79,6 +80,28 @@ class TrainerMenus(QtCore.QObject):
         ctl.canvas.traceFinished.connect(lambda _pts: self.hint.hide())
         ctl.doc.events.connect(self._on_doc_event)
         w.actions["color_by_class"].toggled.connect(self._remember_color_by_class)
+        w.installEventFilter(self)
+
+    # ------------------------------------------------------------ window layout
+    def restore_layout(self) -> None:
+        """Window size/position and dock layout from the last session."""
+        geometry = self.settings.value(LAYOUT_KEY + "/geometry")
+        state = self.settings.value(LAYOUT_KEY + "/state")
+        if isinstance(geometry, QtCore.QByteArray):
+            self.window.restoreGeometry(geometry)
+        if isinstance(state, QtCore.QByteArray):
+            self.window.restoreState(state)
+
+    def save_layout(self) -> None:
+        if not self.window.isWindow():  # embedded (Analyzer): its host owns the layout
+            return
+        self.settings.setValue(LAYOUT_KEY + "/geometry", self.window.saveGeometry())
+        self.settings.setValue(LAYOUT_KEY + "/state", self.window.saveState())
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
+        if obj is self.window and ev.type() == QtCore.QEvent.Type.Close and ev.isAccepted():
+            self.save_layout()
+        return False
 
     # --------------------------------------------------------------- first run
     def show_first_run_hint(self) -> None:

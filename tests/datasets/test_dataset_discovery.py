@@ -87,8 +87,8 @@ def test_multi_series_file_gives_one_pair_per_labelled_series(tmp_path, data_dir
     m1 = np.zeros((64, 64), np.uint16)
     m1[30:60, 30:50] = 1
     m1[2:8, 40:60] = 2
-    cellpose_io.save_seg(lif, m0, series=0)
-    cellpose_io.save_seg(lif, m1, out_path=cellpose_io.seg_path_for(lif, series=1), series=1)
+    cellpose_io.save_seg(lif, m0)
+    cellpose_io.save_seg(lif, m1, out_path=cellpose_io.seg_path_for(lif, series=1))
     (tmp_path / "other_s2_seg.npy").write_bytes(b"")  # no image "other": ignored
     report = find_labelled_images(tmp_path)
     assert [(p.image.name, p.series, p.labels.name, p.kind) for p in report.pairs] == [

@@ -20,9 +20,11 @@ def _pair(use_rel_pos: bool, dim: int = 48, heads: int = 3):
         with torch.no_grad():
             ref.rel_pos_h.normal_(0, 0.5)
             ref.rel_pos_w.normal_(0, 0.5)
-    fast = copy.deepcopy(ref)
-    assert use_fast_attention(fast) == 1
+    holder = torch.nn.Sequential(copy.deepcopy(ref))
+    assert use_fast_attention(holder) == 1
+    fast = holder[0]
     assert type(fast) is FastAttention and type(ref) is Attention
+    assert use_fast_attention(holder) == 0  # already fast
     return ref, fast
 
 

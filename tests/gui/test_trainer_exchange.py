@@ -159,6 +159,15 @@ def test_export_all_labelled_planes(trainer, qtbot, image_folder, tmp_path):
     assert names == [f"{NAME}.png", "fluorescence_573e1480b500.png"]
     assert _same_partition(cellpose_io.read_label_image(out / f"{NAME}.png").astype(np.uint32),
                            truth)
+    # one unreadable label file never stops the others; the message names it
+    (image_folder / "histology_color_4cbd6c37f3a5_seg.npy").write_bytes(b"garbage")
+    shutil.rmtree(out)
+    ctl.exchange.export_all(out, ".zip")
+    assert sorted(p.name for p in out.iterdir()) == [f"{NAME}.zip",
+                                                     "fluorescence_573e1480b500.zip"]
+    box = ctl.window.message_box
+    assert box is not None and "histology_color_4cbd6c37f3a5.zip" in box.text()
+    box.close()
 
 
 def test_export_for_cellpose_writes_tif_and_seg(trainer, qtbot, tmp_path):
@@ -206,6 +215,47 @@ def test_seg_without_its_image_asks_to_pick_it(qtbot, wait_exposed, tmp_path):
     _choose_file(qtbot, ctl, image)
     assert ctl.files.path == image.absolute()
     assert ctl.doc.n_objects == int(real_mask(NAME).max())
+
+
+def test_a_plane_seg_npy_opens_its_plane_and_exports_with_its_name(qtbot, wait_exposed,
+                                                                   lif_file, tmp_path):
+    masks = np.zeros((64, 64), np.uint16)
+    masks[5:20, 5:20] = 1
+    masks[30:50, 30:40] = 2
+    seg = cellpose_io.seg_path_for(lif_file, series=1, t=1, z=2)
+    cellpose_io.save_seg(lif_file, masks, out_path=seg)
+    ctl = open_trainer(qtbot, wait_exposed)
+    assert ctl.files.open_path(seg)
+    assert (ctl.files.series, ctl.files.t, ctl.files.z) == (1, 1, 2)
+    assert ctl.window.channel_panel.t.value() == 1 and ctl.window.channel_panel.z.value() == 2
+    assert np.array_equal(ctl.doc.masks, masks)
+    out = tmp_path / "exported"
+    ctl.exchange.export_all(out, ".tif")
+    assert [p.name for p in out.iterdir()] == [f"{lif_file.stem}_s1_t1_z2.tif"]
+    ctl.window.close()
+    ctl.files.autosaver.shutdown()
+
+
+def test_dropping_a_roiset_puts_its_objects_on_the_open_image(qtbot, wait_exposed, roi_image):
+    from PyQt6 import QtCore, QtGui
+
+    ctl = open_trainer(qtbot, wait_exposed, roi_image)
+    zip_path = ROISET / "TCGA-DE-A4MA" / "RoiSet.zip"
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(zip_path))])
+    pos = QtCore.QPointF(ctl.window.rect().center())
+    for kind in (QtGui.QDragEnterEvent, QtGui.QDropEvent):
+        if kind is QtGui.QDragEnterEvent:
+            ev = kind(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+        else:
+            ev = kind(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+        QtWidgets.QApplication.sendEvent(ctl.window, ev)
+    expected = cellpose_io.read_imagej_rois(zip_path, (512, 512))
+    assert ctl.files.path == roi_image.absolute()  # the image stays open
+    assert ctl.doc.n_objects == int(expected.masks.max())
+    assert "unsupported" not in (ctl.window.statusBar().currentMessage() or "")
 
 
 def test_import_replace_names_the_loss_keeps_the_file_and_cancel_changes_nothing(

@@ -272,3 +272,36 @@ def test_side_panel_fits_1280x800_with_8_classes_and_4_channels(qtbot, wait_expo
     assert not scroll.verticalScrollBar().isVisible()
     lst = ctl.window.class_panel.list
     assert lst.verticalScrollBar().maximum() == 0  # every class row visible
+
+
+def test_window_layout_is_remembered(qtbot, wait_exposed):
+    ctl = open_trainer(qtbot, wait_exposed, size=(640, 560))  # fits the offscreen screen
+    ctl.window.close()
+    ctl.files.autosaver.shutdown()
+    ctl2 = open_trainer(qtbot, wait_exposed, size=None)
+    assert (ctl2.window.width(), ctl2.window.height()) == (640, 560)
+
+
+def test_slider_ranges_widen_for_brighter_planes():
+    from guv_app.views.trainer.composite import slider_ranges
+
+    dim = np.full((1, 4, 4), 100, np.uint16)
+    dim[0, 0, 0] = 10
+    bright = np.full((1, 4, 4), 3000, np.uint16)
+    first = slider_ranges(dim)
+    assert first == [(10.0, 100.0)]
+    assert slider_ranges(bright, first) == [(10.0, 3000.0)]
+    assert slider_ranges(np.zeros((2, 3, 3), np.uint8)) == [(0.0, 255.0)] * 2
+
+
+def test_digits_typed_into_a_spin_box_stay_there(trainer, qtbot):
+    ctl = trainer
+    ctl.add_class("a")
+    ctl.add_class("b")
+    ctl.pick_class(0)
+    spin = ctl.window.tool_panel.brush_size
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "12")
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == 12 and ctl.doc.current_class == 0  # no class picked by "1"/"2"

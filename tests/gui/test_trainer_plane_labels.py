@@ -119,3 +119,54 @@ def test_changing_plane_with_autosave_off_asks_and_cancel_stays(qtbot, wait_expo
     finally:
         ctl.window.close()
         ctl.files.autosaver.shutdown()
+
+
+def test_ctrl_i_of_a_multi_slice_roiset_puts_each_roi_on_its_plane(qtbot, wait_exposed,
+                                                                     movie, tmp_path):
+    """Ctrl+I on t=1 of the movie: that slice's ROIs land in the open plane (one undo step),
+    the other slices' ROIs in their own plane files; an already labelled plane is kept."""
+    import roifile
+    from trainer_gestures import key as press
+
+    def square(x0, y0, side, t):
+        roi = roifile.ImagejRoi.frompoints(
+            np.array([[x0, y0], [x0 + side, y0], [x0 + side, y0 + side], [x0, y0 + side]]))
+        roi.t_position, roi.z_position = t + 1, 1
+        return roi
+
+    rois = [square(4, 4, 10, 0), square(30, 30, 12, 1), square(40, 4, 8, 1),
+            square(10, 40, 6, 2)]
+    path = tmp_path / "RoiSet.zip"
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, roi in enumerate(rois):
+            zf.writestr(f"{k}.roi", roi.tobytes())
+    path.write_bytes(buf.getvalue())
+    kept = np.zeros((64, 64), np.uint16)
+    kept[50:60, 50:60] = 1
+    labelled = movie.with_name("movie_t2_z0_seg.npy")
+    cellpose_io.save_seg(movie, kept, out_path=labelled)
+    before = labelled.read_bytes()
+
+    ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
+    try:
+        _go(ctl, qtbot, Qt.Key.Key_Period)  # t = 1
+        press(ctl.canvas, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+        dlg = ctl.exchange.dialog
+        dlg.selectFile(str(path))
+        dlg.accept()
+        qtbot.waitUntil(lambda: ctl.doc.n_objects == 2, timeout=3000)
+        assert ctl.doc.masks[35, 35] and ctl.doc.masks[8, 44] and not ctl.doc.masks[8, 8]
+        first = movie.with_name("movie_t0_z0_seg.npy")
+        assert cellpose_io.load_seg(first).masks.sum() > 0  # slice 1's ROI, its own file
+        assert np.count_nonzero(cellpose_io.load_seg(first).masks) == 100
+        assert labelled.read_bytes() == before  # a labelled plane is never replaced
+        assert "left as they were" in ctl.window.statusBar().currentMessage()
+        key(ctl.window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert ctl.doc.n_objects == 0  # the open plane's import is one undo step
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()

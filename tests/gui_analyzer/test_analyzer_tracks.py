@@ -129,3 +129,80 @@ def test_table_without_time_column_says_why_tracking_is_off(analyzer, tmp_path):
     ctl = analyzer.tracks
     assert ctl.load_csv(source)
     assert not ctl.panel.track.isEnabled() and "no time column" in ctl.panel.status.text()
+    frames = {k: v for k, v in table.items() if k != "t"}
+    frames["image"] = np.array([f"frame_{k}.tif" for k in table["t"]], dtype=object)
+    write_csv(source, [frames])
+    assert ctl.load_csv(source)
+    assert ctl.panel.track.isEnabled() and "one image per frame" in ctl.panel.status.text()
+    assert np.array_equal(ctl.measured["t"], table["t"])
+
+
+def test_measurement_plots_colour_by_track_after_tracking(tracks_tab, qtbot):
+    analyzer, ctl, truth = tracks_tab
+    plots = analyzer.window.plots
+    assert not plots.color_by.model().item(1).isEnabled()  # not tracked yet
+    _track(ctl, qtbot)
+    assert "track_id" in analyzer.window.table.results.columns
+    analyzer.window.tabs.setCurrentIndex(1)
+    plots.kind.setFocus()
+    QTest.keyClick(plots.kind, Qt.Key.Key_Down)  # scatter
+    plots.color_by.setFocus()
+    QTest.keyClick(plots.color_by, Qt.Key.Key_Down)  # track
+    assert plots.color_by.currentText() == "track"
+    brushes = sorted(item.opts["symbolBrush"].color().getRgb()[:3] for item in plots.data_items())
+    assert brushes == sorted(track_color(t) for t in _track_ids(ctl))
+    points = sum(len(item.xData) for item in plots.data_items())
+    assert points == len(truth)
+
+
+def test_folder_of_frames_measured_tracked_and_coloured_by_track_in_the_image(
+        analyzer, qtbot, tmp_path):
+    """One TIFF + prediction per frame: Measure, Track (frames in name order), then the Image
+    tab colours each object by its track, so a disc keeps its colour from frame to frame."""
+    import tifffile
+    from disc_movies import crossing_frames, frame_masks
+
+    import cellpose_io
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    truth_of: dict[tuple[int, int], int] = {}  # (frame, label) -> true id
+    for t, objects in enumerate(crossing_frames()):
+        masks, by_label = frame_masks(objects, t)
+        image = folder / f"frame_{t}.tif"
+        tifffile.imwrite(image, np.where(masks > 0, 200, 20).astype(np.uint8))
+        cellpose_io.save_seg(image, masks, suffix=cellpose_io.PRED_SUFFIX)
+        truth_of.update({(t, label): true for label, true in by_label.items()})
+    assert analyzer.open_folder(folder)
+    with qtbot.waitSignal(analyzer.measure.finished, timeout=60000):
+        QTest.mouseClick(analyzer.window.measure.measure, Qt.MouseButton.LeftButton)
+    ctl = analyzer.tracks
+    analyzer.window.tabs.setCurrentWidget(ctl.panel)
+    assert "one image per frame" in ctl.panel.status.text()
+    _set_spin(qtbot, ctl.panel.max_distance, "10")
+    _set_spin(qtbot, ctl.panel.gap, "1")
+    _track(ctl, qtbot)
+    QTest.mouseClick(ctl.panel.color_image, Qt.MouseButton.LeftButton)
+    assert ctl.panel.color_image.isChecked()
+
+    def colours_on_screen(frame: int) -> dict[int, tuple]:
+        table = analyzer.window.files.table
+        row = analyzer.images.index(folder / f"frame_{frame}.tif")
+        table.scrollToItem(table.item(row, 0))
+        QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier,
+                         table.visualItemRect(table.item(row, 0)).center())
+        editor = analyzer.editor
+        assert editor.path.name == f"frame_{frame}.tif"
+        lut = editor.trainer.canvas.overlay.lut.view(np.uint8).reshape(-1, 4)
+        return {truth_of[(frame, int(i))]: tuple(lut[int(i), :3])
+                for i in np.unique(editor.doc.masks) if i}
+
+    four, six = colours_on_screen(4), colours_on_screen(6)
+    assert four[3] == six[3]  # C: the same colour across its missing frame 5
+    assert four[1] == six[1] and four[2] == six[2] and len({four[1], four[2], four[3]}) == 3
+    c_label = next(label for (t, label), true in truth_of.items() if t == 6 and true == 3)
+    rows = (ctl.table["frame_image"] == "frame_6.tif") & (ctl.table["object_id"] == c_label)
+    assert six[3] == track_color(int(ctl.table["track_id"][rows][0]))
+    QTest.mouseClick(ctl.panel.color_image, Qt.MouseButton.LeftButton)  # off: own colours
+    assert analyzer.editor.trainer.object_colors is None

@@ -67,7 +67,7 @@ def test_seg_made_from_the_mask_carries_it_until_the_mask_changes(pair):
     image, mask, truth = pair
     edited = truth.copy()
     edited[edited == 1] = 0
-    cellpose_io.save_seg(image, edited, **{CARRIES_KEY: carries_marker(mask)})
+    cellpose_io.save_seg(image, edited, metadata={CARRIES_KEY: carries_marker(mask)})
     choice = choose_labels(image)
     assert choice.chosen.kind == "seg" and choice.carried.path == mask
     tifffile.imwrite(mask, truth[::-1].copy())  # re-exported from QuPath: now they disagree

@@ -16,6 +16,7 @@ import pytest
 import roifile
 import tifffile
 
+import cellpose_io
 from cellpose_io import LabelReadError
 from cellpose_io.imagej_rois import read_imagej_roi_planes, read_imagej_rois
 
@@ -91,3 +92,28 @@ def test_training_regions_drawn_on_one_slice_apply_to_that_plane_only(tmp_path):
     assert read_region_boxes(path, (64, 64), image, t=0, z=0) == []
     (box,) = read_region_boxes(path, (64, 64), image, t=0, z=1)
     assert box == (6, 30, 4, 20)
+
+
+def test_import_writes_one_label_file_per_plane_the_trainer_and_training_use(tmp_path):
+    from guv_app.services.annotation.roi_import import RoiImportError, import_roiset
+    from guv_app.services.datasets.discovery import find_labelled_images
+
+    image = tmp_path / "movie.tif"
+    tifffile.imwrite(image, np.zeros((3, 512, 512), np.uint8), imagej=True,
+                     metadata={"axes": "TYX"})
+    rois = real_rois(5)
+    for k, roi in enumerate(rois):
+        roi.t_position = 1 if k < 3 else 3
+    path = write_roiset(tmp_path / "RoiSet.zip", rois)
+    result = import_roiset(image, path)
+    assert [p.name for p in result.written] == ["movie_t0_z0_seg.npy", "movie_t2_z0_seg.npy"]
+    assert result.objects == [3, 2]
+    expected = read_imagej_roi_planes(path, SHAPE, size_t=3)
+    for (plane, seg), written in zip(expected.items(), result.written, strict=True):
+        assert np.array_equal(cellpose_io.load_seg(written).masks, seg.masks), plane
+    pairs = find_labelled_images(tmp_path).pairs
+    assert [(p.t, p.z) for p in pairs] == [(0, 0), (2, 0)]
+    before = result.written[0].read_bytes()
+    with pytest.raises(RoiImportError, match="movie_t0_z0_seg.npy"):
+        import_roiset(image, path)  # never replaces labels that exist
+    assert result.written[0].read_bytes() == before

@@ -230,7 +230,9 @@ def test_seg_path_for_follows_cellpose_naming(tmp_path):
         ({"classes": np.array([0, 1, 5, 0, 0]), "class_names": ["background", "a"]}, "class 5"),
         ({"ismanual": np.zeros(2, bool)}, "ismanual"),
         ({"outlines": np.zeros((2, 2))}, "outlines shape"),
-        ({"weird": object()}, "cannot be stored"),
+        ({"metadata": {"mcp_pred_params": {"x": object()}}}, "cannot be stored"),
+        ({"metadata": {"series": 1}}, "unknown _seg.npy metadata key.*'series'"),
+        ({"preserved": {"classes": [0]}}, "clashes"),
     ],
 )
 def test_bad_arguments_raise_before_writing(tmp_path, kwargs, message):
@@ -245,3 +247,32 @@ def test_three_d_masks_are_reported_not_misread(tmp_path):
     np.save(tmp_path / "z_seg.npy", {"masks": np.ones((3, 4, 4), np.uint16)}, allow_pickle=True)
     with pytest.raises(LabelReadError, match="only 2-D"):
         load_seg(tmp_path / "z_seg.npy")
+
+
+def test_written_keys_are_exactly_the_documented_set(tmp_path):
+    """Upstream's keys, ours, the metadata asked for, and foreign keys of a file read back;
+    nothing else (a Trainer save of series 1 used to add a stray 'series' key)."""
+    from cellpose_io.seg import METADATA_KEYS, write_seg
+    from guv_app.controllers.trainer_autosave import SaveJob, write_job
+
+    masks = np.zeros((6, 6), np.uint16)
+    masks[1:3, 1:3] = 1
+    image = tmp_path / "cells.lif"
+    job = SaveJob(image, masks, np.array([0, 1]), ["background", "a"], [(0, 0, 0), (1, 2, 3)],
+                  version=1, token=1, series=1, t=2, z=0)
+    out = write_job(job)
+    assert out.name == "cells_s1_t2_z0_seg.npy"  # the plane is in the name, not in the keys
+    base = {"masks", "outlines", "chan_choose", "ismanual", "filename", "diameter", "classes",
+            "class_names", "class_colors", "mcp_seg_version"}
+    assert set(np.load(out, allow_pickle=True).item()) == base
+
+    upstream = np.load(out, allow_pickle=True).item()
+    upstream["img"] = np.zeros((6, 6), np.uint8)  # as the Cellpose GUI writes it
+    upstream["mcp_pred_model"] = "tiny"
+    np.save(out, upstream, allow_pickle=True)
+    seg = load_seg(out)
+    write_seg(seg)
+    back = np.load(out, allow_pickle=True).item()
+    assert set(back) == base | {"img", "mcp_pred_model"}
+    assert back["mcp_pred_model"] == "tiny" and back["img"].shape == (6, 6)
+    assert "mcp_pred_model" in METADATA_KEYS and "series" not in METADATA_KEYS

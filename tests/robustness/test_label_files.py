@@ -125,6 +125,16 @@ CASES: dict[str, tuple[bytes, tuple]] = {
         seg_bytes({"masks": Call(eval, "1+1")}),
         ("error", "unsafe or corrupt pickle: refusing to load builtins.eval: only numpy "
                   "arrays and plain containers are allowed in a label file")),
+    "bytearray_of_a_terabyte": (
+        _seg(extra=Call(bytearray, 10**12)),
+        ("error", "unsafe or corrupt pickle: bytearray from anything but its bytes is not "
+                  "allowed")),
+    "codec_not_text": (
+        _seg(extra=Call(__import__("codecs").encode, "x", "zlib_codec")),
+        ("error", "unsafe or corrupt pickle: codec 'zlib_codec' is not allowed")),
+    "python2_style_bytes": (
+        _seg(extra=Call(__import__("codecs").encode, "\xff\x00", "latin1")),
+        ("ok", 2, 3)),
     "persistent_reference": (
         _persistent_bytes(),
         ("error", "unsafe or corrupt pickle: persistent references are not allowed")),

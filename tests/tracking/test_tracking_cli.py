@@ -63,3 +63,18 @@ def test_max_distance_in_micrometres_uses_the_calibrated_centroids(tmp_path):
     write_csv(source, [table])
     assert main(["track", "--table", str(source), "--out", str(out),
                  "--max-distance-um", "5"]) == 2
+
+
+def test_one_file_per_frame_is_tracked_in_natural_name_order(tmp_path):
+    table, truth = crossing_movie()
+    t = table.pop("t")
+    table["image"] = np.array([f"frame_{k}.tif" for k in t], dtype=object)  # 10 after 9
+    source, out = tmp_path / "m.csv", tmp_path / "t.csv"
+    write_csv(source, [table])
+    assert main(["track", "--table", str(source), "--out", str(out)]) == 2  # no t column
+    assert main(["track", "--table", str(source), "--out", str(out), "--quiet",
+                 "--frames-from-images", "--max-distance", "10", "--gap", "1"]) == 0
+    tracked = read_csv(out)
+    assert np.array_equal(tracked["t"], t)  # frame_10 is frame 10, not 2
+    assert list(tracked["frame_image"][:1]) == ["frame_0.tif"]
+    assert all(len(s) == 1 for s in identities(tracked["track_id"], truth).values())

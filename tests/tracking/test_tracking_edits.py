@@ -72,6 +72,7 @@ def test_deleting_a_mother_makes_her_daughters_new_tracks():
     mother = int(out["track_id"][truth == 1][0])
     after = delete_tracks(out, [mother])
     assert set(after["parent_track_id"]) == {0}
+    assert sorted(set(after["lineage_id"])) == sorted(set(after["track_id"]))  # own roots
     assert list(after["track_status"][after["t"] == 3]) == ["new", "new"]
 
 

@@ -79,6 +79,7 @@ def test_division_gives_two_daughter_tracks_with_the_mother_as_parent():
     first = out["t"] == 4
     assert set(out["parent_track_id"][first]) == {mother}
     assert set(out["track_status"][first]) == {"divided"}
+    assert set(out["lineage_id"]) == {mother}  # mother and daughters: one family tree
 
 
 def test_wide_export_has_one_column_per_track_with_gaps_empty():
@@ -104,3 +105,14 @@ def test_movies_are_tracked_separately_and_bad_tables_say_why():
         track_table({k: v for k, v in table.items() if k != "t"})
     with pytest.raises(TrackingError, match="centroid_x"):
         track_table({k: v for k, v in table.items() if k != "centroid_x"})
+
+
+def test_overlap_cost_is_one_minus_bounding_box_iou_and_tracks_the_movie():
+    from guv_app.services.tracking.costs import OverlapCost
+
+    a = np.array([3.0, 4.0, 0, 0, 10, 10])  # y, x, then bbox y0, x0, y1, x1
+    b = np.array([0.0, 0.0, 5, 5, 15, 15])  # IoU = 25 / 175
+    assert OverlapCost(7.0)(a, b) == pytest.approx(25 + (7.0 * (1 - 1 / 7)) ** 2)
+    table, truth = crossing_movie()
+    out = track_table(table, TrackingConfig(max_distance=12, max_gap=1, overlap_weight=4)).table
+    assert all(len(s) == 1 for s in identities(out["track_id"], truth).values())

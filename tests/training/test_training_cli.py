@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 from tr_helpers import CLASS_NAMES
 
@@ -21,6 +22,9 @@ def test_train_then_continue_then_evaluate(seg_folder, tmp_path, capsys):
     assert code == 0, out.err
     assert "model cli-a saved" in out.out and "AP@0.5" in out.out
     assert "epoch: epoch 1/1" in out.err  # one plain line per epoch when not on a tty
+    # tqdm's one format: a final bar line with count, elapsed time and rate
+    assert re.search(r"training: 100%.*\| (\d+)/\1 \[\d+:\d\d<", out.err), out.err
+    assert re.search(r"preparing data: 100%.*\| (\d+)/\1 ", out.err), out.err
     # continue from the fine-tune: its class list is kept, parent recorded
     args = ["train", "--train-dir", str(seg_folder), "--test-ratio", "0",
             "--model-name", "cli-b", *FAST]
@@ -39,6 +43,7 @@ def test_train_then_continue_then_evaluate(seg_folder, tmp_path, capsys):
     assert [r["image"] for r in rows][-1] == "mean" and len(rows) == 4
     assert all(0.0 <= float(r["ap@0.5"]) <= 1.0 for r in rows)
     assert "ap@0.75" in out.out
+    assert re.search(r"evaluate: 100%.*\| 3/3 \[", out.err), out.err
 
 
 def test_user_errors_are_one_line_exit_2(tmp_path, seg_folder, capsys):

@@ -17,14 +17,14 @@ def _interrupt_after_first_step(mp):
     """Deliver the CLI's own SIGINT handler after the first step (like Ctrl+C)."""
     from guv_app.cli.commands import train as train_cmd
 
-    real = train_cmd.StderrProgress.__call__
+    real = train_cmd.TrainProgress.__call__
 
     def call(self, event):
         real(self, event)
         if event.kind == "step" and event.step == 1:
             signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
 
-    mp.setattr(train_cmd.StderrProgress, "__call__", call)
+    mp.setattr(train_cmd.TrainProgress, "__call__", call)
 
 
 def test_cli_name_in_use_needs_resume_or_overwrite(seg_folder, capsys, monkeypatch):
@@ -50,9 +50,9 @@ def test_cli_name_in_use_needs_resume_or_overwrite(seg_folder, capsys, monkeypat
     seen = []
     from guv_app.cli.commands import train as train_cmd
 
-    real = train_cmd.StderrProgress.__call__
+    real = train_cmd.TrainProgress.__call__
     with monkeypatch.context() as mp:
-        mp.setattr(train_cmd.StderrProgress, "__call__",
+        mp.setattr(train_cmd.TrainProgress, "__call__",
                    lambda self, e: (seen.append((e.kind, e.step)), real(self, e))[1])
         assert main([*args, "--resume"]) == 0
     assert [s for k, s in seen if k == "step"] == [2, 3]  # continued, not restarted

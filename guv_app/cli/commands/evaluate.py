@@ -41,13 +41,14 @@ def run(args: argparse.Namespace) -> int:
     params = SegmentParams(channels=parse_int_list(args.channels, "--channels"),
                            device=args.device, **{k: getattr(args, k) for k in EVAL_PARAMS})
 
-    def progress(done: int, total: int, message: str) -> None:
-        print(f"evaluate {done}/{total} {message}", file=sys.stderr, flush=True)
+    from guv_app.cli.progress import cli_progress
 
     try:
-        report = evaluate_folder(args.model, args.dir, img_filter=args.img_filter,
-                                 mask_filter=args.mask_filter, mask_dir=args.mask_dir,
-                                 subfolders=args.subfolders, params=params, progress=progress)
+        with cli_progress("evaluate", "image") as progress:
+            report = evaluate_folder(args.model, args.dir, img_filter=args.img_filter,
+                                     mask_filter=args.mask_filter, mask_dir=args.mask_dir,
+                                     subfolders=args.subfolders, params=params,
+                                     progress=progress)
     except (FileNotFoundError, ValueError, EngineError) as exc:
         raise CLIError(str(exc)) from exc
     for s in report.skipped:

@@ -26,14 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from guv_app.cli.main import CLIError
+    from guv_app.cli.progress import cli_progress
     from guv_app.services.datasets.crops import make_crops
 
-    def progress(done: int, total: int, message: str) -> None:
-        print(f"crops {done}/{total} {message}", file=sys.stderr, flush=True)
-
     try:
-        report = make_crops(args.input, args.size, args.per_image, args.out, seed=args.seed,
-                            progress=progress)
+        with cli_progress("crops", "image") as progress:
+            report = make_crops(args.input, args.size, args.per_image, args.out,
+                                seed=args.seed, progress=progress)
     except (FileNotFoundError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
     for path, reason in report.skipped:

@@ -18,8 +18,9 @@ worth).
 Files written:
   --out tracks.csv   the input rows with track_id (1..; 0 = not tracked), track_status
                      (new / matched / gap-closed / divided / untracked), track_age (frames
-                     since the track began), track_age_s (when the table has time_s) and
-                     parent_track_id (mother track after a division, else 0)
+                     since the track began), track_age_s (when the table has time_s),
+                     parent_track_id (mother track after a division, else 0) and
+                     lineage_id (the first track of its family tree)
   --wide wide.csv    one row per frame (t, time_s), one column track_<id> per track, of
                      the measurement --wide-column (default area); several columns give
                      wide_<column>.csv files
@@ -60,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="let one object become two (daughter tracks with parent_track_id)")
     parser.add_argument("--frame-column", metavar="NAME", default="t",
                         help="column holding the frame number (default t)")
+    parser.add_argument("--frames-from-images", action="store_true",
+                        help="one image file per frame: frames are the images in natural name "
+                             "order (frame_2 before frame_10); the file name goes to frame_image")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -80,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
     from guv_app.cli.progress import cli_progress
     from guv_app.services.measurement.tables import read_csv, write_csv
     from guv_app.services.progress import no_progress
-    from guv_app.services.tracking import TrackingConfig, TrackingError, track_table, wide_table
+    from guv_app.services.tracking import (
+        TrackingConfig,
+        TrackingError,
+        frames_from_image_order,
+        track_table,
+        wide_table,
+    )
 
     source, out = Path(args.table), Path(args.out)
     if not source.is_file():
@@ -110,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CLIError(f"--table {source}: cannot read ({exc})") from None
     try:
+        if args.frames_from_images:
+            table = frames_from_image_order(table, args.frame_column)
         if args.quiet:
             result = track_table(table, config, no_progress)
         else:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
+
+from tqdm import tqdm
 
 from guv_app.cli.label_args import add_label_arguments
+from guv_app.cli.progress import cli_progress
 from guv_app.services.params import add_arguments
 from guv_app.services.training.config import TrainConfig
 from guv_app.services.training.params import TRAIN_PARAMS
@@ -80,30 +84,35 @@ def _class_weights(text: str):
         raise CLIError(f"--class-weights must be auto, none or numbers, got {text!r}") from exc
 
 
-class StderrProgress:
-    """Training events as text on stderr: a redrawn line on a tty, epoch lines otherwise."""
+class TrainProgress:
+    """Training on stderr through :func:`guv_app.cli.progress.cli_progress` (tqdm): a bar
+    while the data is prepared, then a bar over the training steps; every other event
+    (start, epoch summary, checkpoint, done) as its own line above the bar."""
 
-    def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def __call__(self, event) -> None:
-        if event.kind == "step" and self.tty:
-            width = 30
-            filled = int(width * event.step / max(1, event.n_steps))
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {event.line()}\x1b[K")
-        elif event.kind != "step":
-            text = f"{event.kind}: {event.line()}"
-            self.stream.write(f"\r{text}\x1b[K\n" if self.tty else f"{text}\n")
-        self.stream.flush()
+    def __init__(self) -> None:
+        self._data = ExitStack()
+        self._steps = ExitStack()
+        self._data_bar = None
+        self._step_bar = None
 
     def dataset(self, done: int, total: int, message: str) -> None:
-        if self.tty:
-            self.stream.write(f"\rpreparing data {done}/{total} {message}\x1b[K")
-            if done >= total:
-                self.stream.write("\n")
-            self.stream.flush()
+        if self._data_bar is None:
+            self._data_bar = self._data.enter_context(cli_progress("preparing data", "image"))
+        self._data_bar(done, total, message)
+
+    def __call__(self, event) -> None:
+        if self._step_bar is None:
+            self._data.close()
+            self._step_bar = self._steps.enter_context(cli_progress("training", "step"))
+        if event.kind == "step":
+            loss = "" if event.train_loss is None else f"loss {event.train_loss:.4f}"
+            self._step_bar(event.step, event.n_steps, loss)
+        else:
+            tqdm.write(f"{event.kind}: {event.line()}", file=sys.stderr)
+
+    def close(self) -> None:
+        self._data.close()
+        self._steps.close()
 
 
 def _config(args) -> TrainConfig:
@@ -169,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--model-name is required (except with --dry-run)")
     config = _config(args)
     cancel = threading.Event()
-    reporter = StderrProgress()
+    reporter = TrainProgress()
 
     def stop(signum, frame) -> None:
         sys.stderr.write("\nstopping after this step (checkpoint kept)...\n")
@@ -183,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, EngineError) as exc:
         raise CLIError(str(exc)) from exc
     finally:
+        reporter.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
     for s in outcome.skipped:

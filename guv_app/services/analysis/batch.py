@@ -210,7 +210,7 @@ def _run(paths, todo, model, params, finish, progress, cancel, n_done, out_dir,
             out = save_prediction(paths[i], res.masks, res.classes, res.class_names,
                                   res.class_colors, model=model, params=params,
                                   diameter=res.diameter, out_dir=out_dir)
-        except (OSError, ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
             finish(i, ImageStatus(str(paths[i]), "failed", f"cannot save prediction: {exc}",
                                   seconds=item.seconds))
             continue

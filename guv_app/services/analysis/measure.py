@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import numpy as np
 from guv_app.plugins.base import Table
 from guv_app.services.measurement.folder import ImageStatus as MeasureStatus
 from guv_app.services.measurement.folder import write_outputs
-from guv_app.services.measurement.labels import label_path
+from guv_app.services.measurement.labels import label_path, shared_label_names
 from guv_app.services.measurement.runner import (
     ImageMeasurement,
     MeasurementError,
@@ -29,10 +29,10 @@ from guv_app.services.measurement.runner import (
     resolve_plugins,
 )
 from guv_app.services.measurement.tables import column_order, merge_plugins
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -107,13 +107,16 @@ def measure_images(
     resolved = resolve_plugins(plugins, params)
     run = MeasureRun([p.name for p, _ in resolved])
     total = len(images)
+    clashes = shared_label_names([Path(p) for p in images])
     for i, image in enumerate(images):
         if cancel is not None and cancel.is_set():
             run.cancelled = True
             break
         image = Path(image)
         source = label_path(image, labels)
-        if source is None:
+        if image in clashes:
+            status = MeasureStatus(image.name, "skipped", error=clashes[image])
+        elif source is None:
             status = MeasureStatus(image.name, "skipped", error="no prediction or label file")
         else:
             try:

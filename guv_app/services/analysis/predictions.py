@@ -152,8 +152,8 @@ def save_prediction(
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
         out_path=target, diameter=diameter,
-        **{KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
-           KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
+        metadata={KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
+                  KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
     )
 
 
@@ -184,7 +184,7 @@ def save_edited_prediction(
             set_aside(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        **keep, **{KEY_EDITED: True, KEY_CREATED: _now()},
+        metadata={**keep, KEY_EDITED: True, KEY_CREATED: _now()},
     )
 
 

@@ -99,6 +99,7 @@ def promote(
     """
     from cellpose_io import CellposeIOError, load_seg, save_seg
     from cellpose_io.label_sources import keep_aside
+    from cellpose_io.seg import METADATA_KEYS
 
     allowed = {_key(p) for p in overwrite}
     result = PromoteResult()
@@ -114,14 +115,16 @@ def promote(
             continue
         try:
             seg = load_seg(pred)
-            extra = {k: v for k, v in seg.extra.items() if k not in PRED_KEYS}
-            extra["promoted_from"] = str(seg.extra.get("mcp_pred_model", ""))
+            kept = {k: v for k, v in seg.extra.items() if k not in PRED_KEYS}
+            metadata = {k: v for k, v in kept.items() if k in METADATA_KEYS}
+            metadata["promoted_from"] = str(seg.extra.get("mcp_pred_model", ""))
             for source in existing:
                 result.backups[str(source.path)] = str(keep_aside(source.path))
             save_seg(
                 image, seg.masks, seg.classes, seg.class_names, seg.class_colors,
                 out_path=labels, outlines=seg.outlines, diameter=seg.diameter,
-                chan_choose=seg.chan_choose, **extra,
+                chan_choose=seg.chan_choose, metadata=metadata,
+                preserved={k: v for k, v in kept.items() if k not in METADATA_KEYS},
             )
         except (CellposeIOError, OSError, ValueError, TypeError) as exc:
             log.warning("cannot promote %s: %s", pred, exc)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from guv_app.services.annotation import edits
+from guv_app.services.annotation import edits, label_import, parts
 from guv_app.services.annotation.class_table import ClassTable
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.history import (
@@ -69,6 +69,11 @@ class LabelDocument:
             raise ValueError(f"masks must be 2-D, got shape {masks.shape}")
         if masks.size and masks.min() < 0:
             raise ValueError("masks contain negative ids")
+        # the document keeps tables per id (areas, classes): sparse huge ids (valid up to
+        # 2**32-1, e.g. an imported label image) are renumbered 1..N first, order kept
+        from cellpose_io.label_classes import renumber_sparse_ids
+
+        masks, classes, _renumbered = renumber_sparse_ids(masks, classes)
         self._masks = np.ascontiguousarray(masks, dtype=np.uint32)
         self._table = class_table.copy() if class_table is not None else ClassTable()
         n = int(self._masks.max()) + 1 if self._masks.size else 1
@@ -399,6 +404,6 @@ class LabelDocument:
     set_selection = edits.set_selection
     replace_labels = edits.replace_labels
     accept_prediction = edits.accept_prediction
-    import_labels = edits.import_labels
-    separate_parts = edits.separate_parts
-    n_parts = edits.n_parts
+    import_labels = label_import.import_labels
+    separate_parts = parts.separate_parts
+    n_parts = parts.n_parts

@@ -13,7 +13,7 @@ import dataclasses
 import io
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,7 @@ class ImportedLabels:
     class_colors: list[tuple[int, int, int]]
     source: Path
     check: object | None = None
+    roi_planes: list[tuple[int, int]] = field(default_factory=list)  # (t, z) of a RoiSet
 
     @property
     def n_objects(self) -> int:
@@ -84,12 +85,16 @@ def _size(shape) -> str:
 
 
 def read_labels_file(
-    path: str | os.PathLike, shape: tuple[int, int], class_names: list[str] | None = None
+    path: str | os.PathLike, shape: tuple[int, int], class_names: list[str] | None = None,
+    plane: tuple[int, int] | None = None, stack: tuple[int, int, int] = (1, 1, 1),
 ) -> ImportedLabels:
     """Read labels for an image of ``shape`` (H, W) from any exchange format.
 
-    ``class_names`` (background first) name ImageJ ROI groups. Raises :class:`ExchangeError`
-    with a one-line message naming the file (unreadable file, other image size, no objects).
+    ``class_names`` (background first) name ImageJ ROI groups. An ImageJ RoiSet read for
+    ``plane`` (t, z) of an image whose ``stack`` is (size_t, size_z, size_c) gives only the
+    ROIs drawn on that plane (``roi_planes`` lists every plane that has ROIs). Raises
+    :class:`ExchangeError` with a one-line message naming the file (unreadable file, other
+    image size, no objects).
     """
     import cellpose_io
 
@@ -114,6 +119,18 @@ def read_labels_file(
             out = ImportedLabels(seg.masks.astype(np.uint32), np.asarray(seg.classes, np.int64),
                                  list(seg.class_names), list(seg.class_colors), path)
             out.check = cellpose_io.check_label_image(out.masks)
+            return out
+        if kind == "imagej" and plane is not None and stack[0] * stack[1] > 1:
+            planes = cellpose_io.read_imagej_roi_planes(
+                path, shape, class_names, size_t=stack[0], size_z=stack[1], size_c=stack[2])
+            if tuple(plane) not in planes:
+                where = ", ".join(f"t={t} z={z}" for t, z in planes)
+                raise ExchangeError(f"{path.name} has no ROI on this plane (t={plane[0]} "
+                                    f"z={plane[1]}); its ROIs are on {where}")
+            seg = planes[tuple(plane)]
+            out = ImportedLabels(seg.masks.astype(np.uint32), np.asarray(seg.classes, np.int64),
+                                 list(seg.class_names), list(seg.class_colors), path)
+            out.roi_planes = list(planes)
             return out
         if kind == "imagej":
             seg = cellpose_io.read_imagej_rois(path, shape, class_names)
@@ -200,10 +217,15 @@ def export_for_cellpose(
     import tifffile
 
     import cellpose_io
+    from cellpose_io.seg import images_sharing_labels
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tif = folder / f"{name}.tif"
+    twins = images_sharing_labels(tif)
+    if twins:  # e.g. exporting beside the original cells.png: never share cells_seg.npy
+        raise ExchangeError(f"{twins[0].name} is already in {folder}; {tif.name} would share "
+                            f"its label file {name}_seg.npy -- choose another folder")
     arr = np.asarray(planes)
     arr = arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)
     buf = io.BytesIO()

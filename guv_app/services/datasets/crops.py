@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def make_crops(
     out_dir: str | Path,
     *,
     seed: int = 0,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> CropReport:
     """Write ``per_image`` random ``size`` x ``size`` crops of every image under ``source``.
 

@@ -9,10 +9,11 @@ hands it to ``torch.nn.functional.scaled_dot_product_attention`` as an additive
 ``attn_mask``, which fuses scaling, bias, softmax and the value product: about 2x faster on
 a CPU, outputs equal to upstream's within float rounding (~1e-6).
 
-The swap changes only the class of each attention module (:func:`use_fast_attention`), so
-parameters, state-dict keys, LoRA targets (``attn.qkv``/``attn.proj`` are still called as
-modules) and saved weights are untouched; ``use_fast_attention(net, False)`` gives back
-upstream's forward (the benchmark does that for its upstream side).
+:func:`use_fast_attention` replaces each attention module by a :class:`FastAttention` (a
+subclass of upstream's ``Attention``, built with the same constructor arguments) that takes
+over the original's ``qkv``/``proj`` layers and relative-position tables, so parameters,
+state-dict keys, LoRA targets and saved weights are untouched; ``use_fast_attention(net,
+False)`` puts upstream's ``Attention`` back (the benchmark does that for its upstream side).
 """
 
 from __future__ import annotations
@@ -98,16 +99,33 @@ class FastAttention(Attention):
         return self.proj(out.permute(0, 2, 1, 3).reshape(b, h, w, -1))
 
 
+def _rebuilt(module: Attention, target: type[Attention]) -> Attention:
+    """A ``target`` instance made by upstream's constructor, holding ``module``'s layers."""
+    rel = module.use_rel_pos
+    size = ((module.rel_pos_h.shape[0] + 1) // 2, (module.rel_pos_w.shape[0] + 1) // 2) \
+        if rel else None
+    with torch.device("meta"):  # placeholders only: the real layers are moved in below
+        new = target(dim=module.qkv.in_features, num_heads=module.num_heads,
+                     qkv_bias=module.qkv.bias is not None, use_rel_pos=rel, input_size=size)
+    new.scale = module.scale
+    new.qkv, new.proj = module.qkv, module.proj
+    if rel:
+        new.rel_pos_h, new.rel_pos_w = module.rel_pos_h, module.rel_pos_w
+    new.train(module.training)
+    return new
+
+
 def use_fast_attention(net: nn.Module, enabled: bool = True) -> int:
     """Switch every SAM attention module in ``net`` to the fused (or upstream's) forward.
 
-    Returns how many modules were switched. Only exact ``Attention``/``FastAttention``
+    Returns how many modules were replaced. Only exact ``Attention``/``FastAttention``
     instances are touched, so other subclasses keep their own forward.
     """
     target = FastAttention if enabled else Attention
-    count = 0
-    for module in net.modules():
-        if type(module) in (Attention, FastAttention) and type(module) is not target:
-            module.__class__ = target
-            count += 1
-    return count
+    names = [name for name, m in net.named_modules()
+             if type(m) in (Attention, FastAttention) and type(m) is not target]
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        setattr(parent, child, _rebuilt(getattr(parent, child), target))
+    return len(names)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,10 +34,10 @@ from guv_app.services.engine.masks import compute_masks
 from guv_app.services.engine.params import INFERENCE as _P
 from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.services.params import check_values
+from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass

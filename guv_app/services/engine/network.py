@@ -1,17 +1,19 @@
-"""Cellpose-SAM with a multi-class readout, built on upstream ``cellpose.vit.CPSAM``.
+"""Cellpose-SAM with a multi-class readout: a subclass of upstream ``cellpose.vit.CPSAM``.
 
-Every backbone goes through upstream's own ``CPSAM.__init__`` and ``CPSAM.forward``: only
-the SAM image encoder handed to it differs (``vit_l`` is SAM's, exactly what Cellpose-SAM
-builds; ``vit_b`` is SAM's base encoder; ``tiny`` is a 2-block, 64-wide encoder of the same
-class that runs on a laptop CPU in seconds). The encoder is swapped in by temporarily pointing
-``cellpose.vit.sam_model_registry["vit_l"]`` at our builder while CPSAM is constructed, so
-patch-size and position-embedding adaptation, rdrop and the readout are upstream code. The encoder's attention modules are switched to
-``engine.attention.FastAttention`` (same parameters and maths, fused kernel, ~2x faster).
+``vit_l`` is built by upstream's own ``CPSAM.__init__`` (exactly Cellpose-SAM); ``vit_b`` (SAM's
+base encoder) and ``tiny`` (a 2-block, 64-wide encoder of the same class that runs on a laptop
+CPU in seconds) are built by :func:`cpsam_encoder`, which applies to their SAM encoder the
+geometry CPSAM gives vit_l (8 px patches, 256 px tiles, global attention) -- checked against
+upstream's vit_l by ``tests/engine/test_engine_upstream_contract.py``, which fails when the
+installed cellpose changes what we rely on. The forward pass, rdrop and the flows readout are
+upstream's ``CPSAM.forward``. Attention modules are replaced by ``engine.attention.FastAttention``
+(a subclass of SAM's ``Attention`` sharing its parameters: same maths, fused, ~2x faster).
 
 The class head is a separate readout (``class_out`` conv + fixed ``class_W2`` unpatching
-kernel) applied to the same neck features, caught with a forward hook held for one call. The standard
-``out``/``W2`` readout keeps nout=3, so a saved state dict still loads into upstream Cellpose
-as a plain flows model (the ``class_*`` keys are simply unexpected there), and with
+kernel) applied to the same neck features, caught with a forward hook on the neck held for
+one call (PyTorch's public hook API; upstream's forward has no features entry point). The
+standard ``out``/``W2`` readout keeps nout=3, so a saved state dict still loads into upstream
+Cellpose as a plain flows model (the ``class_*`` keys are simply unexpected there), and with
 ``n_classes == 0`` the forward pass *is* upstream's.
 
 Output of ``forward(x)``: ``(y, style)`` with ``y`` of shape (B, n_cls + 3, H, W):
@@ -21,16 +23,14 @@ Output of ``forward(x)``: ``(y, style)`` with ``y`` of shape (B, n_cls + 3, H, W
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Iterator
-from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from guv_app.services.engine.attention import use_fast_attention
 from guv_app.services.engine.meta import BACKBONES
 
 TINY_SEED = 0  # the tiny backbone's weights are the same on every machine and every run
@@ -38,19 +38,30 @@ TINY_SEED = 0  # the tiny backbone's weights are the same on every machine and e
 # SAM encoder hyper-parameters; vit_l/vit_b are segment_anything's own builders.
 TINY_CONFIG = {"embed_dim": 64, "depth": 2, "num_heads": 2, "out_chans": 64}
 
-_BUILD_LOCK = threading.Lock()
+
+def _import_cpsam():
+    # cellpose.vit warns at import that the optional DINOv3 backbone is missing; we never
+    # use it, so keep that line out of users' consoles.
+    vit_log = logging.getLogger("cellpose.vit")
+    level = vit_log.level
+    vit_log.setLevel(logging.ERROR)
+    try:
+        from cellpose.vit import CPSAM, BaseModel
+    finally:
+        vit_log.setLevel(level)
+    return BaseModel, CPSAM
 
 
-def _tiny_sam(checkpoint=None) -> SimpleNamespace:
-    """Stand-in for ``sam_model_registry[...]``: an object with a small ``image_encoder``.
+BaseModel, CPSAM = _import_cpsam()
 
-    Built at SAM's native geometry (1024 px, 16 px patches) so that CPSAM's adaptation to
-    8 px patches / 256 px tiles runs unchanged; every block uses global attention like CPSAM.
-    """
+
+def _tiny_encoder() -> nn.Module:
+    """The tiny backbone's SAM encoder, at SAM's native geometry (1024 px, 16 px patches) like
+    every SAM encoder before :func:`cpsam_encoder`; every block uses global attention."""
     from segment_anything.modeling import ImageEncoderViT
 
     depth = TINY_CONFIG["depth"]
-    encoder = ImageEncoderViT(
+    return ImageEncoderViT(
         img_size=1024,
         patch_size=16,
         embed_dim=TINY_CONFIG["embed_dim"],
@@ -63,130 +74,94 @@ def _tiny_sam(checkpoint=None) -> SimpleNamespace:
         window_size=0,
         global_attn_indexes=tuple(range(depth)),
     )
-    return SimpleNamespace(image_encoder=encoder)
 
 
-def _sam_builder(backbone: str):
+def sam_encoder(backbone: str) -> nn.Module:
+    """A fresh SAM image encoder of ``backbone`` at SAM's native geometry (random weights)."""
     if backbone == "tiny":
-        return _tiny_sam
+        return _tiny_encoder()
     from segment_anything import sam_model_registry
 
-    return sam_model_registry[backbone]
+    return sam_model_registry[backbone](None).image_encoder
 
 
-@contextlib.contextmanager
-def _encoder_swapped(backbone: str) -> Iterator[None]:
-    """Make upstream CPSAM build ``backbone``'s encoder instead of vit_l (vit_l: no change)."""
-    import cellpose.vit as cpvit
-
-    if backbone == "vit_l":
-        yield
-        return
-    with _BUILD_LOCK:
-        original = cpvit.sam_model_registry
-        cpvit.sam_model_registry = {"vit_l": _sam_builder(backbone)}
-        try:
-            yield
-        finally:
-            cpvit.sam_model_registry = original
+def cpsam_encoder(encoder: nn.Module, ps: int = 8, bsize: int = 256) -> nn.Module:
+    """Give a native SAM encoder (16 px patches, 1024 px input) Cellpose-SAM's geometry, as
+    ``CPSAM.__init__`` does for vit_l: ``ps`` px patches (the 16x16 patch kernel subsampled),
+    position embeddings subsampled to ``bsize`` px tiles, global attention in every block.
+    Modifies and returns ``encoder``."""
+    w = encoder.patch_embed.proj.weight.detach()
+    encoder.patch_embed.proj = nn.Conv2d(3, w.shape[0], stride=ps, kernel_size=ps)
+    encoder.patch_embed.proj.weight.data = w[:, :, :: 16 // ps, :: 16 // ps]
+    ds = (1024 // 16) // (bsize // ps)
+    encoder.pos_embed = nn.Parameter(encoder.pos_embed[:, ::ds, ::ds], requires_grad=True)
+    for blk in encoder.blocks:
+        blk.window_size = 0
+    return encoder
 
 
-def _cpsam_class():
-    # cellpose.vit warns at import that the optional DINOv3 backbone is missing; we never
-    # use it, so keep that line out of users' consoles.
-    vit_log = logging.getLogger("cellpose.vit")
-    level = vit_log.level
-    vit_log.setLevel(logging.ERROR)
-    try:
-        from cellpose.vit import CPSAM
-    finally:
-        vit_log.setLevel(level)
+class MultiClassCPSAM(CPSAM):
+    """Upstream CPSAM plus an optional class readout beside the flows readout."""
 
-    return CPSAM
-
-
-def _make_class():
-    from guv_app.services.engine.attention import use_fast_attention
-
-    CPSAM = _cpsam_class()
-
-    class MultiClassCPSAM(CPSAM):
-        """Upstream CPSAM plus an optional class readout beside the flows readout."""
-
-        def __init__(
-            self,
-            backbone: str = "vit_l",
-            n_classes: int = 0,
-            ps: int = 8,
-            bsize: int = 256,
-            rdrop: float = 0.4,
-            dtype: torch.dtype = torch.float32,
-        ) -> None:
-            with _encoder_swapped(backbone):
-                super().__init__(ps=ps, nout=3, bsize=bsize, rdrop=rdrop, dtype=dtype)
-            use_fast_attention(self.encoder)  # same maths, fused (see engine.attention)
-            self.arch = backbone
-            self.bsize = bsize
-            self.n_classes = int(n_classes)
-            self.n_cls = self.n_classes + 1 if self.n_classes > 0 else 0
-            if self.n_cls:
-                feat_dim = self.out.in_channels
-                self.class_out = nn.Conv2d(feat_dim, self.n_cls * ps**2, kernel_size=1)
-                self.class_W2 = nn.Parameter(
-                    torch.eye(self.n_cls * ps**2).reshape(self.n_cls * ps**2, self.n_cls, ps, ps),
-                    requires_grad=False,
-                )
-            self.to(dtype)
-
-        def forward(self, x: torch.Tensor):  # noqa: D401 - same contract as upstream
-            if not self.n_cls:
-                return super().forward(x)
-            # Catch the neck's output during upstream's forward. The hook lives only for
-            # this call (the module stays deep-copyable/picklable) and keeps only this
-            # thread's tensor.
-            thread, captured = threading.get_ident(), []
-
-            def keep(module, inputs, output):
-                if threading.get_ident() == thread:
-                    captured.append(output)
-
-            handle = self.encoder.neck.register_forward_hook(keep)
-            try:
-                y, style = super().forward(x)
-            finally:
-                handle.remove()
-            feats = captured[-1]
-            logits = F.conv_transpose2d(
-                self.class_out(feats), self.class_W2, stride=self.ps, padding=0
+    def __init__(
+        self,
+        backbone: str = "vit_l",
+        n_classes: int = 0,
+        ps: int = 8,
+        bsize: int = 256,
+        rdrop: float = 0.4,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        if backbone == "vit_l":
+            super().__init__(ps=ps, nout=3, bsize=bsize, rdrop=rdrop, dtype=dtype)
+        else:  # CPSAM's attributes, with another SAM encoder (see cpsam_encoder)
+            BaseModel.__init__(self, dtype=dtype)
+            self.rdrop = rdrop
+            self.encoder = cpsam_encoder(sam_encoder(backbone).to(dtype), ps, bsize)
+            feat_dim = self.encoder.neck[-2].weight.shape[0]
+            self.out = nn.Conv2d(feat_dim, 3 * ps**2, kernel_size=1)
+            self.W2 = nn.Parameter(torch.eye(3 * ps**2).reshape(3 * ps**2, 3, ps, ps),
+                                   requires_grad=False)
+            self.nout = 3
+            self.ps = ps
+        self.backbone = f"sam_{backbone.replace('_', '')}"
+        self.arch = backbone
+        self.bsize = bsize
+        self.n_classes = int(n_classes)
+        self.n_cls = self.n_classes + 1 if self.n_classes > 0 else 0
+        if self.n_cls:
+            feat_dim = self.out.in_channels
+            self.class_out = nn.Conv2d(feat_dim, self.n_cls * ps**2, kernel_size=1)
+            self.class_W2 = nn.Parameter(
+                torch.eye(self.n_cls * ps**2).reshape(self.n_cls * ps**2, self.n_cls, ps, ps),
+                requires_grad=False,
             )
-            return torch.cat((logits, y), dim=1), style
+        use_fast_attention(self.encoder)  # same maths, fused (see engine.attention)
+        self.to(dtype)
 
-        def readout_keys(self) -> list[str]:
-            """State-dict keys of the class head (absent from upstream checkpoints)."""
-            return [k for k in self.state_dict() if k.startswith(("class_out.", "class_W2"))]
+    def forward(self, x: torch.Tensor):  # noqa: D401 - same contract as upstream
+        if not self.n_cls:
+            return super().forward(x)
+        # Catch the neck's output during upstream's forward. The hook lives only for this
+        # call (the module stays deep-copyable/picklable) and keeps only this thread's tensor.
+        thread, captured = threading.get_ident(), []
 
-    MultiClassCPSAM.__qualname__ = "MultiClassCPSAM"
-    MultiClassCPSAM.__module__ = __name__
-    return MultiClassCPSAM
+        def keep(module, inputs, output):
+            if threading.get_ident() == thread:
+                captured.append(output)
 
+        handle = self.encoder.neck.register_forward_hook(keep)
+        try:
+            y, style = super().forward(x)
+        finally:
+            handle.remove()
+        feats = captured[-1]
+        logits = F.conv_transpose2d(self.class_out(feats), self.class_W2, stride=self.ps, padding=0)
+        return torch.cat((logits, y), dim=1), style
 
-_CLASS = None
-_CLASS_LOCK = threading.Lock()
-
-
-def network_class() -> type:
-    """The network class (created on first use so that importing this module stays cheap)."""
-    global _CLASS
-    with _CLASS_LOCK:
-        if _CLASS is None:
-            _CLASS = _make_class()
-    return _CLASS
-
-
-def __getattr__(name: str):
-    if name == "MultiClassCPSAM":
-        return network_class()
-    raise AttributeError(name)
+    def readout_keys(self) -> list[str]:
+        """State-dict keys of the class head (absent from upstream checkpoints)."""
+        return [k for k in self.state_dict() if k.startswith(("class_out.", "class_W2"))]
 
 
 def build_network(
@@ -214,7 +189,7 @@ def build_network(
         raise ValueError("n_classes must be >= 0")
     if seed is None and backbone == "tiny":
         seed = TINY_SEED
-    cls = network_class()
+    cls = MultiClassCPSAM
     if seed is None:
         net = cls(backbone, n_classes, ps=ps, bsize=bsize, rdrop=rdrop, dtype=dtype)
     else:

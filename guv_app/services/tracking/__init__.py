@@ -12,9 +12,14 @@ from guv_app.services.tracking.config import TrackingConfig
 from guv_app.services.tracking.costs import TrackingError
 from guv_app.services.tracking.edits import TrackEdits, delete_tracks, merge_tracks
 from guv_app.services.tracking.export import wide_table
-from guv_app.services.tracking.link import TrackingCancelled, TrackingResult, track_table
+from guv_app.services.tracking.link import (
+    TrackingCancelled,
+    TrackingResult,
+    frames_from_image_order,
+    track_table,
+)
 from guv_app.services.tracking.series import Series, class_series, time_axis, track_series
 
-__all__ = ["Series", "TrackEdits", "TrackingCancelled", "TrackingConfig", "TrackingError",
+__all__ = ["Series", "frames_from_image_order", "TrackEdits", "TrackingCancelled", "TrackingConfig", "TrackingError",
            "TrackingResult", "class_series", "delete_tracks", "merge_tracks", "time_axis",
            "track_series", "track_table", "wide_table"]

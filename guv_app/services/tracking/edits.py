@@ -22,7 +22,7 @@ from guv_app.services.tracking.config import (
     STATUS_NEW,
 )
 from guv_app.services.tracking.costs import TrackingError, require
-from guv_app.services.tracking.link import MOVIE_COLUMNS
+from guv_app.services.tracking.link import MOVIE_COLUMNS, lineage_ids
 
 
 def _rows_of(table: Table, track: int) -> np.ndarray:
@@ -53,6 +53,8 @@ def delete_tracks(table: Table, tracks: Iterable[int]) -> Table:
             status = np.asarray(out["track_status"], dtype=object).copy()
             status[orphan & (status == STATUS_DIVIDED)] = STATUS_NEW
             out["track_status"] = status
+        if "lineage_id" in out:
+            out["lineage_id"] = lineage_ids(out["track_id"], out["parent_track_id"])
     return out
 
 
@@ -80,6 +82,8 @@ def merge_tracks(table: Table, keep: int, other: int, frame_column: str = "t") -
     out["track_id"][b] = keep
     if "parent_track_id" in out:
         out["parent_track_id"][out["parent_track_id"] == other] = keep
+        if "lineage_id" in out:
+            out["lineage_id"] = lineage_ids(out["track_id"], out["parent_track_id"])
     _restate(out, np.r_[a, b], frame_column)
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 #: Columns that tell movies apart, when the table has them (planes of a run: image, series, z).
 MOVIE_COLUMNS = ("image", "series", "z")
 #: Columns this module adds, in this order, after ``object_id``.
-TRACK_COLUMNS = ("track_id", "track_status", "track_age", "parent_track_id")
+TRACK_COLUMNS = ("track_id", "track_status", "track_age", "parent_track_id", "lineage_id")
 
 
 class TrackingCancelled(Exception):
@@ -46,8 +47,9 @@ class TrackingResult:
     Added columns: ``track_id`` (int64, 1.., unique over the whole table; 0 for untracked
     rows), ``track_status`` (new / matched / gap-closed / divided / untracked),
     ``track_age`` (frames since the track's first object, in t units), ``track_age_s``
-    (seconds, when the table has ``time_s``) and ``parent_track_id`` (mother track of a
-    daughter after a division, else 0).
+    (seconds, when the table has ``time_s``), ``parent_track_id`` (mother track of a
+    daughter after a division, else 0) and ``lineage_id`` (the first track of its family
+    tree: equal for a cell and all its descendants, its own id without divisions).
     """
 
     table: Table
@@ -167,7 +169,7 @@ def track_table(
         t = t_all[rows].astype(np.int64)
         order = np.argsort(t, kind="stable")
         rows, t = rows[order], t[order]
-        frames, _, step = frame_indices(t)
+        frames, _, _ = frame_indices(t)
         previous, split = link_movie(features[rows], frames, config)
         for k in range(len(rows)):  # rows are in frame order: a parent is seen first
             row = rows[k]
@@ -184,8 +186,7 @@ def track_table(
             else:
                 track_id[row] = track_id[rows[link[0]]]
                 status[row] = STATUS_MATCHED if link[1] == 1 else STATUS_GAP_CLOSED
-            age[row] = (t[k] - t_all[first_row[track_id[row]]]).astype(np.int64) \
-                if track_id[row] else 0
+            age[row] = int(t[k] - t_all[first_row[track_id[row]]])
         n_divisions += len(split)
     progress(len(movies), len(movies), "linked")
     added: Table = {"track_id": track_id, "track_status": status, "track_age": age}
@@ -194,6 +195,7 @@ def track_table(
         first = np.array([first_row.get(i, -1) for i in track_id])
         added["track_age_s"] = np.where(track_id > 0, time_s - time_s[first], np.nan)
     added["parent_track_id"] = parent
+    added["lineage_id"] = lineage_ids(track_id, parent)
     values, counts = np.unique(status.astype(str), return_counts=True)
     statuses = {s: 0 for s in (STATUS_NEW, STATUS_MATCHED, STATUS_GAP_CLOSED, STATUS_DIVIDED,
                                STATUS_UNTRACKED)}
@@ -201,6 +203,22 @@ def track_table(
     log.info("tracked %d rows into %d tracks", n, next_id - 1)
     return TrackingResult(_insert_after(table, added), next_id - 1, len(movies), statuses,
                           n_divisions)
+
+
+def lineage_ids(track_id: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Per row, the root track of its lineage (follow ``parent`` until a track has none)."""
+    track_id, parent = np.asarray(track_id, np.int64), np.asarray(parent, np.int64)
+    mother = {int(t): int(p) for t, p in zip(track_id, parent, strict=True) if t > 0 and p > 0}
+
+    def root(track: int) -> int:
+        seen = set()
+        while track in mother and track not in seen:  # a cycle cannot come from tracking
+            seen.add(track)
+            track = mother[track]
+        return track
+
+    roots = {int(t): root(int(t)) for t in np.unique(track_id[track_id > 0])}
+    return np.array([roots.get(int(t), 0) for t in track_id], dtype=np.int64)
 
 
 def _insert_after(table: Table, added: Table, anchor: str = "object_id") -> Table:
@@ -212,4 +230,26 @@ def _insert_after(table: Table, added: Table, anchor: str = "object_id") -> Tabl
         out[name] = values
         if name == anchor:
             out.update(added)
+    return out
+
+
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def frames_from_image_order(table: Table, frame_column: str = "t") -> Table:
+    """``table`` with ``frame_column`` = the rank of each row's image in natural name order.
+
+    For movies saved as one file per frame (``frame_2.tif`` before ``frame_10.tif``): the
+    images become one movie whose frames are the files. Raises :class:`TrackingError`
+    without an ``image`` column.
+    """
+    require(table, ["image"], "to number frames by image name")
+    names = np.asarray(table["image"]).astype(str)
+    order = sorted(set(names.tolist()), key=_natural_key)
+    rank = {name: k for k, name in enumerate(order)}
+    out = dict(table)
+    out[frame_column] = np.array([rank[n] for n in names], dtype=np.int64)
+    out["image"] = np.full(len(names), f"{order[0]} … {order[-1]}" if order else "", dtype=object)
+    out.setdefault("frame_image", names.astype(object))
     return out

@@ -11,7 +11,6 @@ import csv
 import io
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from guv_app.services.datasets.discovery import (
     find_labelled_images,
 )
 from guv_app.services.datasets.labels import item_fault, read_labels, read_plane
+from guv_app.services.progress import Progress
 from guv_app.services.training.metrics import InstanceMetrics, instance_metrics
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def evaluate_folder(
     mask_dir: str | Path | None = None,
     subfolders: bool = False,
     params=None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> EvaluationReport:
     """Segment every labelled image of ``folder`` with ``model`` and score it."""

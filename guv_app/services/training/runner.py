@@ -12,7 +12,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from guv_app.services.datasets.builder import (
     TrainingSet,
     build_training_set,
 )
+from guv_app.services.progress import Progress
 from guv_app.services.training.config import TrainConfig
 from guv_app.services.training.metrics import InstanceMetrics, instance_metrics
 from guv_app.services.training.trainer import ProgressFn, TrainResult, train_network
@@ -234,7 +235,7 @@ def run_training(
     options: DatasetOptions | None = None,
     *,
     progress: ProgressFn | None = None,
-    dataset_progress: Callable[[int, int, str], None] | None = None,
+    dataset_progress: Progress | None = None,
     cancel: threading.Event | None = None,
     resume: bool = False,
     overwrite: bool = False,

@@ -126,17 +126,61 @@ def _row(epoch, state, n_batches, lr, val, elapsed) -> dict:
     return row
 
 
-def train_network(
-    net,
-    dataset: TrainingSet,
-    config: TrainConfig,
-    run_dir: str | Path,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
-    resume: bool = False,
-) -> TrainResult:
-    """Train ``net`` (holding the base model's weights, n_classes matching ``dataset``)."""
+@dataclass
+class _Run:
+    """Everything one training run carries from step to step (set up by :func:`_start`)."""
+
+    net: Any
+    dataset: TrainingSet
+    config: TrainConfig
+    device: Any
+    optimizer: Any
+    rng: np.random.Generator
+    state: checkpoint.RunState
+    counts: adapt.TrainableCounts
+    spec: adapt.LoraSpec | None
+    blocks: list[int]
+    class_weights: np.ndarray | None
+    class_weights_t: Any
+    per_epoch: int
+    n_batches: int
+    total: int
+    warm: int
+    ckpt_path: Path
+    progress: ProgressFn | None
+    t_start: float  # perf_counter at step 0, counting time spent before a resume
+    t_session: float  # perf_counter when this session started (for the ETA)
+    start_step: int
+    lr: float = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t_start
+
+    def emit(self, kind: str, epoch: int, **kw) -> None:
+        if self.progress is None:
+            return
+        done = self.state.step - self.start_step
+        per_step = (time.perf_counter() - self.t_session) / done if done else None
+        eta = per_step * (self.total - self.state.step) if per_step is not None else None
+        self.progress(TrainEvent(kind, epoch, self.config.epochs, self.state.step, self.total,
+                                 elapsed_s=self.elapsed(), eta_s=eta, **kw))
+
+    def save_checkpoint(self) -> None:
+        self.state.elapsed_s = self.elapsed()
+        checkpoint.save_checkpoint(self.ckpt_path, self.net, self.optimizer, self.rng,
+                                   self.state, self.config.to_dict())
+
+    def result(self, cancelled: bool) -> TrainResult:
+        cw = self.class_weights
+        return TrainResult(cancelled, self.state.epoch, self.state.step, list(self.state.rows),
+                           self.counts, self.spec, self.blocks, self.ckpt_path, self.elapsed(),
+                           None if cw is None else [float(v) for v in cw], self.net)
+
+
+def _start(net, dataset: TrainingSet, config: TrainConfig, run_dir: Path,
+           progress: ProgressFn | None, resume: bool) -> _Run:
+    """Check the crop size, choose what trains, build the optimizer, class weights and
+    schedule, and restore the checkpoint when resuming."""
     import torch
 
     from guv_app.services.engine.loading import resolve_device
@@ -151,96 +195,116 @@ def train_network(
     net, spec, blocks = adapt.prepare(net, config.mode, config.blocks, config.lora_rank,
                                       config.lora_alpha, config.lora_dropout)
     net = net.to(device).train()
-    counts = adapt.count(net)
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    n_cls = getattr(net, "n_cls", 0)
-    cw = _class_weights(dataset, config, n_cls)
-    cw_t = torch.from_numpy(cw).to(device) if cw is not None else None
-
+    cw = _class_weights(dataset, config, getattr(net, "n_cls", 0))
     per_epoch = config.images_per_epoch or max(8, len(dataset.train))
     n_batches = math.ceil(per_epoch / config.batch_size)
     total = config.epochs * n_batches
-    warm = schedule.warmup_steps(total, config.warmup_steps)
-    run_dir = Path(run_dir)
-    ckpt_path = run_dir / checkpoint.CHECKPOINT_FILE
+    ckpt_path = Path(run_dir) / checkpoint.CHECKPOINT_FILE
     state = checkpoint.RunState()
     if resume:
         payload = checkpoint.load_checkpoint(ckpt_path)
         _check_compatible(payload.get("config", {}), config)
         state = checkpoint.restore(payload, net, optimizer, rng)
-    start_step, t_start = state.step, time.perf_counter() - state.elapsed_s
+    now = time.perf_counter()
+    run = _Run(net, dataset, config, device, optimizer, rng, state, adapt.count(net), spec,
+               blocks, cw, torch.from_numpy(cw).to(device) if cw is not None else None,
+               per_epoch, n_batches, total, schedule.warmup_steps(total, config.warmup_steps),
+               ckpt_path, progress, t_start=now - state.elapsed_s, t_session=now,
+               start_step=state.step)
+    run.lr = _lr(run)
+    return run
 
-    def elapsed() -> float:
-        return time.perf_counter() - t_start
 
-    def emit(kind: str, epoch: int, **kw) -> None:
-        if progress is None:
-            return
-        done = state.step - start_step
-        per_step = (time.perf_counter() - t_start_session) / done if done else None
-        eta = per_step * (total - state.step) if per_step is not None else None
-        progress(TrainEvent(kind, epoch, config.epochs, state.step, total, elapsed_s=elapsed(),
-                            eta_s=eta, **kw))
+def _lr(run: _Run) -> float:
+    c = run.config
+    return schedule.lr_at(run.state.step, run.total, c.lr, run.warm, c.min_lr_fraction)
 
-    def save_ckpt() -> None:
-        state.elapsed_s = elapsed()
-        checkpoint.save_checkpoint(ckpt_path, net, optimizer, rng, state, config.to_dict())
 
-    t_start_session = time.perf_counter()
-    emit("start", state.epoch, message=counts.summary())
-    lr = schedule.lr_at(state.step, total, config.lr, warm, config.min_lr_fraction)
-    for epoch in range(state.epoch, config.epochs):
-        if state.batch == 0 or not state.order:
-            state.order = _order(rng, len(dataset.train), per_epoch)
-            state.epoch_loss_sum, state.epoch_parts_sum = 0.0, [0.0, 0.0, 0.0]
-        net.train()
-        for b in range(state.batch, n_batches):
-            if cancel is not None and cancel.is_set():
-                save_ckpt()
-                emit("cancelled", epoch, message=f"cancelled; checkpoint {ckpt_path}")
-                return _result(True, state, counts, spec, blocks, ckpt_path, elapsed(), cw, net)
-            idx = state.order[b * config.batch_size : (b + 1) * config.batch_size]
-            batch = make_batch([dataset.train[i] for i in idx], config.bsize, rng,
-                               config.scale_range, config.rotate)
-            x, flows, cellprob, classes = _to_device(batch, device)
-            lr = schedule.lr_at(state.step, total, config.lr, warm, config.min_lr_fraction)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            y = net(x)[0]
-            parts = compute_loss(y, flows, cellprob, classes, flow_weight=config.flow_weight,
-                                 cellprob_weight=config.cellprob_weight,
-                                 class_weight=config.class_weight, class_weights=cw_t)
-            optimizer.zero_grad(set_to_none=True)
-            parts.total.backward()
-            optimizer.step()
-            loss = float(parts.total.detach())
-            state.step += 1
-            state.batch = b + 1
-            state.epoch_loss_sum += loss
-            for k, v in enumerate((parts.flow, parts.cellprob, parts.classes)):
-                state.epoch_parts_sum[k] += v
-            emit("step", epoch, train_loss=loss, lr=lr)
-        last = epoch == config.epochs - 1
-        val = None
-        if dataset.val and ((epoch + 1) % config.validate_every == 0 or last):
-            val = validate(net, dataset.val, config, device, cw_t, cancel)
-        row = _row(epoch, state, n_batches, lr, val, elapsed())
-        state.rows.append(row)
-        state.epoch, state.batch, state.order = epoch + 1, 0, []
-        emit("epoch", epoch, train_loss=row["train_loss"], lr=lr,
+def _train_step(run: _Run, epoch: int, indices: list[int]) -> None:
+    """One optimizer step on an augmented batch of the training samples ``indices``."""
+    c, state = run.config, run.state
+    batch = make_batch([run.dataset.train[i] for i in indices], c.bsize, run.rng,
+                       c.scale_range, c.rotate)
+    x, flows, cellprob, classes = _to_device(batch, run.device)
+    run.lr = _lr(run)
+    for group in run.optimizer.param_groups:
+        group["lr"] = run.lr
+    y = run.net(x)[0]
+    parts = compute_loss(y, flows, cellprob, classes, flow_weight=c.flow_weight,
+                         cellprob_weight=c.cellprob_weight, class_weight=c.class_weight,
+                         class_weights=run.class_weights_t)
+    run.optimizer.zero_grad(set_to_none=True)
+    parts.total.backward()
+    run.optimizer.step()
+    loss = float(parts.total.detach())
+    state.step += 1
+    state.epoch_loss_sum += loss
+    for k, v in enumerate((parts.flow, parts.cellprob, parts.classes)):
+        state.epoch_parts_sum[k] += v
+    run.emit("step", epoch, train_loss=loss, lr=run.lr)
+
+
+def _train_epoch(run: _Run, epoch: int, cancel: threading.Event | None) -> bool:
+    """The (remaining) batches of one epoch; False when cancelled between two steps."""
+    state, size = run.state, run.config.batch_size
+    if state.batch == 0 or not state.order:
+        state.order = _order(run.rng, len(run.dataset.train), run.per_epoch)
+        state.epoch_loss_sum, state.epoch_parts_sum = 0.0, [0.0, 0.0, 0.0]
+    run.net.train()
+    for b in range(state.batch, run.n_batches):
+        if cancel is not None and cancel.is_set():
+            return False
+        _train_step(run, epoch, state.order[b * size : (b + 1) * size])
+        state.batch = b + 1
+    return True
+
+
+def _end_epoch(run: _Run, epoch: int, cancel: threading.Event | None) -> None:
+    """Validate when due, record the epoch's row, report it and checkpoint when due."""
+    c, state = run.config, run.state
+    last = epoch == c.epochs - 1
+    val = None
+    if run.dataset.val and ((epoch + 1) % c.validate_every == 0 or last):
+        val = validate(run.net, run.dataset.val, c, run.device, run.class_weights_t, cancel)
+    row = _row(epoch, state, run.n_batches, run.lr, val, run.elapsed())
+    state.rows.append(row)
+    state.epoch, state.batch, state.order = epoch + 1, 0, []
+    run.emit("epoch", epoch, train_loss=row["train_loss"], lr=run.lr,
              val_loss=val[0] if val else None, metrics=val[1] if val else None)
-        if (epoch + 1) % config.checkpoint_every == 0 or last:
-            save_ckpt()
-    net.eval()
-    emit("done", config.epochs - 1, message="training finished")
-    return _result(False, state, counts, spec, blocks, ckpt_path, elapsed(), cw, net)
+    if (epoch + 1) % c.checkpoint_every == 0 or last:
+        run.save_checkpoint()
 
 
-def _result(cancelled, state, counts, spec, blocks, ckpt, elapsed, cw, net) -> TrainResult:
-    return TrainResult(cancelled, state.epoch, state.step, list(state.rows), counts, spec,
-                       blocks, ckpt, elapsed, None if cw is None else [float(v) for v in cw],
-                       net)
+def train_network(
+    net,
+    dataset: TrainingSet,
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train ``net`` (holding the base model's weights, n_classes matching ``dataset``).
+
+    Steps: :func:`_start` (what trains, optimizer, schedule, resume), then per epoch
+    :func:`_train_epoch` (batches, each a :func:`_train_step`) and :func:`_end_epoch`
+    (validation, row, checkpoint). A cancel between two steps saves a checkpoint and
+    returns ``cancelled=True``; ``resume`` continues from that checkpoint.
+    """
+    run = _start(net, dataset, config, Path(run_dir), progress, resume)
+    run.emit("start", run.state.epoch, message=run.counts.summary())
+    for epoch in range(run.state.epoch, config.epochs):
+        if not _train_epoch(run, epoch, cancel):
+            run.save_checkpoint()
+            run.emit("cancelled", epoch, message=f"cancelled; checkpoint {run.ckpt_path}")
+            return run.result(True)
+        _end_epoch(run, epoch, cancel)
+    run.net.eval()
+    run.emit("done", config.epochs - 1, message="training finished")
+    return run.result(False)
 
 
 _MUST_MATCH = ("base_model", "mode", "blocks", "lora_rank", "lora_alpha", "batch_size",

@@ -11,6 +11,8 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.views.analyzer.job_progress import JobProgress
+
 
 def param_spin(spec) -> QtWidgets.QAbstractSpinBox:
     """A spin box for a ``Param`` (services.params): limited to its range, showing its
@@ -86,13 +88,8 @@ class InferencePanel(QtWidgets.QGroupBox):
         for b in (self.run_current, self.run_folder, self.cancel):
             buttons.addWidget(b)
         lay.addLayout(buttons)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%v/%m")
-        self.progress.setValue(0)
-        self.progress_label = QtWidgets.QLabel("")
-        self.progress_label.setWordWrap(True)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.progress_label)
+        self.job = JobProgress(lay)
+        self.progress, self.progress_label = self.job.bar, self.job.label
 
     def set_params(self, specs) -> None:
         """One editor per setting description, named and titled after it (``self.<name>``)."""
@@ -132,6 +129,4 @@ class InferencePanel(QtWidgets.QGroupBox):
         self.cancel.setEnabled(running)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.progress_label.setText(message)
+        self.job.show(done, total, message)

@@ -7,6 +7,7 @@ from typing import Any
 
 from PyQt6 import QtCore, QtWidgets
 
+from guv_app.views.analyzer.job_progress import JobProgress
 from guv_app.views.analyzer.param_form import ParamForm
 
 Qt = QtCore.Qt
@@ -51,13 +52,8 @@ class MeasurePanel(QtWidgets.QGroupBox):
         for b in (self.measure, self.cancel, self.export_csv):
             buttons.addWidget(b)
         lay.addLayout(buttons)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%v/%m")
-        self.progress.setValue(0)
-        self.status = QtWidgets.QLabel("")
-        self.status.setWordWrap(True)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
+        self.job = JobProgress(lay)
+        self.progress, self.status = self.job.bar, self.job.label
         lay.addStretch(1)
 
     def set_plugins(self, plugins: Sequence[tuple[str, str, Sequence[Any], str | None]],
@@ -124,6 +120,4 @@ class MeasurePanel(QtWidgets.QGroupBox):
         self.cancel.setEnabled(running)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.status.setText(message)
+        self.job.show(done, total, message)

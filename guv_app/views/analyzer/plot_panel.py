@@ -1,4 +1,4 @@
-"""Histogram of one measurement or scatter of two, coloured by class (pyqtgraph)."""
+"""Histogram of one measurement or scatter of two, coloured by class or by track (pyqtgraph)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,14 @@ class PlotPanel(QtWidgets.QWidget):
         self.bins = QtWidgets.QSpinBox()
         self.bins.setRange(2, 500)
         self.bins.setValue(30)
+        self.color_by = QtWidgets.QComboBox()
+        self.color_by.addItems(["class", "track"])
+        self.color_by.model().item(1).setEnabled(False)  # until the table has tracks
+        self.color_by.setToolTip("Colour by class, or by track once the table is tracked")
         self.export = QtWidgets.QPushButton("Export PNG…")
         self.export.clicked.connect(self.exportRequested)
         for label, w in (("Plot", self.kind), ("x", self.x), ("y", self.y),
-                         ("bins", self.bins)):
+                         ("bins", self.bins), ("colour by", self.color_by)):
             row.addWidget(QtWidgets.QLabel(label))
             row.addWidget(w)
         row.addStretch(1)
@@ -45,7 +49,7 @@ class PlotPanel(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         self._table: dict[str, np.ndarray] = {}
         self._colors: dict[str, tuple[int, int, int]] = {}
-        for w in (self.kind, self.x, self.y):
+        for w in (self.kind, self.x, self.y, self.color_by):
             w.currentIndexChanged.connect(self.redraw)
         self.bins.valueChanged.connect(self.redraw)
         self.kind.currentIndexChanged.connect(self._kind_changed)
@@ -61,8 +65,16 @@ class PlotPanel(QtWidgets.QWidget):
         """Numeric columns become choices; ``class_colors`` maps class name -> RGB."""
         self._table = {k: np.asarray(v) for k, v in table.items()}
         self._colors = dict(class_colors or {})
-        numeric = [k for k, v in self._table.items()
-                   if v.dtype.kind in "iuf" and k not in ("object_id", "class_id")]
+        numeric = [k for k, v in self._table.items() if v.dtype.kind in "iuf"
+                   and k not in ("object_id", "class_id", "track_id", "parent_track_id",
+                                 "lineage_id")]
+        tracked = "track_id" in self._table
+        item = self.color_by.model().item(1)
+        item.setEnabled(tracked)
+        if not tracked and self.color_by.currentIndex() == 1:
+            blocker = QtCore.QSignalBlocker(self.color_by)
+            self.color_by.setCurrentIndex(0)
+            del blocker
         for combo, default in ((self.x, default_x), (self.y, numeric[1] if len(numeric) > 1
                                                       else default_x)):
             blocker = QtCore.QSignalBlocker(combo)
@@ -74,7 +86,15 @@ class PlotPanel(QtWidgets.QWidget):
             del blocker
         self.redraw()
 
-    def _groups(self) -> list[tuple[str, np.ndarray, tuple[int, int, int]]]:
+    def _groups(self) -> list[tuple[str | None, np.ndarray, tuple[int, int, int]]]:
+        """(legend name, row mask, colour) per class, or per track (no legend entries)."""
+        if self.color_by.currentText() == "track" and "track_id" in self._table:
+            from guv_app.views.analyzer.track_panel import N_TRACK_COLORS, track_color
+
+            ids = np.asarray(self._table["track_id"], dtype=np.int64)
+            buckets = np.where(ids > 0, ids % N_TRACK_COLORS, -1)  # one item per colour
+            return [(None, buckets == b, track_color(int(b))) for b in np.unique(buckets)
+                    if b >= 0]
         names = self._table.get("class_name")
         if names is None or not len(names):
             return []

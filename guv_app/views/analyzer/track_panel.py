@@ -14,9 +14,14 @@ Qt = QtCore.Qt
 PER_TRACK, PER_CLASS = "per track", "per class (mean ± SD)"
 
 
+#: Distinct track colours; track k gets colour k mod N, so neighbouring ids always differ and
+#: a plot draws one item per colour (not per track) however many tracks there are.
+N_TRACK_COLORS = 24
+
+
 def track_color(track_id: int) -> tuple[int, int, int]:
-    """A stable, well-spread colour per track id (golden-ratio hues, like TrackMate's)."""
-    hue = (int(track_id) * 0.618033988749895) % 1.0
+    """A stable colour per track id: golden-ratio hues over :data:`N_TRACK_COLORS`."""
+    hue = ((int(track_id) % N_TRACK_COLORS) * 0.618033988749895) % 1.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.9)
     return int(r * 255), int(g * 255), int(b * 255)
 
@@ -32,6 +37,7 @@ class TrackPanel(QtWidgets.QWidget):
     undoRequested = QtCore.pyqtSignal()
     redoRequested = QtCore.pyqtSignal()
     plotChanged = QtCore.pyqtSignal()
+    colorImageToggled = QtCore.pyqtSignal(bool)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +93,9 @@ class TrackPanel(QtWidgets.QWidget):
         edit.addWidget(self.delete)
         edit.addWidget(self.merge)
         side.addLayout(edit)
+        self.color_image = QtWidgets.QCheckBox("colour objects by track in the Image tab")
+        self.color_image.toggled.connect(self.colorImageToggled)
+        side.addWidget(self.color_image)
         self._shortcut(QtGui.QKeySequence.StandardKey.Delete, self.deleteRequested, self.tracks)
         self._shortcut(QtGui.QKeySequence.StandardKey.Undo, self.undoRequested, self)
         self._shortcut(QtGui.QKeySequence.StandardKey.Redo, self.redoRequested, self)
@@ -153,33 +162,48 @@ class TrackPanel(QtWidgets.QWidget):
              highlight: Sequence[int] = ()) -> None:
         """Draw :class:`~guv_app.services.tracking.series.Series` curves.
 
-        Per track: one line per track in its colour, selected tracks thicker. Per class:
-        the mean line and a band of ± SD in the class colour.
+        Per track: each track in its colour, selected tracks thicker. Per class: the mean
+        line and a band of ± SD in the class colour.
         """
         self.plot.clear()
         self.legend.clear()
         item = self.plot.getPlotItem()
         item.setLabel("bottom", x_label)
         item.setLabel("left", self.column.currentText())
-        per_class = self.mode.currentText() == PER_CLASS
-        for k, series in enumerate(curves):
-            if per_class:
-                color = (per_class_colors or {}).get(series.name) or track_color(k + 1)
-                upper = pg.PlotDataItem(series.x, series.y + series.spread, pen=None)
-                lower = pg.PlotDataItem(series.x, series.y - series.spread, pen=None)
-                band = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color, 60))
-                self.plot.addItem(band)
-                self.plot.plot(series.x, series.y, pen=pg.mkPen(color, width=2),
-                               symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(*color),
-                               name=f"{series.name} (n≤{int(series.n.max())})")
-            else:
-                track_id = int(series.name.split()[-1])
-                wide = track_id in highlight
-                self.plot.plot(series.x, series.y, name=series.name if wide else None,
-                               pen=pg.mkPen(track_color(track_id), width=3 if wide else 1.2),
-                               symbol="o", symbolSize=6 if wide else 3, symbolPen=None,
-                               symbolBrush=pg.mkBrush(*track_color(track_id)))
+        if self.mode.currentText() != PER_CLASS:
+            self._draw_tracks(curves, highlight)
+        for k, series in enumerate(curves if self.mode.currentText() == PER_CLASS else ()):
+            color = (per_class_colors or {}).get(series.name) or track_color(k + 1)
+            upper = pg.PlotDataItem(series.x, series.y + series.spread, pen=None)
+            lower = pg.PlotDataItem(series.x, series.y - series.spread, pen=None)
+            self.plot.addItem(pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color, 60)))
+            self.plot.plot(series.x, series.y, pen=pg.mkPen(color, width=2),
+                           symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(*color),
+                           name=f"{series.name} (n≤{int(series.n.max())})")
         self.plot.autoRange()
+
+    def _draw_tracks(self, curves, highlight: Sequence[int]) -> None:
+        """One line item per track colour (tracks joined with NaN breaks), then the
+        highlighted tracks thicker and named in the legend."""
+        buckets: dict[tuple[int, int, int], list] = {}
+        chosen = []
+        for series in curves:
+            track_id = int(series.name.split()[-1])
+            if track_id in highlight:
+                chosen.append((track_id, series))
+            else:
+                buckets.setdefault(track_color(track_id), []).append(series)
+        for color, group in buckets.items():
+            x = np.concatenate([np.r_[s.x, np.nan] for s in group])
+            y = np.concatenate([np.r_[s.y, np.nan] for s in group])
+            self.plot.plot(x, y, connect="finite", pen=pg.mkPen(color, width=1.2),
+                           symbol="o", symbolSize=3, symbolPen=None,
+                           symbolBrush=pg.mkBrush(*color))
+        for track_id, series in chosen:
+            color = track_color(track_id)
+            self.plot.plot(series.x, series.y, name=series.name, pen=pg.mkPen(color, width=3),
+                           symbol="o", symbolSize=6, symbolPen=None,
+                           symbolBrush=pg.mkBrush(*color))
 
     def data_items(self) -> list[pg.PlotDataItem]:
         return list(self.plot.getPlotItem().listDataItems())
@@ -187,6 +211,7 @@ class TrackPanel(QtWidgets.QWidget):
 
 def numeric_columns(table: dict[str, np.ndarray]) -> list[str]:
     """Columns worth plotting over time (numbers, not ids or the time itself)."""
-    skip = {"object_id", "class_id", "track_id", "parent_track_id", "t", "z", "series",
+    skip = {"object_id", "class_id", "track_id", "parent_track_id", "lineage_id", "t", "z",
+            "series",
             "time_s", "track_age", "track_age_s"}
     return [k for k, v in table.items() if np.asarray(v).dtype.kind in "iuf" and k not in skip]

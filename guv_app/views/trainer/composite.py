@@ -50,21 +50,49 @@ def default_displays(planes: np.ndarray) -> list[ChannelDisplay]:
     return out
 
 
+def channel_u8(plane: np.ndarray, d: ChannelDisplay) -> np.ndarray:
+    """One (Y, X) channel through its contrast window, as uint8 0-255 (rounded).
+
+    8/16-bit data goes through OpenCV's saturating subtract and scale (SIMD; ~5x faster
+    than float32 numpy on a 4096x4096 plane, which keeps contrast sliders responsive);
+    other types are scaled in float32.
+    """
+    import cv2
+
+    scale = 255.0 / max(d.high - d.low, 1e-12)
+    if plane.dtype in (np.uint8, np.uint16) and d.low >= 0 and d.high - d.low >= 1:
+        # (a window narrower than one grey level is a threshold: float path, no overflow)
+        whole = int(np.floor(d.low))
+        shifted = cv2.subtract(np.ascontiguousarray(plane), whole) if whole else plane
+        return cv2.convertScaleAbs(shifted, alpha=scale, beta=-(d.low - whole) * scale)
+    norm = (np.asarray(plane, np.float32) - d.low) * scale
+    return np.rint(np.clip(norm, 0, 255, out=norm)).astype(np.uint8)
+
+
 def composite(planes: np.ndarray, displays: list[ChannelDisplay]) -> np.ndarray:
-    """(C, Y, X) planes -> (Y, X, 3) uint8 additive colour composite."""
+    """(C, Y, X) planes -> (Y, X, 3) uint8 additive colour composite (saturating at 255)."""
+    import cv2
+
     c, h, w = planes.shape
-    acc = np.zeros((h, w, 3), np.float32)
+    out: np.ndarray | None = None
+    zeros: np.ndarray | None = None
     for i in range(c):
         d = displays[i]
         if not d.visible:
             continue
-        scale = 1.0 / max(d.high - d.low, 1e-12)
-        norm = np.clip((planes[i].astype(np.float32) - d.low) * scale, 0.0, 1.0)
-        rgb = np.asarray(CHANNEL_COLORS.get(d.color, (255, 255, 255)), np.float32)
-        for k in range(3):
-            if rgb[k]:
-                acc[..., k] += norm * rgb[k]
-    return np.clip(acc, 0, 255).astype(np.uint8)
+        v = channel_u8(planes[i], d)
+        comps = []
+        for k in CHANNEL_COLORS.get(d.color, (255, 255, 255)):
+            if k == 255:
+                comps.append(v)
+            elif k == 0:
+                zeros = np.zeros_like(v) if zeros is None else zeros
+                comps.append(zeros)
+            else:
+                comps.append(cv2.convertScaleAbs(v, alpha=k / 255.0))
+        rgb = cv2.merge(comps)
+        out = rgb if out is None else cv2.add(out, rgb)
+    return out if out is not None else np.zeros((h, w, 3), np.uint8)
 
 
 def slider_ranges(planes: np.ndarray, previous: list[tuple[float, float]] | None = None
