@@ -80,6 +80,11 @@ class PlaneSource:
         self._handle: Any = None
         self._finalizer: weakref.finalize | None = None
 
+    #: Map the file anew for every plane instead of holding the map: a mapped file that
+    #: another program truncates or rewrites meanwhile kills the process (SIGBUS) on the
+    #: next read; mapped per read, it gives that plane's current content or a clean error.
+    remap_per_read: bool = False
+
     def open_handle(self) -> Any:
         """Open the file; the default keeps no handle."""
         return None
@@ -97,6 +102,8 @@ class PlaneSource:
 
     @property
     def handle(self) -> Any:
+        if self.remap_per_read:
+            return self.open_handle()
         if self._handle is None:
             self.adopt(self.open_handle())
         return self._handle
@@ -136,6 +143,9 @@ class Image:
     series_names: list[str] = field(default_factory=list)
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    z_step: float | None = None  # µm between Z slices, when the file says
+    time_interval: float | None = None  # s between time points, when the file says
+    frame_times: tuple[float, ...] | None = None  # s of each time point from the first (ND2)
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -184,6 +194,19 @@ class Image:
     @property
     def plane_shape(self) -> tuple[int, int, int]:
         return (self.n_channels, self.size_y, self.size_x)
+
+    def time_of(self, t: int) -> float | None:
+        """Seconds from the first time point to time point ``t``: the recorded time stamp
+        (``frame_times``) where the file has one, else ``t * time_interval``, else None."""
+        if self.frame_times is not None and 0 <= t < len(self.frame_times):
+            return float(self.frame_times[t])
+        if self.time_interval:
+            return float(t) * float(self.time_interval)
+        return None
+
+    def z_of(self, z: int) -> float | None:
+        """Position of slice ``z`` in µm from the first slice (``z * z_step``), or None."""
+        return float(z) * float(self.z_step) if self.z_step else None
 
     # -- pixels ---------------------------------------------------------------------------
     def plane(self, t: int = 0, z: int = 0) -> np.ndarray:
@@ -243,5 +266,7 @@ class Image:
             "dtype": str(self.dtype),
             "channel_names": list(self.channel_names),
             "pixel_size": list(self.pixel_size) if self.pixel_size else None,
+            "z_step": self.z_step,
+            "time_interval": self.time_interval,
             "warnings": list(self.warnings),
         }

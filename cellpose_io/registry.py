@@ -28,11 +28,11 @@ from typing import ClassVar
 
 from cellpose_io.errors import ImageReadError
 from cellpose_io.image import Image, one_line
+from cellpose_io.suffixes import SEG_SUFFIX
 
 log = logging.getLogger(__name__)
 
 HEAD_BYTES = 512
-SEG_SUFFIX = "_seg.npy"
 
 _READERS: dict[str, ImageReader] = {}
 _DISCOVERED = False

@@ -4,6 +4,12 @@
 anything the file names (``os.system`` included). Label files travel between labs and
 clusters, so we parse the ``.npy`` header ourselves and unpickle with an allow-list that
 admits only numpy arrays, dtypes and scalars plus Python's plain containers and scalars.
+
+Refusing code is not enough: numpy rebuilds an array from the shape, dtype and bytes the
+file declares and trusts them, so a 2.6 KB file whose buffer is shorter than shape x
+itemsize, or whose dtype is an object/structured type over raw bytes, makes numpy read
+memory it does not own (SIGSEGV, or silently wrong values). Every array, dtype and scalar
+is checked before numpy sees it (:class:`RestrictedUnpickler`).
 """
 
 from __future__ import annotations

@@ -36,19 +36,17 @@ from cellpose_io.label_classes import (
 )
 from cellpose_io.outlines import outlines_from_masks
 from cellpose_io.safe_pickle import load_pickled_npy
+from cellpose_io.suffixes import PRED_SUFFIX, SEG_SUFFIX
 
 __all__ = [
     "METADATA_KEYS", "SegData", "images_sharing_labels", "load_seg", "save_seg",
-    "seg_path_for", "write_seg", "mask_dtype_for", "plane_tag", "SEG_SUFFIX", "PRED_SUFFIX",
+    "seg_path_for", "write_seg", "mask_dtype_for", "plane_tag", "save_seg_volume",
+    "SEG_SUFFIX", "PRED_SUFFIX",
 ]
 
 log = logging.getLogger(__name__)
 
 SEG_FORMAT_VERSION = 1
-#: Training labels: ``<stem>_seg.npy``, Cellpose's own name (its GUI opens it).
-SEG_SUFFIX = "_seg.npy"
-#: Model predictions: ``<stem>_pred_seg.npy``, same layout, kept apart from training labels.
-PRED_SUFFIX = "_pred_seg.npy"
 # Keys this module interprets; anything else in a file is kept in SegData.extra.
 _KNOWN_KEYS = {
     "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
@@ -65,6 +63,7 @@ METADATA_KEYS: dict[str, str] = {
     "promoted_from": "model whose prediction became these training labels (str)",
     "mcp_labels_from": "the mask image these labels were made from: {file, sha256} (dict)",
     "mcp_imported_from": "name of the file (e.g. an ImageJ RoiSet) these labels came from (str)",
+    "mcp_anisotropy": "Z sampling / XY pixel size a 3-D prediction was made with (float)",
 }
 
 
@@ -250,7 +249,7 @@ def save_seg(
     class_colors: list[Any] | None = None,
     *,
     out_path: str | os.PathLike | None = None,
-    suffix: str = "_seg.npy",
+    suffix: str = SEG_SUFFIX,
     outlines: np.ndarray | None = None,
     ismanual: np.ndarray | None = None,
     diameter: float | None = None,
@@ -329,6 +328,51 @@ def save_seg(
     _check_own_label_file(image_path, target)
     atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     log.debug("saved %d objects to %s", max_id, target)
+    return target
+
+
+def save_seg_volume(
+    image_path: str | os.PathLike,
+    masks: np.ndarray,
+    out_path: str | os.PathLike,
+    *,
+    diameter: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a 3-D segmentation (Z, Y, X) of a Z stack as the Cellpose GUI saves one.
+
+    Upstream's 3-D ``_seg.npy`` holds ``masks`` and ``outlines`` of shape (Z, Y, X); its GUI
+    opens such a file with the stack. Objects carry no class (all unassigned). ``metadata``
+    adds keys of :data:`METADATA_KEYS` (a prediction's model and settings). :func:`load_seg` reads only
+    2-D label images and refuses this file with a clear message. Atomic like
+    :func:`save_seg`; ValueError for anything but a 3-D integer array.
+    """
+    arr = np.asarray(masks)
+    if arr.ndim != 3 or arr.shape[0] < 2:
+        raise ValueError(f"a volume's masks must be (Z, Y, X) with Z >= 2, got {arr.shape}")
+    arr = np.stack([_as_masks(plane) for plane in arr]).astype(
+        mask_dtype_for(int(arr.max()) if arr.size else 0), copy=False)
+    max_id = int(arr.max()) if arr.size else 0
+    dat: dict[str, Any] = {
+        "masks": arr,
+        "outlines": np.stack([outlines_from_masks(plane) for plane in arr]),
+        "chan_choose": [0, 0],
+        "ismanual": np.zeros(max_id, dtype=bool),
+        "filename": os.fspath(Path(image_path).absolute()),
+        "diameter": float("nan") if diameter is None else float(diameter),
+        "classes": np.zeros(max_id + 1, np.int32),
+        "class_names": ["background"],
+        "class_colors": np.zeros((1, 3), np.uint8),
+        "mcp_seg_version": SEG_FORMAT_VERSION,
+    }
+    unknown = sorted(set(metadata or {}) - set(METADATA_KEYS))
+    if unknown:
+        raise ValueError(f"unknown _seg.npy metadata key(s) {', '.join(map(repr, unknown))}")
+    for key, value in (metadata or {}).items():
+        _check_storable(value, key)
+        dat[key] = value
+    target = Path(out_path)
+    atomic_write(target, lambda fh: np.save(fh, dat, allow_pickle=True))
     return target
 
 
@@ -436,8 +480,11 @@ def _read_optional(path: Path, dat: dict, masks: np.ndarray, max_id: int) -> dic
     return out
 
 
-def load_seg(path: str | os.PathLike) -> SegData:
+def load_seg(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> SegData:
     """Read a ``_seg.npy`` written by us, by Cellpose, or by MultiCellPose 0.9.x.
+
+    With ``shape`` (the image's (H, W)), labels of another size are refused with a
+    :class:`LabelReadError` saying both sizes.
 
     Files without class keys read as all objects unassigned (class 0). 0.9 files with a
     per-pixel ``classes_map`` ((H, W) or (1, H, W)) get per-object classes by majority
@@ -447,7 +494,7 @@ def load_seg(path: str | os.PathLike) -> SegData:
     can skip this one file.
     """
     try:
-        return _load_seg(Path(path))
+        seg = _load_seg(Path(path))
     except LabelReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a hostile file triggers names the file
@@ -456,6 +503,10 @@ def load_seg(path: str | os.PathLike) -> SegData:
         raise LabelReadError(
             path, f"unreadable ({type(exc).__name__}{': ' + text[:200] if text else ''})"
         ) from exc
+    if shape is not None and tuple(seg.masks.shape) != tuple(shape):
+        (h, w), (H, W) = seg.masks.shape, shape
+        raise LabelReadError(path, f"labels are {h}x{w} but the image is {H}x{W}")
+    return seg
 
 
 def _load_seg(path: Path) -> SegData:

@@ -49,3 +49,8 @@ def settings_dir() -> Path:
 def weights_dir() -> Path:
     """Where downloaded or user-supplied pretrained weights are kept."""
     return _subdir("weights")
+
+
+def package_data_dir() -> Path:
+    """Read-only files shipped inside the package: the sample image, packaged models."""
+    return Path(__file__).resolve().parent / "data"

@@ -51,6 +51,8 @@ def parse_inf(text: str) -> DaxInfo:
 
 
 class DaxSource(PlaneSource):
+    remap_per_read = True  # see PlaneSource.remap_per_read
+
     def __init__(self, path: Path, shape: tuple[int, int, int], big_endian: bool) -> None:
         super().__init__(path)
         self.shape, self.big_endian = shape, big_endian

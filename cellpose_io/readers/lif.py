@@ -148,11 +148,16 @@ class LifReader(ImageReader):
         pixel_size = None
         if row_dim != DIM_T and scale.get(row_dim) and scale.get(DIM_X):
             pixel_size = (1.0 / abs(float(scale[row_dim])), 1.0 / abs(float(scale[DIM_X])))
+        steps = {}
+        if sizes["Z"] > 1 and scale.get(DIM_Z):
+            steps["z_step"] = 1.0 / abs(float(scale[DIM_Z]))  # readlif: px per µm
+        if sizes["T"] > 1 and scale.get(DIM_T):
+            steps["time_interval"] = 1.0 / abs(float(scale[DIM_T]))  # readlif: frames per s
         source = LifSource(path, entry.image, entry.tile, n_channels, row_dim)
         source.adopt(image)
         return Image(
             path=path, axes=axes, shape=tuple(shape), dtype=dtype, source=source,
             channel_names=_lut_names(lif, image.name, n_channels), pixel_size=pixel_size,
             series=series, n_series=len(entries), series_names=[e.name for e in entries],
-            format=self.name, warnings=warnings,
+            format=self.name, warnings=warnings, **steps,
         )

@@ -8,6 +8,7 @@ RGB (brightfield colour camera) samples become channels.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import numpy as np
 
 from cellpose_io.image import Image, PlaneSource
 from cellpose_io.registry import ImageReader, check_series, register_reader
+
+log = logging.getLogger(__name__)
 
 # legacy (JPEG 2000 based) and current ND2 signatures
 ND2_MAGIC = (b"\xda\xce\xbe\x0a", b"\x00\x00\x00\x0cjP  ")
@@ -68,6 +71,7 @@ class Nd2Reader(ImageReader):
             dtype = np.dtype(f.dtype)
             names = self._channel_names(f)
             voxel = f.voxel_size()
+            times = _frame_times(f, series)
         loops = loop_axes(sizes)
         unknown = [a for a in loops if a not in ("T", "Z", "P")]
         t_axis = "T"
@@ -87,11 +91,18 @@ class Nd2Reader(ImageReader):
         pixel_size = None
         if voxel is not None and voxel.x > 0 and voxel.y > 0:
             pixel_size = (float(voxel.y), float(voxel.x))
+        steps: dict = {}
+        if loops.get("Z", 1) > 1 and voxel is not None and voxel.z > 0:
+            steps["z_step"] = float(voxel.z)
+        if t_axis == "T" and loops.get("T", 1) > 1 and times and len(times) == loops["T"]:
+            steps["frame_times"] = times
+            steps["time_interval"] = (times[-1] - times[0]) / (len(times) - 1)
         return Image(
             path=path, axes=axes, shape=tuple(shape), dtype=dtype,
             source=Nd2Source(path, series, loops, t_axis), channel_names=names,
             pixel_size=pixel_size, series=series, n_series=n_positions,
             series_names=[f"position {i}" for i in range(n_positions)], format=self.name,
+            **steps,
         )
 
     @staticmethod
@@ -100,3 +111,27 @@ class Nd2Reader(ImageReader):
         channels = getattr(metadata, "channels", None) or []
         names = [str(getattr(getattr(c, "channel", None), "name", "") or "") for c in channels]
         return names if any(names) and not f.is_rgb else []
+
+
+def _frame_times(f: Any, series: int) -> tuple[float, ...] | None:
+    """Seconds of each time point from the first: the acquisition time stamp of the first
+    plane recorded at each ``T Index`` (of this position), or None when not recorded."""
+    try:
+        events = f.events(orient="list")
+        stamps = events.get("Time [s]")
+        t_index = events.get("T Index")
+        if not stamps or not t_index:
+            return None
+        p_index = events.get("P Index")
+        first: dict[int, float] = {}
+        for i, (t, stamp) in enumerate(zip(t_index, stamps, strict=False)):
+            if p_index is not None and int(p_index[i]) != series:
+                continue
+            first[int(t)] = min(float(stamp), first.get(int(t), float("inf")))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # metadata varies
+        log.debug("no ND2 frame times: %s", exc)
+        return None
+    if not first or sorted(first) != list(range(len(first))):
+        return None
+    start = first[0]
+    return tuple(first[t] - start for t in range(len(first)))

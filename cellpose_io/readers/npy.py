@@ -52,6 +52,8 @@ def guess_axes(shape: tuple[int, ...]) -> str:
 
 
 class NpySource(PlaneSource):
+    remap_per_read = True  # see PlaneSource.remap_per_read
+
     def __init__(self, path: Path, plan: AxisPlan) -> None:
         super().__init__(path)
         self.plan = plan
@@ -92,6 +94,6 @@ class NpyReader(ImageReader):
         plan = AxisPlan.build(guess_axes(arr.shape), arr.shape)
         axes, shape = axes_and_shape(plan, plan.size("C"))
         source = NpySource(path, plan)
-        source.adopt(arr)
+        del arr  # the header was all we needed; planes map the file per read
         return Image(path=path, axes=axes, shape=shape, dtype=dtype, source=source,
                      format=self.name)

@@ -108,6 +108,7 @@ class NrrdSource(PlaneSource):
                  shape: tuple[int, ...], dtype: np.dtype) -> None:
         super().__init__(path)
         self.plan, self.raw, self.shape, self.dtype = plan, raw, shape, dtype
+        self.remap_per_read = raw is not None  # raw data is memory-mapped (see PlaneSource)
 
     def open_handle(self) -> Any:
         if self.raw is not None:

@@ -58,7 +58,26 @@ def ome_image_metadata(xml: str, index: int, name: str | None = None) -> dict:
         except ValueError:
             sizes.append(None)
     pixel_size = (sizes[0], sizes[1]) if None not in sizes and all(sizes) else None
-    return {"channel_names": names, "pixel_size": pixel_size}
+    return {"channel_names": names, "pixel_size": pixel_size, **_ome_steps(pixels)}
+
+
+def _ome_steps(pixels: ET.Element) -> dict:
+    """``z_step`` (µm, PhysicalSizeZ) and ``time_interval`` (s, TimeIncrement) when given."""
+    from cellpose_io.readers.tiff import SECONDS
+
+    out: dict = {}
+    try:
+        z = pixels.get("PhysicalSizeZ")
+        factor = unit_to_um(pixels.get("PhysicalSizeZUnit") or "µm")
+        if z is not None and factor and float(z) > 0 and int(pixels.get("SizeZ", 1)) > 1:
+            out["z_step"] = float(z) * factor
+        dt = pixels.get("TimeIncrement")
+        per = SECONDS.get((pixels.get("TimeIncrementUnit") or "s").strip().lower())
+        if dt is not None and per and float(dt) > 0 and int(pixels.get("SizeT", 1)) > 1:
+            out["time_interval"] = float(dt) * per
+    except ValueError:
+        log.debug("unreadable OME PhysicalSizeZ/TimeIncrement")
+    return out
 
 
 def tiff_is_ome(path: Path) -> bool:

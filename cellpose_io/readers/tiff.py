@@ -295,6 +295,29 @@ def resolution_um(page: Any, unit: str | None) -> tuple[float, float] | None:
     return (sizes[0], sizes[1])
 
 
+SECONDS = {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
+           "min": 60.0, "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0,
+           "hour": 3600.0, "hours": 3600.0}
+
+
+def imagej_steps(ij: dict, size_z: int, size_t: int) -> dict:
+    """``z_step`` (µm, ImageJ's ``spacing`` in the image ``unit``) and ``time_interval`` (s,
+    ImageJ's ``finterval`` in ``tunit``, seconds by default) of a hyperstack, when given."""
+    out: dict = {}
+    per_unit = unit_to_um(ij.get("unit"))
+    try:
+        spacing = float(ij.get("spacing") or 0.0)
+        if size_z > 1 and spacing > 0 and per_unit:
+            out["z_step"] = spacing * per_unit
+        interval = float(ij.get("finterval") or 0.0)
+        factor = SECONDS.get(str(ij.get("tunit") or "s").strip().lower())
+        if size_t > 1 and interval > 0 and factor:
+            out["time_interval"] = interval * factor
+    except (TypeError, ValueError):
+        log.debug("unreadable ImageJ spacing/finterval in %r", ij)
+    return out
+
+
 def imagej_channel_names(labels: Any, n_channels: int) -> list[str]:
     """ImageJ slice labels as channel names when they repeat with the channel period.
 
@@ -361,10 +384,12 @@ class TiffReader(ImageReader):
         page = tseries.keyframe
         ij = tif.imagej_metadata if tif.is_imagej else None
         names: list[str] = []
+        extra: dict = {}
         if ij:
             names = imagej_channel_names(ij.get("Labels"), layout.plan.size("C"))
             pixel_size = resolution_um(page, ij.get("unit"))
+            extra = imagej_steps(ij, layout.plan.size("Z"), layout.plan.size("T"))
         else:
             unit = getattr(page.tags.get("ResolutionUnit"), "value", None)
             pixel_size = resolution_um(page, "cm") if int(unit or 0) == 3 else None
-        return {"channel_names": names, "pixel_size": pixel_size}
+        return {"channel_names": names, "pixel_size": pixel_size, **extra}

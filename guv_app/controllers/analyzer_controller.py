@@ -22,15 +22,17 @@ from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_tracks import TrackController
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
+from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
-from guv_app.services.analysis.predictions import pred_path_for, prediction_state, settings_hash
+from guv_app.services.analysis.predictions import has_prediction, prediction_state, settings_hash
 from guv_app.services.analysis.promote import (
     PromoteResult,
     promote,
     promote_conflicts,
     undo_promote,
 )
+from guv_app.services.batch import PlaneSelection, SelectionError
 from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.views.analyzer.window import AnalyzerWindow
 
@@ -110,6 +112,15 @@ class AnalyzerController(QtCore.QObject):
                                **{p.name: s[p.name] for p in FORM_PARAMS})
         return s["model"], params, s["force"]
 
+    def plane_selection(self) -> PlaneSelection | None:
+        """The Series / T / Z selection of the form (the CLI's syntax); None (and a message)
+        when it does not parse."""
+        try:
+            return PlaneSelection.parse(**self.window.inference.plane_texts())
+        except SelectionError as exc:
+            self.window.show_message(str(exc))
+            return None
+
     # ------------------------------------------------------------------ images
     def ask_folder(self) -> None:
         start = str(self.settings.value(LAST_DIR_KEY, str(Path.home())))
@@ -124,8 +135,16 @@ class AnalyzerController(QtCore.QObject):
             self.set_images([*self.images, *map(Path, files)])
 
     def open_folder(self, folder: str | os.PathLike) -> bool:
+        """Show the images of ``folder``; a ``predict --out`` folder (with a run index and
+        no images) shows the images its index lists, with their predictions."""
+        from guv_app.services.measurement.labels import indexed_images, indexed_predictions
+
         try:
             images = list_images(folder)
+            self.editor.indexed = indexed_predictions([folder])
+            self.measure.predictions_dirs = [Path(folder)] if self.editor.indexed else []
+            if not images:
+                images = indexed_images(folder)
         except OSError as exc:
             self.window.show_message(f"Cannot open {folder}: {exc}")
             return False
@@ -146,13 +165,18 @@ class AnalyzerController(QtCore.QObject):
         self.images = list(seen)
         files = self.window.files
         files.set_files([p.name for p in self.images],
-                        ["yes" if pred_path_for(p).exists() else "" for p in self.images])
+                        ["yes" if self._predicted(p) else "" for p in self.images])
         self._update_summary()
         if self.images:
             files.set_current(0)
             self.show_row(0)  # row 0 may have been current already: then no signal came
         else:
             self.editor.clear()
+
+    def _predicted(self, image: Path) -> bool:
+        """A prediction beside ``image`` or listed for it by the opened run index."""
+        indexed = {key[0] for key in self.editor.indexed}
+        return has_prediction(image) or str(Path(image).resolve()) in indexed
 
     def current_row(self) -> int:
         return self.window.files.table.currentRow()
@@ -162,19 +186,20 @@ class AnalyzerController(QtCore.QObject):
         if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
             if not self.editor.open(self.images[row]):
                 self.window.show_message(self.editor.error or "cannot open image")
-            self.tracks.color_image()
             self.window.tabs.setCurrentIndex(0)
 
     def _refresh_row(self, row: int) -> None:
         if 0 <= row < len(self.images):
             model, params, _ = self.segment_params()
-            state = prediction_state(self.images[row], settings_hash(model, params))
+            image = self.images[row]
+            on_screen = self.editor.prediction_file() if image == self.editor.path else None
+            state = prediction_state(image, settings_hash(model, params), on_screen)
             self.window.files.set_prediction(row, {"none": "", "current": "yes",
                                                    "other": "other settings"}.get(state, state))
 
     def _update_summary(self) -> None:
         n = len(self.images)
-        n_pred = sum(pred_path_for(p).exists() for p in self.images)
+        n_pred = sum(self._predicted(p) for p in self.images)
         self.window.files.summary.setText(f"{n} image(s) · {n_pred} predicted")
 
     # ------------------------------------------------------------------ batch
@@ -188,7 +213,8 @@ class AnalyzerController(QtCore.QObject):
         if not 0 <= row < len(self.images):
             return False
         image = self.images[row]
-        if prediction_state(image) == "edited" and not self.confirm(
+        on_screen = self.editor.prediction_file() if image == self.editor.path else None
+        if prediction_state(image, path=on_screen) == "edited" and not self.confirm(
                 "Replace corrected prediction?",
                 f"The prediction of {image.name} was corrected by hand. Replace it with a "
                 "new prediction?"):
@@ -207,14 +233,28 @@ class AnalyzerController(QtCore.QObject):
         if not model:
             self.window.show_message("Choose a model first")
             return False
+        try:
+            scheduler = scheduler_from_values(self.window.inference.settings())
+        except ValueError as exc:
+            self.window.show_message(str(exc))
+            return False
+        selection = self.plane_selection()
+        if selection is None:
+            return False
         images = [self.images[r] for r in rows]
         for r in rows:
             self.window.files.set_status(r, "queued")
 
         def job(report, cancel):
-            return predict_images(images, model, params, force=force,
-                                  progress=step_reporter(report), cancel=cancel,
-                                  on_image=report)
+            kwargs = dict(force=force, selection=selection, progress=step_reporter(report),
+                          cancel=cancel, on_image=report)
+            if scheduler is None:
+                return predict_images(images, model, params, **kwargs)
+            from guv_app.services.distributed.executor import open_executor
+
+            with open_executor(scheduler) as executor:  # the planes run on Dask workers
+                return predict_images(images, model, params, executor=executor,
+                                      write_on_worker=scheduler.workers_write, **kwargs)
 
         self.window.inference.set_running(True)
         self.window.inference.show_progress(0, len(images), f"loading model {model}…")
@@ -244,6 +284,8 @@ class AnalyzerController(QtCore.QObject):
             return
         text = status.reason or (f"{status.n_objects} objects in {status.seconds:.1f} s"
                                  if status.status == "done" else "")
+        if not status.single or status.series:  # a plane of a movie / stack / series
+            text = f"{status.label}: {text or status.status}"
         self.window.files.set_status(row, status.status, text)
         if status.status == "done":
             self.window.files.set_prediction(row, "yes")
@@ -253,14 +295,20 @@ class AnalyzerController(QtCore.QObject):
     def _on_batch_done(self, result: BatchResult) -> None:
         self.window.inference.set_running(False)
         self.last_batch = result
-        for status in result.images:  # 'cancelled' rows never came through _on_image
-            if status.status == "cancelled":
-                row = self._row_of(status.image)
-                if row >= 0:
-                    self.window.files.set_status(row, "cancelled", status.reason)
+        for image, planes in result.by_image().items():  # one line per file
+            row = self._row_of(image)
+            if row < 0 or len(planes) == 1 and planes[0].status != "cancelled":
+                continue
+            status = next((s for s in ("failed", "cancelled", "done", "skipped")
+                           if any(p.status == s for p in planes)), "done")
+            counts = {s: sum(p.status == s for p in planes) for s in
+                      ("done", "skipped", "failed", "cancelled")}
+            self.window.files.set_status(row, status, f"{len(planes)} plane(s): " + ", ".join(
+                f"{n} {s}" for s, n in counts.items() if n))
         self._update_summary()
         failed = result.failures
-        text = (f"{result.count('done')} done, {result.count('failed')} failed, "
+        text = (f"{result.n_files} file(s), {len(result.planes)} plane(s): "
+                f"{result.count('done')} done, {result.count('failed')} failed, "
                 f"{result.count('skipped')} skipped"
                 + (f", {result.count('cancelled')} cancelled" if result.cancelled else ""))
         self.window.inference.progress_label.setText(text)

@@ -19,6 +19,7 @@ from cellpose_io.atomic import atomic_write_bytes
 from guv_app.controllers.task_runner import TaskRunner, last_step, step_reporter
 from guv_app.plugins.base import PluginError
 from guv_app.services.analysis.measure import MeasureRun, measure_images
+from guv_app.services.batch import PlaneSelection, SelectionError
 
 if TYPE_CHECKING:
     from guv_app.views.analyzer.window import AnalyzerWindow
@@ -40,6 +41,7 @@ class MeasureController(QtCore.QObject):
         self._images = images
         self._before_run = before_run
         self.run: MeasureRun | None = None
+        self.predictions_dirs: list[Path] = []  # predict --out folders whose index to use
         self.task = TaskRunner(self, name="measurement")
         self.task.progress.connect(self._on_reports)
         self.task.finished.connect(self._done)
@@ -69,7 +71,8 @@ class MeasureController(QtCore.QObject):
         return self.task.running
 
     def measure(self) -> bool:
-        """Measure every image of the list with the checked plugins (background thread)."""
+        """Measure every selected plane of every image of the list with the checked plugins
+        (background thread)."""
         if self.running:
             return False
         images = self._images()
@@ -88,10 +91,16 @@ class MeasureController(QtCore.QObject):
         except PluginError as exc:
             self.panel.status.setText(str(exc))
             return False
+        try:  # the planes chosen in the Predict panel (Series / T / Z), as for predict
+            selection = PlaneSelection.parse(**self.window.inference.plane_texts())
+        except SelectionError as exc:
+            self.panel.status.setText(str(exc))
+            return False
 
         def job(report, cancel):
             return measure_images(images, plugins, params, labels, step_reporter(report),
-                                  cancel)
+                                  cancel, selection=selection,
+                                  predictions_dirs=self.predictions_dirs)
 
         self.panel.set_running(True)
         self.panel.show_progress(0, len(images), "measuring…")
@@ -113,12 +122,12 @@ class MeasureController(QtCore.QObject):
         self.window.table.set_table(run.table)
         self.window.plots.set_table(run.table, run.class_colors)
         self.panel.export_csv.setEnabled(run.n_rows > 0 or bool(run.statuses))
-        problems = [f"{s.image}: {s.error}" for s in run.statuses if s.status == "failed"]
-        problems += [f"{s.image}: plugin {k}: {v}" for s in run.statuses
+        problems = [f"{s.label}: {s.reason}" for s in run.statuses if s.status == "failed"]
+        problems += [f"{s.label}: plugin {k}: {v}" for s in run.statuses
                      for k, v in s.plugin_errors.items()]
         n_done = sum(s.status == "done" for s in run.statuses)
         n_skipped = sum(s.status == "skipped" for s in run.statuses)
-        text = (f"{run.n_rows} objects from {n_done} image(s)"
+        text = (f"{run.n_rows} objects from {n_done} plane(s)"
                 + (f", {n_skipped} skipped (no labels)" if n_skipped else "")
                 + (" — cancelled" if run.cancelled else "")
                 + (f"; {len(problems)} problem(s): " + "; ".join(problems[:3])

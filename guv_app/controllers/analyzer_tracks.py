@@ -75,6 +75,9 @@ class TrackController(QtCore.QObject):
         p.redoRequested.connect(self.redo)
         p.plotChanged.connect(self.redraw)
         p.colorImageToggled.connect(lambda _on: self.color_image())
+        if editor is not None:  # a new image or plane in the Image tab: colour it too
+            editor.doc.events.connect(
+                lambda ev: self.color_image() if ev.kind == "reset" else None)
 
     @property
     def table(self) -> Table | None:
@@ -98,6 +101,10 @@ class TrackController(QtCore.QObject):
         ok = "t" in table and n > 0
         self.panel.track.setEnabled(ok)
         self.panel.set_columns(numeric_columns(table))
+        calibrated = {"centroid_y_um", "centroid_x_um"} <= set(table)
+        self.panel.units.model().item(1).setEnabled(calibrated)
+        if not calibrated:
+            self.panel.units.setCurrentIndex(0)
         if ok:
             frames = len(np.unique(np.asarray(table["t"])))
             self.panel.status.setText(
@@ -129,7 +136,8 @@ class TrackController(QtCore.QObject):
     def config(self) -> TrackingConfig:
         p = self.panel
         return TrackingConfig(max_distance=p.max_distance.value(), max_gap=p.gap.value(),
-                              area_weight=p.area_weight.value(),
+                              units=p.units.currentData(), area_weight=p.area_weight.value(),
+                              intensity_weight=p.intensity_weight.value(),
                               same_class=p.same_class.isChecked(),
                               divisions=p.divisions.isChecked())
 
@@ -209,13 +217,14 @@ class TrackController(QtCore.QObject):
         ids = np.asarray(table["track_id"], dtype=np.int64)
         t = np.asarray(table["t"])
         names = np.asarray(table.get("class_name", np.full(len(ids), "")), dtype=object)
+        order = np.flatnonzero(ids > 0)
+        order = order[np.lexsort((t[order], ids[order]))]  # by track, then time
+        tracks, starts, counts = np.unique(ids[order], return_index=True, return_counts=True)
         rows = []
-        for track in np.unique(ids[ids > 0]):
-            mine = ids == track
-            first, last = t[mine].min(), t[mine].max()
-            label = str(names[mine][0]) if len(names) else ""
-            rows.append((int(track), f"track {int(track)} · {label} · t {first}–{last} "
-                                     f"({int(mine.sum())} objects)"))
+        for track, start, count in zip(tracks, starts, counts, strict=True):
+            first, last = order[start], order[start + count - 1]
+            rows.append((int(track), f"track {int(track)} · {names[first]} · "
+                                     f"t {t[first]}–{t[last]} ({int(count)} objects)"))
         self.panel.set_tracks(rows)  # emits plotChanged -> redraw
         self.color_image()
 
@@ -249,9 +258,9 @@ class TrackController(QtCore.QObject):
         if editor is None:
             return
         on = self.panel.color_image.isChecked() and editor.path is not None
-        colors = self.object_colors(editor.path.name, getattr(editor, "series", 0),
-                                    getattr(editor, "t", 0), getattr(editor, "z", 0)) \
-            if on else None
+        plane = getattr(editor, "plane", None)  # (series, t, z) on screen, when it has one
+        where = (plane.series, plane.t, plane.z) if plane is not None else (0, 0, 0)
+        colors = self.object_colors(editor.path.name, *where) if on else None
         if colors is not None or editor.trainer.object_colors is not None:
             editor.trainer.set_object_colors(colors)
 

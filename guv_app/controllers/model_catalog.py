@@ -119,12 +119,15 @@ def runnable(meta: ModelMeta | None) -> bool:
 
 
 def default_model(catalog: ModelCatalog, last_used: str | None = None) -> str:
-    """The model a selector starts on: the last one used if it can run, else ``tiny``
-    when Cellpose-SAM's weights are missing (offline), else ``cpsam``."""
+    """The model a selector starts on: the last one used if it can run, else ``cpsam`` when
+    its weights are on disk, else (offline) the packaged ``nuclei-starter``, which finds
+    nuclei without any download, else ``tiny``."""
     if last_used and runnable(catalog.meta(last_used)):
         return last_used
     if runnable(catalog.meta("cpsam")):
         return "cpsam"
+    if runnable(catalog.meta(registry.STARTER_NAME)):
+        return registry.STARTER_NAME
     return "tiny"
 
 

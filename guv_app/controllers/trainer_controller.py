@@ -259,7 +259,7 @@ class TrainerController(QtCore.QObject):
                 ov.set_lut(self._lut(), redraw=False)
             if ev.ids is not None and len(ev.ids) and not ov.covers(int(ev.ids.max())):
                 ov.set_lut(self._lut(), redraw=False)  # new ids only inside this edit's box
-            ov.update_region(ev.slices)
+            ov.update_region(ev.slices, cleared=ev.cleared)
             self._counts_timer.start()
         elif ev.kind == "classes":
             if self.color_by_class:
@@ -370,9 +370,17 @@ class TrainerController(QtCore.QObject):
     def on_shape(self, tool: str, points: np.ndarray) -> None:
         tool = Tool(tool)
         if tool in (Tool.LASSO_SELECT, Tool.RECT_SELECT):
-            self.doc.set_selection(self.doc.objects_in_polygon(points))
+            found = self.doc.objects_in_polygon(points)
+            self.doc.set_selection(found)
+            self.window.statusBar().showMessage(
+                f"{len(found)} object(s) selected" if found else
+                "No object lies mostly inside the shape: nothing selected", 4000)
         elif tool == Tool.LASSO_DELETE:
-            self.doc.lasso_delete(points)
+            with busy_cursor():
+                gone = self.doc.lasso_delete(points)
+            self.window.statusBar().showMessage(
+                f"Deleted {len(gone)} object(s) (Ctrl+Z undoes)" if gone else
+                "No object lies mostly inside the lasso: nothing deleted", 4000)
         elif tool in (Tool.REGION_RECT, Tool.REGION_POLY):
             self.regions.add(points)
         elif tool == Tool.SPLIT:

@@ -19,7 +19,7 @@ from cellpose_io.label_sources import CARRIES_KEY, LabelRule
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.open_dialogs import LAST_DIR_KEY, image_filters
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
-from guv_app.services.annotation import ClassTable, LabelDocument
+from guv_app.services.annotation import LabelDocument
 from guv_app.views.trainer.window import TrainerWindow
 
 log = logging.getLogger(__name__)
@@ -242,8 +242,7 @@ class TrainerFiles(QtCore.QObject):
                     return
                 marker = seg.extra.get(CARRIES_KEY)
                 self.carries = dict(marker) if isinstance(marker, dict) else None
-                doc.reset(seg.masks, seg.classes,
-                          ClassTable.from_lists(seg.class_names, seg.class_colors))
+                doc.reset_from_seg(seg)
                 return
             except cellpose_io.CellposeIOError as exc:
                 if legacy:

@@ -6,6 +6,7 @@ opens what it is given.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,8 +100,12 @@ class TrainerMenus(QtCore.QObject):
         self.settings.setValue(LAYOUT_KEY + "/state", self.window.saveState())
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
-        if obj is self.window and ev.type() == QtCore.QEvent.Type.Close and ev.isAccepted():
-            self.save_layout()
+        # getattr: Qt may still call the filter while Python tears this object down
+        window = getattr(self, "window", None)
+        if window is not None and obj is window and ev.type() == QtCore.QEvent.Type.Close \
+                and ev.isAccepted():
+            with contextlib.suppress(AttributeError, RuntimeError):  # (same teardown case)
+                self.save_layout()
         return False
 
     # --------------------------------------------------------------- first run
@@ -182,6 +187,8 @@ class TrainerMenus(QtCore.QObject):
             table.insertRow(r)
             table.setItem(r, 0, QtWidgets.QTableWidgetItem(keys))
             table.setItem(r, 1, QtWidgets.QTableWidgetItem(text))
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
         table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)

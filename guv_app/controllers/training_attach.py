@@ -22,6 +22,7 @@ from guv_app.controllers.model_catalog import (
     default_catalog,
     default_model,
 )
+from guv_app.controllers.model_share import ModelShareActions
 from guv_app.controllers.task_runner import TaskRunner
 from guv_app.controllers.trainer_replace import confirm_replace
 from guv_app.controllers.training_controller import TrainingController
@@ -71,10 +72,15 @@ class TrainingHookup(QtCore.QObject):
             act.setEnabled(False)
             self.window.addAction(act)
         menu = _menu_of(self.train_action)
+        self.share = ModelShareActions(self.window, self.catalog,
+                                       lambda: self.toolbar.combo.currentText(),
+                                       on_imported=lambda name: self.select_model(name))
         if menu is not None:
             menu.addSeparator()
             menu.addAction(self.accept_action)
             menu.addAction(self.discard_action)
+            menu.addSeparator()
+            self.share.add_to(menu)  # export/import beside the model selector's menu
         self.toolbar = ModelToolBar(self.run_action, self.accept_action, self.discard_action)
         self.window.addToolBar(self.toolbar)
         self.catalog.bind_combo(self.toolbar.combo)

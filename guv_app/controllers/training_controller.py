@@ -19,7 +19,8 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.controllers import training_format as fmt
 from guv_app.controllers import training_settings
-from guv_app.controllers.model_catalog import ModelCatalog, default_catalog
+from guv_app.controllers.model_catalog import ModelCatalog, default_catalog, default_model
+from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, step_reporter
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
 from guv_app.services.datasets.builder import DatasetOptions
@@ -144,6 +145,10 @@ class TrainingController(QtCore.QObject):
         d.dataset.browseValFolderRequested.connect(self._ask_val_folder)
         self.catalog.bind_combo(d.basic.base_model)
         d.set_values(training_settings.load_values())
+        combo = d.basic.base_model  # offline: start from a model that can run (tiny)
+        start = default_model(self.catalog, combo.currentText())
+        if start != combo.currentText() and combo.findText(start) >= 0:
+            combo.setCurrentIndex(combo.findText(start))
 
     @property
     def running(self) -> bool:
@@ -285,6 +290,7 @@ class TrainingController(QtCore.QObject):
             if self.folder is None:
                 raise ValueError("no folder: open an image in the Trainer or choose a folder")
             config, options = config_from_values(values)
+            scheduler = scheduler_from_values(values)
             if not self.check_name(config.model_name, touched=self._name_touched):
                 raise ValueError(f"model name {config.model_name!r} is not usable or taken")
             run = interrupted_run(config.model_name)
@@ -317,17 +323,28 @@ class TrainingController(QtCore.QObject):
         d.set_can_run_on_image(False)
         d.set_can_resume(False)
         d.progress.set_progress(0, 0, "Preparing the training data…", busy=True)
+        where = f" on {scheduler.describe()}" if scheduler is not None else ""
         d.progress.append_log([f"{'Resuming' if resume else 'Training'} {config.model_name} "
-                               f"from {config.base_model} ({config.mode}) on {self.folder}"])
+                               f"from {config.base_model} ({config.mode}) on {self.folder}"
+                               f"{where}"])
         d.set_running(True)
         folder = self.folder
 
         def job(report, cancel: threading.Event):
+            dataset_progress = step_reporter(report)
+            if scheduler is not None:  # the same run on a Dask worker, same events
+                from guv_app.services.distributed.cluster import open_client
+                from guv_app.services.distributed.training import train_on_cluster
+
+                with open_client(scheduler) as client:
+                    return train_on_cluster(client, folder.resolve(), config, options,
+                                            progress=report, cancel=cancel,
+                                            dataset_progress=dataset_progress)
             from guv_app.services.training.runner import run_training
 
-            return run_training(
-                folder, config, options, progress=report, cancel=cancel, resume=resume,
-                overwrite=overwrite, dataset_progress=step_reporter(report))
+            return run_training(folder, config, options, progress=report, cancel=cancel,
+                                resume=resume, overwrite=overwrite,
+                                dataset_progress=dataset_progress)
 
         self.runner.start(job, urgent=_urgent)
         self.stateChanged.emit(True)

@@ -36,7 +36,8 @@ def test_measure_predictions_table_and_export(small_folder, tmp_path):
     with open(out["merged"], newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == expected
-    assert list(rows[0])[:5] == ["image", "object_id", "class_id", "class_name", "area"]
+    assert list(rows[0])[:8] == ["image", "series", "t", "z", "object_id", "class_id", "class_name",
+                              "area"]
     assert out["summary"].exists() and out["shape"].exists() and out["intensity"].exists()
 
 

@@ -33,10 +33,11 @@ def test_predict_folder_writes_pred_seg_files(folder, tmp_path, capsys):
                  "--flow-threshold", "0"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "segmented 2 of 2 image(s)" in captured.out
-    assert "2/2" in captured.err
+    assert "segmented 2 of 2 plane(s) of 2 file(s)" in captured.out
+    assert "2/2" in captured.err  # tqdm bar
     written = sorted(p.name for p in out.iterdir())
-    assert written == [n.replace(".png", "_pred_seg.npy") for n in NAMES]
+    assert written == [n.replace(".png", "_pred_seg.npy") for n in NAMES] + \
+        ["predictions_index.csv"]
     for name in NAMES:
         seg = cellpose_io.load_seg(out / name.replace(".png", "_pred_seg.npy"))
         image = cellpose_io.read_image(folder / name).plane()
@@ -72,7 +73,7 @@ def test_predict_reports_corrupt_file_and_goes_on(folder, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1
     assert "broken.png" in captured.err
-    assert "segmented 2 of 3 image(s)" in captured.out
+    assert "segmented 2 of 3 plane(s) of 3 file(s)" in captured.out
     assert len(list(out.glob("*_pred_seg.npy"))) == 2
     assert np.load(next(out.glob("*_pred_seg.npy")), allow_pickle=True).item()["masks"].any()
 
@@ -83,14 +84,14 @@ def test_predict_rerun_skips_same_settings_and_force_reruns(folder, tmp_path, ca
     args = ["predict", "--model", "tiny", "--input", str(folder), "--out", str(out),
             "--flow-threshold", "0"]
     assert main(args) == 0
-    first = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    first = {p.name: p.stat().st_mtime_ns for p in out.glob("*_pred_seg.npy")}
     capsys.readouterr()
     assert main(args) == 0
     summary = capsys.readouterr().out
-    assert "segmented 0 of 2 image(s)" in summary and "2 skipped" in summary
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == first
+    assert "segmented 0 of 2 plane(s)" in summary and "2 skipped" in summary
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*_pred_seg.npy")} == first
     assert main(args + ["--cellprob-threshold", "-1"]) == 0
-    changed = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    changed = {p.name: p.stat().st_mtime_ns for p in out.glob("*_pred_seg.npy")}
     assert all(changed[name] != first[name] for name in first)
     capsys.readouterr()
     assert main(args + ["--cellprob-threshold", "-1", "--force"]) == 0

@@ -103,3 +103,28 @@ def test_saved_state_dict_loads_into_upstream_cpsam_as_a_flows_model(backbone):
     keys = set(net.state_dict())
     assert {"W2", "out.weight", "out.bias", "diam_mean", "diam_labels"} <= keys
     assert not any(k.startswith("class_") for k in keys)
+
+
+UPSTREAM_FUNCTIONS = [  # (module, function, parameters we pass by name or position)
+    ("cellpose.core", "run_net", ["net", "imgi", "batch_size", "bsize", "tile_overlap", "rsz"]),
+    ("cellpose.transforms", "get_pad_yx", ["Ly", "Lx", "min_size"]),
+    ("cellpose.transforms", "normalize_img", ["img", "normalize", "norm3D"]),
+    ("cellpose.transforms", "resize_image", ["img0", "Ly", "Lx"]),
+    ("cellpose.dynamics", "get_masks_torch", ["pt", "inds", "shape0", "max_size_fraction"]),
+    ("cellpose.dynamics", "labels_to_flows", ["labels", "device"]),
+    ("cellpose.utils", "fill_holes_and_remove_small_masks", ["masks", "min_size"]),
+    ("cellpose.metrics", "average_precision", ["masks_true", "masks_pred", "threshold"]),
+    ("cellpose.metrics", "mask_ious", ["masks_true", "masks_pred"]),
+]
+
+
+@pytest.mark.parametrize(("module", "name", "params"), UPSTREAM_FUNCTIONS,
+                         ids=[f"{m}.{n}" for m, n, _ in UPSTREAM_FUNCTIONS])
+def test_upstream_functions_we_call_keep_their_parameters(module, name, params):
+    import importlib
+
+    fn = getattr(importlib.import_module(module), name, None)
+    assert fn is not None, f"{module}.{name} is gone"
+    have = list(inspect.signature(fn).parameters)
+    missing = [p for p in params if p not in have]
+    assert not missing, f"{module}.{name} lost parameter(s) {missing}: now {have}"

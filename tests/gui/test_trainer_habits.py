@@ -305,3 +305,15 @@ def test_digits_typed_into_a_spin_box_stay_there(trainer, qtbot):
     QTest.keyClicks(spin, "12")
     QTest.keyClick(spin, Qt.Key.Key_Return)
     assert spin.value() == 12 and ctl.doc.current_class == 0  # no class picked by "1"/"2"
+
+
+def test_lasso_delete_that_encloses_nothing_says_so(trainer, qtbot):
+    ctl = trainer
+    trace(ctl.canvas, RECT)
+    key(ctl.canvas, Qt.Key.Key_X)
+    drag(ctl.canvas, [(230.0, 200.0), (260.0, 200.0), (260.0, 240.0), (230.0, 240.0)],
+         closed=True)
+    assert ctl.doc.n_objects == 1 and "nothing deleted" in _status(ctl)
+    drag(ctl.canvas, [(140.0, 140.0), (220.0, 140.0), (220.0, 200.0), (140.0, 200.0)],
+         closed=True)
+    assert ctl.doc.n_objects == 0 and "Deleted 1 object" in _status(ctl)

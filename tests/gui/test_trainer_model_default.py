@@ -66,3 +66,10 @@ def test_failed_run_shows_reason_once_without_traceback(trainer, qtbot, capfd):
     box.close()
     key(trainer.canvas, Qt.Key.Key_Escape)
     hookup.shutdown()
+
+
+def test_training_dialog_starts_from_a_model_that_runs(hooked, qtbot):
+    ctl, hookup = hooked
+    key(ctl.canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert hookup.training.dialog.basic.base_model.currentText() == "tiny"
+    hookup.training.dialog.close()

@@ -46,3 +46,22 @@ def test_region_tools_draw_outlines_saved_for_training(trainer, qtbot):
     key(ctl.canvas, Qt.Key.Key_Left)
     assert len(ctl.regions.polygons) == 1
     hookup.shutdown()
+
+
+def test_ctrl_t_summary_warns_about_a_binary_training_mask(trainer, qtbot, image_folder):
+    import tifffile
+    from scipy import ndimage
+    from trainer_helpers import real_mask
+
+    from guv_app.controllers.training_attach import attach_training
+
+    truth = real_mask("fluorescence_573e1480b500")
+    binary = np.where(truth > 0, 255, 0).astype(np.uint8)
+    tifffile.imwrite(image_folder / "fluorescence_573e1480b500_masks.tif", binary)
+    hookup = attach_training(trainer)
+    key(trainer.canvas, Qt.Key.Key_T, CTRL)
+    text = hookup.training.dialog.dataset.summary.text()
+    n = ndimage.label(binary > 0, structure=np.ones((3, 3)))[1]
+    assert "binary mask" in text and f"labelled as {n} objects" in text
+    hookup.training.dialog.close()
+    hookup.shutdown()

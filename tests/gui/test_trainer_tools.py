@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PyQt6 import QtCore
 from trainer_gestures import click, drag, key, trace
@@ -122,3 +124,34 @@ def test_split_along_drawn_line(trainer, qtbot):
     assert np.array_equal(doc.masks, before)
     redo(trainer)
     assert doc.n_objects == 2
+
+
+def test_bulk_delete_of_a_rect_selection_clears_screen_and_undoes(qtbot, wait_exposed,
+                                                                  tmp_path, data_dir):
+    """More than a handful of objects take the one-pass path; screen and undo follow."""
+    import shutil
+
+    import tifffile
+    from trainer_helpers import open_trainer
+
+    src = data_dir / "labelled" / "stardist"
+    image = Path(shutil.copy2(src / "img2d.tif", tmp_path / "img2d.tif"))
+    masks = tifffile.imread(src / "mask2d.tif").astype(np.uint32)
+    ctl = open_trainer(qtbot, wait_exposed, image, region=((0, 512), (0, 512)))
+    ctl.doc.import_labels(masks, mode="replace")
+    masks = ctl.doc.masks.copy()  # (ids renumbered 1..N by the import)
+    n = ctl.doc.n_objects
+    assert n > 100
+    key(ctl.canvas, Qt.Key.Key_R)
+    drag(ctl.canvas, [(1.0, 1.0), (511.0, 511.0)])
+    assert len(ctl.doc.selected) >= n - 10  # objects cut by the border may stay out
+    kept = set(np.unique(masks)) - set(ctl.doc.selected) - {0}
+    key(ctl.canvas, Qt.Key.Key_Delete)
+    assert set(np.unique(ctl.doc.masks)) - {0} == kept
+    overlay = ctl.canvas.overlay
+    assert np.array_equal(overlay._buf32, overlay.lut.take(ctl.doc.masks))  # screen follows
+    key(ctl.window, Qt.Key.Key_Z, CTRL)
+    assert np.array_equal(ctl.doc.masks, masks)
+    assert np.array_equal(overlay._buf32, overlay.lut.take(ctl.doc.masks))
+    ctl.window.close()
+    ctl.files.autosaver.shutdown()

@@ -35,19 +35,20 @@ def test_run_folder_measure_plot_export(qtbot, analyzer, analyzer_folder, tmp_pa
     assert "1 failed" in ctl.window.inference.progress_label.text()
     # the first image is on screen with its prediction in the Trainer's document
     qtbot.waitUntil(lambda: ctl.editor.doc.n_objects > 0)
-    assert ctl.editor.doc.n_objects == result.images[0].n_objects
+    assert ctl.editor.doc.n_objects == result.planes[0].n_objects
 
     panel = ctl.window.measure
     panel.set_checked(["shape", "intensity"])
     with qtbot.waitSignal(ctl.measure.finished, timeout=LONG) as measured:
         panel.measure.click()
     run = measured.args[0]
-    n_objects = sum(s.n_objects for s in result.images[:3])
+    n_objects = sum(s.n_objects for s in result.planes[:3])
     model = ctl.window.table.model()
     assert model.rowCount() == run.n_rows == n_objects > 0
     columns = [model.headerData(c, Qt.Orientation.Horizontal)
                for c in range(model.columnCount())]
-    assert columns[:5] == ["image", "object_id", "class_id", "class_name", "area"]
+    assert columns[:8] == ["image", "series", "t", "z", "object_id", "class_id", "class_name",
+                           "area"]
     assert "1 skipped (no labels)" in panel.status.text()
     assert [s.status for s in run.statuses] == ["done", "done", "done", "skipped"]
 
@@ -65,7 +66,8 @@ def test_run_folder_measure_plot_export(qtbot, analyzer, analyzer_folder, tmp_pa
         reader = csv.reader(fh)
         header = next(reader)
         rows = list(reader)
-    assert header[:5] == ["image", "object_id", "class_id", "class_name", "area"]
+    assert header[:8] == ["image", "series", "t", "z", "object_id", "class_id", "class_name",
+                          "area"]
     assert len(rows) == n_objects
     png = ctl.measure.export_png(tmp_path / "plot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -81,7 +83,7 @@ def test_run_folder_measure_plot_export(qtbot, analyzer, analyzer_folder, tmp_pa
     # the same settings again: nothing to do
     with qtbot.waitSignal(ctl.batchFinished, timeout=LONG) as again:
         ctl.window.inference.run_folder.click()
-    assert [s.status for s in again.args[0].images[:3]] == ["skipped"] * 3
+    assert [s.status for s in again.args[0].planes[:3]] == ["skipped"] * 3
 
 
 def test_cancel_marks_images_cancelled(qtbot, analyzer, analyzer_folder):

@@ -206,3 +206,20 @@ def test_folder_of_frames_measured_tracked_and_coloured_by_track_in_the_image(
     assert six[3] == track_color(int(ctl.table["track_id"][rows][0]))
     QTest.mouseClick(ctl.panel.color_image, Qt.MouseButton.LeftButton)  # off: own colours
     assert analyzer.editor.trainer.object_colors is None
+
+
+def test_micrometre_distances_for_a_calibrated_table(analyzer, qtbot, tmp_path):
+    table, truth = crossing_movie()
+    ctl = analyzer.tracks
+    ctl.set_measurements(table)
+    assert not ctl.panel.units.model().item(1).isEnabled()  # no µm columns
+    table["centroid_y_um"], table["centroid_x_um"] = table["centroid_y"] / 4, table["centroid_x"] / 4
+    ctl.set_measurements(table)
+    analyzer.window.tabs.setCurrentWidget(ctl.panel)
+    ctl.panel.units.setFocus()
+    QTest.keyClick(ctl.panel.units, Qt.Key.Key_Down)
+    assert ctl.panel.units.currentData() == "um" and ctl.panel.max_distance.suffix() == " µm"
+    _set_spin(qtbot, ctl.panel.max_distance, "2.5")  # 2.5 µm = 10 px
+    _set_spin(qtbot, ctl.panel.gap, "1")
+    _track(ctl, qtbot)
+    assert all(len(s) == 1 for s in identities(ctl.table["track_id"], truth).values())

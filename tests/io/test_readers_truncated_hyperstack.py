@@ -46,6 +46,9 @@ def test_truncated_real_imagej_movie_opens_its_complete_frames(tmp_path, caplog)
         assert np.array_equal(image.plane(t=t)[0], expected[t])
     with pytest.raises(IndexError):
         image.plane(t=2)
+    import pickle  # images travel to Dask workers: the cut file still reads after pickling
+
+    assert np.array_equal(pickle.loads(pickle.dumps(image)).plane(t=1)[0], expected[1])
     intact = cellpose_io.read_image(whole)  # the uncut file still goes through tifffile
     assert intact.shape == (3, 395, 695) and not intact.warnings
 

@@ -276,3 +276,12 @@ def test_written_keys_are_exactly_the_documented_set(tmp_path):
     assert set(back) == base | {"img", "mcp_pred_model"}
     assert back["mcp_pred_model"] == "tiny" and back["img"].shape == (6, 6)
     assert "mcp_pred_model" in METADATA_KEYS and "series" not in METADATA_KEYS
+
+
+def test_labels_of_another_size_are_refused_naming_both_sizes(tmp_path):
+    masks = np.zeros((6, 8), np.uint16)
+    masks[1:3, 1:3] = 1
+    out = save_seg(tmp_path / "img.tif", masks)
+    assert load_seg(out, (6, 8)).masks.shape == (6, 8)
+    with pytest.raises(LabelReadError, match="labels are 6x8 but the image is 8x6"):
+        load_seg(out, (8, 6))

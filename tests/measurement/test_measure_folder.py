@@ -12,7 +12,7 @@ from guv_app.plugins.base import MeasurementPlugin
 from guv_app.services.measurement.folder import measure_folder, output_paths
 from guv_app.services.measurement.labels import find_items
 
-KEY = ["image", "object_id", "class_id", "class_name"]
+KEY = ["image", "series", "t", "z", "object_id", "class_id", "class_name"]
 
 
 class FailsOnWideImages(MeasurementPlugin):
@@ -62,15 +62,16 @@ def test_corrupt_image_and_failing_plugin_are_reported_and_the_rest_continue(
     result = measure_folder(folder, out, ["shape", FailsOnWideImages(), "intensity"],
                             {"intensity": {"background": "image"}},
                             progress=lambda done, total, msg: seen.append((done, total)))
-    status = {s.image: s for s in result.images}
+    status = {s.label: s for s in result.images}
     assert status["broken.tif"].status == "failed"
-    assert "broken.tif" in status["broken.tif"].error
+    assert "broken.tif" in status["broken.tif"].reason
     assert status["nolabel.png"].status == "skipped"
     assert status["histology_color_4cbd6c37f3a5.png"].status == "done"
     assert status["histology_color_4cbd6c37f3a5.png"].plugin_errors == {
         "width": "RuntimeError: cannot handle wide images"}
     assert not result.ok and len(result.failures) == 3
-    assert seen == [(i, 5) for i in range(1, 6)]
+    assert seen[0] == (0, 5) and seen[-1] == (5, 5)  # starting ... finished
+    assert sorted(set(seen)) == [(i, 5) for i in range(6)] and seen == sorted(seen)
 
     good = [masks["fluorescence_00071198d059.png"], pred,
             masks["histology_color_4cbd6c37f3a5.png"]]
@@ -78,7 +79,7 @@ def test_corrupt_image_and_failing_plugin_are_reported_and_the_rest_continue(
     paths = output_paths(out, ["shape", "width", "intensity"])
     assert result.outputs == paths
     header, rows = read_csv(paths["merged"])
-    assert header[:4] == KEY and "area" in header and "image_width" in header
+    assert header[:7] == KEY and "area" in header and "image_width" in header
     assert "ch2_mean" in header and "ch0_background" in header
     assert len(rows) == total
     wide = [r for r in rows if r["image"] == "histology_color_4cbd6c37f3a5.png"]
@@ -90,7 +91,7 @@ def test_corrupt_image_and_failing_plugin_are_reported_and_the_rest_continue(
     assert all((int(r["object_id"]) % 2 == 1) == (r["class_name"] == "round") for r in rows)
 
     header, rows = read_csv(paths["shape"])
-    assert header[:4] == KEY and "ch0_mean" not in header and len(rows) == total
+    assert header[:7] == KEY and "ch0_mean" not in header and len(rows) == total
     header, rows = read_csv(paths["width"])
     assert header == KEY + ["image_width"]
     assert len(rows) == n_objects(good[0]) + n_objects(good[1])
@@ -98,7 +99,7 @@ def test_corrupt_image_and_failing_plugin_are_reported_and_the_rest_continue(
     assert "area" not in header and "ch0_median" in header and len(rows) == total
 
     header, rows = read_csv(paths["summary"])
-    assert header[:4] == ["image", "status", "error", "n_objects"]
+    assert header[:7] == ["image", "series", "t", "z", "status", "error", "n_objects"]
     assert {"count_round", "count_elongated", "mean_area", "mean_ch0_mean"} <= set(header)
     summary = {r["image"]: r for r in rows}
     assert len(rows) == 5
@@ -117,7 +118,7 @@ def test_cancel_stops_between_images_and_writes_what_was_done(good_folder, tmp_p
     folder, masks = good_folder
     cancel = threading.Event()
     result = measure_folder(folder, tmp_path / "r.csv", ["shape"],
-                            progress=lambda *a: cancel.set(), cancel=cancel)
+                            progress=lambda done, *_: done and cancel.set(), cancel=cancel)
     assert result.cancelled and len(result.images) == 1
     _, rows = read_csv(result.outputs["merged"])
-    assert len(rows) == n_objects(masks[result.images[0].image])
+    assert len(rows) == n_objects(masks[result.images[0].label])

@@ -61,7 +61,8 @@ def test_measure_marks_each_bad_item_and_writes_the_rest(measured):
         "twin.png": ("skipped", TWINS, ""),
         "twin.tif": ("skipped", TWINS, ""),
     }
-    assert proc.stdout.strip() == f"measured 25 objects in 5/13 images; wrote {out}"
+    assert proc.stdout.strip() == (f"measured 25 objects in 5/13 plane(s) of 13 file(s); "
+                                   f"wrote {out}")
     assert proc.stderr.count("  problem: ") == 8
 
 
@@ -138,3 +139,21 @@ def test_dry_run_counts_what_training_uses(training_folder):
         p.name for p in summary.labelled) == ["=cmd.tif", "good.tif", "hugeid.tif",
                                               "plain.npy", "ref.tif"]
     assert sum(s.n_objects for s in built.train) == summary.n_objects == 25
+
+
+def test_evaluate_skips_the_forged_label_file(tmp_path):
+    """``evaluate`` (tiny model) used to die with SIGSEGV on the forged file; now it is one
+    skipped line and the other image is scored."""
+    import shutil
+
+    bad = ROOT / "tests" / "data" / "bad_inputs"
+    for name in ("forged.tif", "forged_seg.npy"):
+        shutil.copy(bad / name, tmp_path / name)
+    for name in ("ref.tif", "ref_seg.npy"):
+        shutil.copy(bad / "npy_image" / name, tmp_path / name)
+    proc = _cli("evaluate", "--model", "tiny", "--dir", str(tmp_path), "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert (f"skipped {tmp_path / 'forged.tif'}: unreadable labels forged_seg.npy ({FORGED})"
+            in proc.stderr)
+    rows = [line.split(",")[:2] for line in proc.stdout.splitlines()]
+    assert ["ref.tif", "8"] in rows and not any(r[0] == "forged.tif" for r in rows)

@@ -78,3 +78,19 @@ def test_label_document_opens_huge_ids_without_a_table_per_id():
     doc = LabelDocument(_masks(), classes)
     assert doc.max_id == 3
     assert [int(doc.masks[_masks() == oid][0]) for oid in IDS] == [1, 2, 3]
+
+
+def test_measuring_a_stray_class_id_builds_no_table_per_class():
+    from guv_app.plugins.discovery import get_plugin
+    from guv_app.services.measurement.runner import measure_arrays
+
+    masks = _masks()
+    classes = {7: 1_000_000_000, IDS[1]: 2}
+    vector = np.zeros(8, np.int64)
+    vector[7] = classes[7]
+    shape = get_plugin("shape")
+    result = measure_arrays(np.ones((1, 64, 64), np.float32), masks, vector,
+                            ["background", "a", "b"], [(shape, shape.resolve_params())], "x")
+    assert result.key["class_name"].tolist() == ["class_1000000000", "unassigned",
+                                                  "unassigned"]
+    assert result.key["object_id"].tolist() == IDS

@@ -242,6 +242,46 @@ def test_npy_and_tiff_pair_from_bad_inputs_measure_the_same(tmp_path):
         import cellpose_io
 
         masks = cellpose_io.load_seg(tmp_path / "ref_seg.npy").masks
-        first = int(rows["ref.tif"][0][0])
+        first = int(rows["ref.tif"][0][header.index("object_id") - 1])
         assert float(rows["plain.npy"][0][mean - 1]) == pytest.approx(
             ref[masks == first].mean())
+
+
+REWRITTEN = """
+import sys
+import numpy as np
+import cellpose_io
+path, kind = sys.argv[1], sys.argv[2]
+image = cellpose_io.read_image(path)
+first = image.plane(0, 0).copy()
+if kind == "npy":
+    np.save(path, np.zeros((8, 8), np.uint16))   # another program saves over it
+else:
+    open(path, "r+b").truncate(100)               # or cuts it short
+try:
+    image.plane(0, 0)
+    print("read")
+except cellpose_io.ImageReadError as exc:
+    print("ImageReadError", exc)
+"""
+
+
+@pytest.mark.parametrize("kind", ["npy", "dax"])
+def test_file_rewritten_while_open_is_a_clean_error_not_a_crash(tmp_path, kind):
+    """A memory-mapped file truncated under an open image used to kill the process (SIGBUS);
+    the file is now mapped per read, so the next read reports the change."""
+    if kind == "npy":
+        path = tmp_path / "cells.npy"
+        np.save(path, np.arange(256 * 256, dtype=np.uint16).reshape(256, 256))
+        expected = (f"ImageReadError {path}: cannot read plane t=0 z=0: ValueError: cannot "
+                    "reshape array of size 64 into shape (1,256,256)")
+    else:
+        path = tmp_path / "movie.dax"
+        np.arange(3 * 64 * 64, dtype="<u2").tofile(path)
+        (tmp_path / "movie.inf").write_text(
+            "frame dimensions = 64 x 64\nnumber of frames = 3\nlittle endian\n")
+        expected = (f"ImageReadError {path}: cannot read plane t=0 z=0: ValueError: mmap length "
+                    "is greater than file size")
+    proc = run_isolated(REWRITTEN, str(path), kind)
+    assert proc.returncode == 0, f"crashed with {proc.returncode}: {proc.stderr[-1000:]}"
+    assert proc.stdout.strip() == expected

@@ -137,3 +137,33 @@ def test_set_aside_never_overwrites(tmp_path):
         names.append(set_aside(path).name)
     assert names == ["x_seg.npy.unreadable", "x_seg.npy.unreadable.1", "x_seg.npy.unreadable.2"]
     assert [(tmp_path / n).read_bytes() for n in names] == [b"\0", b"\1", b"\2"]
+
+
+def test_predict_keeps_an_unreadable_prediction_and_refuses_twins(tmp_path):
+    """End to end with the tiny model: the damaged prediction is kept aside byte for byte,
+    the twins fail with the reason, the exit code says something failed."""
+    import tifffile
+    from PIL import Image as PILImage
+
+    rng = np.random.default_rng(0)
+    img = rng.normal(200, 20, (64, 64))
+    img[10:25, 10:25] += 1500
+    for name in ("a.tif", "b.tif"):
+        tifffile.imwrite(tmp_path / name, img.astype(np.uint16))
+    PILImage.fromarray(img.clip(0, 255).astype(np.uint8)).save(tmp_path / "b.png")
+    damaged = b"hours of corrections, damaged"
+    (tmp_path / "a_pred_seg.npy").write_bytes(damaged)
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-m", "guv_app.cli.main", "predict", "--model", "tiny", "--input",
+         str(tmp_path), "--device", "cpu"], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 1, proc.stderr
+    assert (tmp_path / "a_pred_seg.npy.unreadable").read_bytes() == damaged
+    assert read_prediction_info(tmp_path / "a_pred_seg.npy").model == "tiny"
+    for image, other in (("b.png", "b.tif"), ("b.tif", "b.png")):
+        assert (f"{tmp_path / image}: cannot save prediction: {tmp_path / image}: {image} and "
+                f"{other} would share the label file b_pred_seg.npy; rename one of the images "
+                "so each keeps its own labels") in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.tif", "a_pred_seg.npy", "a_pred_seg.npy.unreadable", "b.png", "b.tif"]

@@ -116,3 +116,20 @@ def test_overlap_cost_is_one_minus_bounding_box_iou_and_tracks_the_movie():
     table, truth = crossing_movie()
     out = track_table(table, TrackingConfig(max_distance=12, max_gap=1, overlap_weight=4)).table
     assert all(len(s) == 1 for s in identities(out["track_id"], truth).values())
+
+
+def test_rows_without_position_or_time_stay_untracked_and_empty_tables_work():
+    table, truth = crossing_movie()
+    table = {k: np.asarray(v, dtype=np.float64) if k in ("t", "centroid_x") else v
+             for k, v in table.items()}
+    table["t"][0] = np.nan
+    table["centroid_x"][1] = np.nan
+    out = track_table(table, TrackingConfig(max_distance=10, max_gap=1)).table
+    assert list(out["track_status"][:2]) == ["untracked", "untracked"]
+    assert list(out["track_id"][:2]) == [0, 0]
+    assert (out["track_id"][2:] > 0).all()
+    empty = {k: v[:0] for k, v in table.items()}
+    result = track_table(empty)
+    assert result.n_tracks == 0 and len(result.table["track_id"]) == 0
+    with pytest.raises(TrackingError, match="whole frame numbers"):
+        track_table({**table, "t": table["t"] + 0.5})

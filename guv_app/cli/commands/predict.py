@@ -2,9 +2,14 @@
 
 The output has the ``_seg.npy`` layout (opens in the Cellpose GUI and in MultiCellPose) with
 per-object classes and the model's class names/colours. Files go next to each image or into
-``--out``. Multi-dimensional files are segmented on their first plane (t=0, z=0) of series
-0. Progress goes to stderr, a summary to stdout. Exit code 0 when every image was
-segmented, 1 when some failed (each named on stderr), 2 for bad arguments.
+``--out``. Every plane (series, t, z) of every file is segmented, or those chosen with
+``--series``, ``--t`` and ``--z`` (``0``, ``0-99``, ``::10``, ``1,3,5``); a plane of a
+multi-plane series is saved as ``<stem>[_s{S}]_t{T}_z{Z}_pred_seg.npy`` and every plane is
+listed in ``predictions_index.csv`` beside the predictions (``measure`` reads it).
+``--do-3d`` segments each Z stack in 3-D instead (one ``(Z, Y, X)`` file per stack, listed
+with z = -1; the Cellpose GUI opens it; ``measure`` measures planes, not these). Progress
+goes to stderr, a summary to stdout. Exit code 0 when every plane was segmented, 1 when
+some failed (each named on stderr), 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -42,9 +47,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="FILE", type=existing_file,
                    help="cpsam weights file to use (must exist; nothing is searched or "
                         "downloaded instead)")
+    p.add_argument("--series", metavar="SEL", default="",
+                   help="series to segment, e.g. 0, 0-3, 1,4 (default: all)")
+    p.add_argument("--t", metavar="SEL", default="",
+                   help="time points, e.g. 0, 0-99, ::10 (every 10th) (default: all)")
+    p.add_argument("--z", metavar="SEL", default="", help="Z slices, e.g. 5, 0-9 (default: all)")
+    p.add_argument("--do-3d", action="store_true",
+                   help="segment each Z stack in 3-D (Cellpose's 3-D path, anisotropy from the "
+                        "file's Z step and pixel size; one (Z, Y, X) file per stack) instead "
+                        "of plane by plane")
     p.add_argument("--force", action="store_true",
                    help="predict again even where a prediction with the same model and "
                         "parameters (or one corrected by hand) exists")
+    from guv_app.cli.cluster_options import add_cluster_options
+
+    add_cluster_options(p)
     p.set_defaults(func=run)
 
 
@@ -78,11 +95,6 @@ def parse_channels(text: str | None) -> list[int] | None:
     return channels
 
 
-def _bar(done: int, total: int, width: int = 24) -> str:
-    filled = int(width * done / max(total, 1))
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-
-
 def run(args: argparse.Namespace) -> int:
     from guv_app.cli.main import CLIError
 
@@ -95,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
 
     from guv_app.services.analysis.batch import predict_images
+    from guv_app.services.batch import PlaneSelection
     from guv_app.services.engine.inference import SegmentParams
 
     params = SegmentParams(
@@ -111,34 +124,44 @@ def run(args: argparse.Namespace) -> int:
             get_model_meta(args.model)
         except EngineError as exc:
             raise CLIError(str(exc)) from exc
-    total = len(files)
-    print(f"model {args.model}: {total} image(s)", file=sys.stderr)
-    finished = 0
+    from guv_app.cli.progress import cli_progress
+    from guv_app.services.batch import SelectionError
 
-    def report(status) -> None:
-        nonlocal finished
-        finished += 1
-        name = Path(status.image).name
-        if status.status == "done":
-            text = (f"{status.n_objects} objects -> {Path(status.prediction).name} "
-                    f"({status.seconds:.1f} s)")
-        else:
-            text = status.status.upper() if status.status == "failed" else status.reason
-        print(f"{_bar(finished, total)} {name}: {text}", file=sys.stderr, flush=True)
+    try:
+        selection = PlaneSelection.parse(args.series, args.t, args.z)
+    except SelectionError as exc:
+        raise CLIError(str(exc)) from None
+    from guv_app.cli.cluster_options import cluster_config, cluster_executor, interrupt_flag
+
+    where_run = cluster_config(args)
+    if where_run.distributed:  # workers may run in another folder: give them full paths
+        files = [f.absolute() for f in files]
+        out_dir = out_dir.absolute() if out_dir is not None else None
+    print(f"model {args.model}: {len(files)} file(s)", file=sys.stderr)
 
     tic = time.perf_counter()
-    result = predict_images(files, args.model, params, force=args.force, on_image=report,
-                            out_dir=out_dir, weights_path=args.weights)
+    with cluster_executor(args, uses_gpu=True) as executor, interrupt_flag() as cancel, \
+            cli_progress("predict", unit="plane") as progress:
+        result = predict_images(files, args.model, params, selection=selection,
+                                force=args.force, progress=progress, out_dir=out_dir,
+                                weights_path=args.weights, do_3d=args.do_3d,
+                                executor=executor, cancel=cancel,
+                                write_on_worker=where_run.workers_write)
     elapsed = time.perf_counter() - tic
-    failed = [s for s in result.images if s.status == "failed"]
-    if failed and len(failed) == total and all(
+    failed = [s for s in result.planes if s.status == "failed"]
+    if failed and len(failed) == len(result.planes) and all(
             s.reason.startswith("cannot load model") for s in failed):
         raise CLIError(failed[0].reason)
     for status in failed:
-        print(f"multicellpose predict: error: {status.image}: {status.reason}", file=sys.stderr)
-    n_objects = sum(s.n_objects for s in result.images if s.status == "done")
+        print(f"multicellpose predict: error: {status.label}: {status.reason}", file=sys.stderr)
+    n_objects = sum(s.n_objects for s in result.planes if s.status == "done")
     where = out_dir if out_dir is not None else "beside the images"
-    print(f"segmented {result.count('done')} of {total} image(s), {n_objects} objects, "
-          f"{result.count('skipped')} skipped (same model and parameters), {len(failed)} "
-          f"failed, {elapsed:.1f} s; results {where}")
+    print(f"segmented {result.count('done')} of {len(result.planes)} plane(s) of "
+          f"{result.n_files} file(s), {n_objects} objects, {result.count('skipped')} skipped "
+          f"(same model and parameters, or edited), {len(failed)} failed, {elapsed:.1f} s; "
+          f"results {where}; index {', '.join(result.indexes) or '-'}")
+    if result.cancelled:
+        print("multicellpose predict: cancelled; finished planes are kept, run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
     return 0 if not failed else 1

@@ -10,10 +10,12 @@ time-lapse: one row per object per plane with image, series, t, z and centroid_y
 into tracks by optimal assignment (laptrack, Jaqaman et al. 2008). Each (image, series, z) is
 one movie; frames are its t values.
 
-Link cost (px², or µm² with --max-distance-um) = displacement² + (AREA_WEIGHT·ln area ratio)² + (INTENSITY_WEIGHT·ln
-intensity ratio)² + (OVERLAP_WEIGHT·(1 − bounding-box IoU))²; a link is allowed when its
-cost is at most MAX_DISTANCE² (so a weight is the px of movement a change by a factor e is
-worth).
+Link cost (px², or µm² with --max-distance-um) = displacement² + (AREA_WEIGHT·ln area
+ratio)² + (INTENSITY_WEIGHT·ln intensity ratio)² + (OVERLAP_WEIGHT·(1 − bounding-box IoU))²;
+a link is allowed when its cost is at most MAX_DISTANCE² (so a weight is the px of movement
+a change by a factor e is worth). Ending and starting a track cost MAX_DISTANCE² each, so an
+object that can be linked is linked; globally cheapest links win (crossing paths keep their
+identities).
 
 Files written:
   --out tracks.csv   the input rows with track_id (1..; 0 = not tracked), track_status

@@ -19,29 +19,23 @@ from typing import Any
 import numpy as np
 
 from guv_app.plugins.base import Table
-from guv_app.services.measurement.folder import ImageStatus as MeasureStatus
-from guv_app.services.measurement.folder import write_outputs
-from guv_app.services.measurement.labels import label_path, shared_label_names
-from guv_app.services.measurement.runner import (
-    ImageMeasurement,
-    MeasurementError,
-    measure_image,
-    resolve_plugins,
-)
+from guv_app.services.batch import PlaneSelection, PlaneStatus
+from guv_app.services.measurement.folder import run_planes, write_outputs
+from guv_app.services.measurement.labels import indexed_predictions, plane_items
+from guv_app.services.measurement.runner import ImageMeasurement
 from guv_app.services.measurement.tables import column_order, merge_plugins
 from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class MeasureRun:
-    """Per-image statuses, the measurements of the images done, and all rows in one table."""
+    """Per-plane statuses, the measurements of the planes done, and all rows in one table."""
 
     plugins: list[str]
-    statuses: list[MeasureStatus] = field(default_factory=list)
-    done: list[tuple[MeasureStatus, ImageMeasurement]] = field(default_factory=list)
+    statuses: list[PlaneStatus] = field(default_factory=list)
+    done: list[tuple[PlaneStatus, ImageMeasurement]] = field(default_factory=list)
     table: Table = field(default_factory=dict)
     cancelled: bool = False
     class_colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
@@ -79,10 +73,10 @@ def _add_class_colors(colors: dict, measurement: ImageMeasurement, source: Path)
     names = {str(n) for n in measurement.key["class_name"]}
     if names <= set(colors):
         return
-    from cellpose_io import CellposeIOError, load_seg
+    from cellpose_io import CellposeIOError, read_label_source
 
     try:
-        seg = load_seg(source)
+        seg = read_label_source(source)
     except CellposeIOError as exc:
         log.debug("no class colours from %s: %s", source, exc)
         return
@@ -97,39 +91,25 @@ def measure_images(
     labels: str = "auto",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    *,
+    selection: PlaneSelection | None = None,
+    pixel_size: tuple[float, float] | None = None,
+    predictions_dirs: Sequence[str | os.PathLike] = (),
 ) -> MeasureRun:
-    """Measure each image with its ``labels`` file (auto: prediction, else ``_seg.npy``).
+    """Measure every selected plane of ``images`` with its ``labels`` file (auto:
+    prediction, else ``_seg.npy``; predictions are also found through the run indexes
+    beside the images and in ``predictions_dirs``).
 
-    Bad plugin names or parameters raise ``PluginError`` before any image is read; an image
+    Bad plugin names or parameters raise ``PluginError`` before any image is read; a plane
     without labels is skipped, an unreadable one failed, a failing plugin recorded -- the
-    rest continue. ``cancel`` stops between images.
+    rest continue. ``cancel`` stops between planes.
     """
-    resolved = resolve_plugins(plugins, params)
-    run = MeasureRun([p.name for p, _ in resolved])
-    total = len(images)
-    clashes = shared_label_names([Path(p) for p in images])
-    for i, image in enumerate(images):
-        if cancel is not None and cancel.is_set():
-            run.cancelled = True
-            break
-        image = Path(image)
-        source = label_path(image, labels)
-        if image in clashes:
-            status = MeasureStatus(image.name, "skipped", error=clashes[image])
-        elif source is None:
-            status = MeasureStatus(image.name, "skipped", error="no prediction or label file")
-        else:
-            try:
-                measurement = measure_image(image, source, resolved, image.name)
-            except MeasurementError as exc:
-                status = MeasureStatus(image.name, "failed", error=str(exc))
-            else:
-                status = MeasureStatus(image.name, "done", measurement.n_objects,
-                                       plugin_errors=dict(measurement.errors))
-                run.done.append((status, measurement))
-                _add_class_colors(run.class_colors, measurement, source)
-        run.statuses.append(status)
-        if progress is not None:
-            progress(i + 1, total, f"{image.name}: {status.status}")
+    folders = {Path(image).parent for image in images} | {Path(d) for d in predictions_dirs}
+    items = plane_items(list(images), labels, selection, indexed_predictions(sorted(folders)))
+    names, statuses, done, cancelled = run_planes(
+        items, plugins, params, pixel_size=pixel_size, progress=progress, cancel=cancel)
+    run = MeasureRun(names, statuses, done, cancelled=cancelled)
+    for status, measurement in done:
+        _add_class_colors(run.class_colors, measurement, Path(status.file))
     run.table = concat_tables([merge_plugins(m, run.plugins) for _, m in run.done])
     return run

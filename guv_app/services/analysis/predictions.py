@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cellpose_io.label_sources import PRED_SUFFIX, SEG_SUFFIX
+from cellpose_io.seg import PRED_SUFFIX, SEG_SUFFIX  # noqa: F401 - the one definition
 
 log = logging.getLogger(__name__)
 
@@ -140,21 +140,28 @@ def save_prediction(
     params: Any,
     diameter: float | None = None,
     out_dir: str | os.PathLike | None = None,
+    out_path: str | os.PathLike | None = None,
 ) -> Path:
-    """Write a fresh model prediction for ``image_path`` (atomically) and return its path.
+    """Write a fresh model prediction for ``image_path`` (atomically) and return its path:
+    ``out_path`` (a plane's file), else :func:`pred_path_for` (beside it or in ``out_dir``).
 
     An existing prediction that cannot be read is kept as ``<name>.unreadable`` first.
     """
     from cellpose_io import save_seg
 
-    target = pred_path_for(image_path, out_dir)
+    target = Path(out_path) if out_path is not None else pred_path_for(image_path, out_dir)
     keep_unreadable(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        out_path=target, diameter=diameter,
-        metadata={KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
-                  KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()},
+        out_path=target, diameter=diameter, metadata=prediction_keys(model, params),
     )
+
+
+def prediction_keys(model: str, params: Any) -> dict[str, Any]:
+    """The keys a fresh prediction file carries: model, settings fingerprint and parameters,
+    not edited, creation time."""
+    return {KEY_MODEL: model, KEY_HASH: settings_hash(model, params),
+            KEY_PARAMS: params_dict(params), KEY_EDITED: False, KEY_CREATED: _now()}
 
 
 def save_edited_prediction(
@@ -163,15 +170,17 @@ def save_edited_prediction(
     classes: np.ndarray | None,
     class_names: list[str] | None,
     class_colors: list | None,
+    target: str | os.PathLike | None = None,
 ) -> Path:
     """Save hand edits to the prediction, keeping how it was made and marking it edited.
 
     An edited prediction is not replaced by a rerun unless forced, so corrections are not
-    lost when the parameters change.
+    lost when the parameters change. ``target`` is a plane's prediction file (default:
+    the single-plane :func:`pred_path_for`).
     """
     from cellpose_io import CellposeIOError, save_seg
 
-    target = pred_path_for(image_path)
+    target = Path(target) if target is not None else pred_path_for(image_path)
     keep: dict[str, Any] = {KEY_MODEL: "", KEY_HASH: "", KEY_PARAMS: {}}
     if target.exists():
         try:
@@ -184,16 +193,39 @@ def save_edited_prediction(
             set_aside(target)
     return save_seg(
         image_path, masks, classes, class_names, class_colors, suffix=PRED_SUFFIX,
-        metadata={**keep, KEY_EDITED: True, KEY_CREATED: _now()},
+        out_path=target, metadata={**keep, KEY_EDITED: True, KEY_CREATED: _now()},
     )
 
 
-def prediction_state(image_path: str | os.PathLike, settings: str | None = None) -> str:
+def plane_predictions(image_path: str | os.PathLike) -> list[Path]:
+    """The prediction files beside ``image_path``: its single-plane ``<stem>_pred_seg.npy``
+    and every per-plane ``<stem>[_s{S}]_t{T}_z{Z}_pred_seg.npy`` / ``<stem>_s{S}_...``."""
+    import glob
+    import re
+
+    single = pred_path_for(image_path)
+    stem = single.name[: -len(PRED_SUFFIX)]
+    tagged = re.compile(re.escape(stem) + r"(_s\d+)?(_t\d+_z\d+)?" + re.escape(PRED_SUFFIX))
+    pattern = glob.escape(str(single)[: -len(PRED_SUFFIX)]) + "_*" + PRED_SUFFIX
+    found = {Path(p) for p in glob.glob(pattern) if tagged.fullmatch(Path(p).name)}
+    if single.exists():
+        found.add(single)
+    return sorted(found)
+
+
+def has_prediction(image_path: str | os.PathLike) -> bool:
+    """True when any plane of ``image_path`` has a prediction beside it."""
+    return pred_path_for(image_path).exists() or bool(plane_predictions(image_path))
+
+
+def prediction_state(image_path: str | os.PathLike, settings: str | None = None,
+                     path: str | os.PathLike | None = None) -> str:
     """One word for the file list: ``none``, ``current`` (same settings), ``edited``,
-    ``other`` (made with other settings) or ``unreadable``."""
+    ``other`` (made with other settings) or ``unreadable``; ``path`` is a plane's
+    prediction file (default: the single-plane one)."""
     from cellpose_io import CellposeIOError
 
-    path = pred_path_for(image_path)
+    path = Path(path) if path is not None else pred_path_for(image_path)
     if not path.exists():
         return "none"
     try:

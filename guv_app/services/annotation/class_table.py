@@ -89,7 +89,7 @@ def merge_classes(table_names: list[str], table_colors: list, other_names: list[
         if name not in names:
             names.append(name)
             colors.append(tuple(other_colors[k]) if k < len(other_colors) else
-                          DEFAULT_COLORS[(len(names) - 2) % len(DEFAULT_COLORS)])
+                          default_class_color(len(names) - 1))
         remap[k] = names.index(name)
     classes = None
     if other_classes is not None and len(other_classes):

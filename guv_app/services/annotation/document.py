@@ -93,6 +93,12 @@ class LabelDocument:
         self.events.emit(LabelEvent("reset"))
         self.events.emit(LabelEvent("state"))
 
+    def reset_from_seg(self, seg) -> None:
+        """:meth:`reset` to what a label file holds (a ``cellpose_io.SegData``: masks,
+        classes, class names and colours)."""
+        self.reset(seg.masks, seg.classes,
+                   ClassTable.from_lists(seg.class_names, seg.class_colors))
+
     # --------------------------------------------------------------- read-only
     @property
     def masks(self) -> np.ndarray:
@@ -353,11 +359,13 @@ class LabelDocument:
     def _apply_remap(self, atom: RemapAtom, forward: bool) -> None:
         block = self._masks[atom.slices]
         ids, to = atom.ids, atom.to
+        cleared = None
         if forward:
             if not to.any():
                 hit = np.zeros(len(self._areas), bool)
                 hit[ids] = True
-                np.copyto(block, 0, where=hit.take(block, mode="clip"))
+                cleared = hit.take(block, mode="clip")
+                np.copyto(block, 0, where=cleared)
             else:
                 lut = np.arange(len(self._areas), dtype=np.uint32)
                 lut[ids] = to
@@ -382,7 +390,7 @@ class LabelDocument:
                 for i, b in atom.boxes.items():
                     self._bboxes[i] = list(b)
         touched = np.union1d(ids, to[to > 0])
-        self.events.emit(LabelEvent("labels", atom.slices, touched))
+        self.events.emit(LabelEvent("labels", atom.slices, touched, cleared))
 
     # -------------------------------------------------- edits (see edits.py)
     add_polygon = edits.add_polygon

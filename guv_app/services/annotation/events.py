@@ -29,6 +29,9 @@ class LabelEvent:
     kind: str
     slices: Slices | None = None
     ids: np.ndarray | None = None
+    # ``labels`` only, optional: bool mask (in ``slices``) of the pixels that just became
+    # background and nothing else changed (a bulk delete): views may clear just those
+    cleared: np.ndarray | None = None
 
 
 class EventEmitter:

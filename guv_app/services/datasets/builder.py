@@ -39,7 +39,6 @@ from guv_app.services.progress import Progress
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class DatasetOptions:
     """How to find and cut the data. Defaults follow the Cellpose conventions."""

@@ -36,6 +36,7 @@ _CACHE: OrderedDict[tuple, LoadedModel] = OrderedDict()
 _CACHE_SIZE = 2  # a vit_l is ~1.2 GB: keep few
 _CACHE_LOCK = threading.Lock()
 _CLASS_PREFIXES = ("class_out.", "class_W2")
+_LOADS = {"count": 0}  # networks built by load_model in this process (cache misses)
 
 
 @dataclass
@@ -204,8 +205,8 @@ def describe_model(name_or_path: str | Path) -> ModelMeta:
 def _resolve(name_or_path: str | Path) -> tuple[ModelMeta, Path | None, str]:
     """(meta, folder, cache identity) for a name or a path."""
     name = str(name_or_path)
-    if name in registry.BUILTIN_NAMES:
-        return registry.get_model_meta(name), None, f"builtin:{name}"
+    if name in registry.BUILTIN_NAMES:  # packaged built-ins have a folder, cpsam/tiny none
+        return registry.get_model_meta(name), registry.builtin_folder(name), f"builtin:{name}"
     try:
         meta = registry.get_model_meta(name)
         folder = registry.model_dir(name)
@@ -266,6 +267,8 @@ def load_model(
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
     loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress)
+    with _CACHE_LOCK:
+        _LOADS["count"] += 1
     loaded.net = loaded.net.to(dev).eval()
     loaded.device = dev
     if cache:
@@ -276,6 +279,14 @@ def load_model(
     log.info("loaded model %s (%s, %d classes) on %s", meta.name, meta.backbone,
              meta.n_classes, dev)
     return loaded
+
+
+def load_count() -> int:
+    """How many networks ``load_model`` built in this process (cache hits not counted).
+
+    A Dask worker reports it to show that a model is loaded once per worker, not per task.
+    """
+    return _LOADS["count"]
 
 
 def clear_cache() -> None:

@@ -35,8 +35,34 @@ WEIGHTS_FILE = "weights.pt"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 
 
+PACKAGED_MODELS_DIR = "models"  # inside ``paths.package_data_dir()``
+
+
+def packaged_models() -> list[ModelMeta]:
+    """Models shipped inside the package (``guv_app/data/models/<name>/``), e.g. the
+    ``nuclei-starter``: read-only, listed as built-in, loaded from their folder."""
+    root = paths.package_data_dir() / PACKAGED_MODELS_DIR
+    found = []
+    for folder in sorted(root.glob("*/" + META_FILE)):
+        try:
+            meta = read_meta(folder.parent)
+        except ModelLoadError as exc:
+            log.warning("skipping packaged model: %s", exc)
+            continue
+        meta.kind = "builtin"
+        found.append(meta)
+    return found
+
+
+def builtin_folder(name: str) -> Path | None:
+    """Folder holding a packaged built-in model's files (None for cpsam/tiny and others)."""
+    folder = paths.package_data_dir() / PACKAGED_MODELS_DIR / name
+    return folder if name in BUILTIN_NAMES and (folder / META_FILE).is_file() else None
+
+
 def builtin_models() -> list[ModelMeta]:
-    """``cpsam`` (Cellpose-SAM, vit_l, pretrained weights) and ``tiny`` (small, seeded)."""
+    """``cpsam`` (Cellpose-SAM, vit_l, pretrained weights), ``tiny`` (small, seeded), then the
+    packaged models (:func:`packaged_models`)."""
     return [
         ModelMeta(
             name="cpsam",
@@ -53,10 +79,8 @@ def builtin_models() -> list[ModelMeta]:
             "fine-tuning on a CPU without downloading weights",
             weights={"kind": "seeded"},
         ),
+        *packaged_models(),
     ]
-
-
-BUILTIN_NAMES = frozenset(m.name for m in builtin_models())
 
 
 def model_dir(name: str) -> Path:
@@ -100,6 +124,13 @@ def read_meta(folder: Path) -> ModelMeta:
         return ModelMeta.from_dict(data)
     except (TypeError, ValueError) as exc:
         raise ModelLoadError(f"{meta_path}: invalid model description ({exc})") from exc
+
+
+# after read_meta: packaged models are read from their meta.json at import
+BUILTIN_NAMES = frozenset(m.name for m in builtin_models())
+
+
+STARTER_NAME = "nuclei-starter"  # packaged: tiny trained on public nuclei (works offline)
 
 
 def list_models() -> list[ModelMeta]:

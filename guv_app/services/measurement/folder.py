@@ -1,24 +1,30 @@
-"""Measure every image of a folder and write the CSV files.
+"""Measure every plane of a folder (or a list of planes) and write the CSV files.
 
 Files written for ``out = results.csv`` (see :func:`output_paths`):
 
-* ``results.csv`` — one row per object of every image: ``image``, ``object_id``,
-  ``class_id``, ``class_name``, then the columns of every plugin side by side;
+* ``results.csv`` — one row per object of every plane: ``image``, ``series``, ``t``, ``z``
+  (and ``time_s`` / ``z_um`` when the file says them), ``object_id``, ``class_id``,
+  ``class_name``, then the columns of every plugin side by side, pixel columns followed by
+  their µm / µm² versions when the pixel size is known (``measurement.units``);
 * ``results_<plugin>.csv`` — the same rows with only that plugin's columns (one per plugin);
-* ``results_summary.csv`` — one row per image: ``status`` (done/failed/skipped), ``error``,
-  ``n_objects``, ``count_<class>`` per class and ``mean_<column>`` per numeric measurement.
+* ``results_summary.csv`` — one row per plane: ``status`` (done/failed/skipped),
+  ``error``, ``n_objects``, ``count_<class>`` per class and ``mean_<column>`` per numeric
+  measurement.
 
-An image that cannot be read, has no label file or whose labels do not match is reported
-and skipped; a plugin that fails on an image is reported and the other plugins' columns are
-still written. Progress goes to ``progress(done, total, message)``; setting ``cancel``
-stops between images (files are then written for the images done so far).
+A plane that cannot be read, has no label file or whose labels do not match is reported
+and the others go on; a plugin that fails on a plane is reported and the other plugins'
+columns are still written. The planes run through the one batch runner
+(``services.batch.run_batch``) with :func:`measure_plane` as the work function, so
+progress, cancel (between planes; files are then written for the planes done so far) and
+an optional ``executor`` behave as in ``predict``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,54 +32,105 @@ from typing import Any
 import numpy as np
 
 from guv_app.plugins.base import MeasurementPlugin
-from guv_app.services.measurement.labels import ImageItem, find_items
+from guv_app.services.batch import ItemFailed, ItemSkipped, Outcome, PlaneStatus, run_batch
+from guv_app.services.batch.planes import read_plane
+from guv_app.services.measurement.labels import PlaneItem, find_items
 from guv_app.services.measurement.runner import (
     KEY_COLUMNS,
     ImageMeasurement,
-    MeasurementError,
-    measure_image,
+    measure_arrays,
     resolve_plugins,
 )
 from guv_app.services.measurement.tables import merge_plugins, summary_row, write_csv
+from guv_app.services.measurement.units import unit_kinds, with_plane_and_units
+from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
 _EMPTY = {column: np.zeros(0) for column in KEY_COLUMNS}  # header only, when nothing measured
+ImageStatus = PlaneStatus  # the one status record (kept under its old name for callers)
 
 
 @dataclass
-class ImageStatus:
-    """What happened to one image."""
+class MeasureTask:
+    """One plane to measure (plain data: pickles to a Dask worker).
 
-    image: str
-    status: str  # "done", "failed" or "skipped"
-    n_objects: int = 0
-    error: str = ""
-    plugin_errors: dict[str, str] = field(default_factory=dict)
-    plugin_warnings: dict[str, str] = field(default_factory=dict)  # e.g. all-NaN columns
+    ``plugins`` are resolved (plugin, params) pairs; ``pixel_size`` (y, x) µm is used when
+    the file has none (``--pixel-size``); ``kinds`` maps pixel columns to unit kinds.
+    """
+
+    item: PlaneItem
+    plugins: list[tuple[MeasurementPlugin, dict[str, Any]]]
+    pixel_size: tuple[float, float] | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    plugin_timeout: float | None | str = "default"  # see runner.measure_arrays
+
+
+def load_plane(item: PlaneItem):
+    """The plane's (C, Y, X) pixels and its labels (``SegData``); ItemFailed/ItemSkipped."""
+    import cellpose_io
+
+    if item.skip:
+        raise ItemSkipped(item.skip)
+    if item.problem:
+        raise ItemFailed(item.problem)
+    if item.labels is None:
+        raise ItemSkipped("no label file")
+    try:
+        channels = read_plane(item.plane)
+        seg = cellpose_io.read_label_source(item.labels)  # a _seg.npy or a mask image
+    except (cellpose_io.CellposeIOError, OSError, IndexError) as exc:
+        raise ItemFailed(str(exc)) from None
+    if tuple(channels.shape[-2:]) != tuple(seg.masks.shape):
+        raise ItemFailed(
+            f"{item.plane.where}: image is {channels.shape[-2]}x{channels.shape[-1]} but "
+            f"labels {item.labels.name} are {seg.masks.shape[0]}x{seg.masks.shape[1]}")
+    return channels, seg
+
+
+def measure_plane(task: MeasureTask) -> ImageMeasurement:
+    """Measure one plane with every plugin and add the plane and µm columns; the work
+    function of every measure run. Raises ItemFailed (unreadable, labels not matching) or
+    ItemSkipped (no label file)."""
+    from guv_app.services.measurement.runner import MeasurementError
+
+    item = task.item
+    channels, seg = load_plane(item)
+    try:
+        measured = measure_arrays(channels, seg.masks, seg.classes,
+                                  list(seg.class_names or []), task.plugins, item.image.name,
+                                  task.plugin_timeout)
+    except MeasurementError as exc:
+        raise ItemFailed(str(exc)) from None
+    pixel_size = item.plane.pixel_size_um or task.pixel_size
+    kinds = task.kinds or unit_kinds(task.plugins)
+    measured.key = with_plane_and_units(measured.key, item.plane, pixel_size, kinds)
+    measured.tables = {name: with_plane_and_units(table, item.plane, pixel_size, kinds)
+                       for name, table in measured.tables.items()}
+    return measured
 
 
 @dataclass
 class FolderResult:
-    """Outcome of a folder run: per-image status, files written, and whether it was cancelled."""
+    """Outcome of a run: per-plane status, files written, and whether it was cancelled."""
 
-    images: list[ImageStatus]
+    images: list[PlaneStatus]
     outputs: dict[str, Path]
     cancelled: bool = False
 
     @property
     def failures(self) -> list[str]:
-        """One line per failed image, skipped image or failed plugin."""
-        lines = [f"{s.image}: {s.error}" for s in self.images if s.status != "done"]
-        lines += [f"{s.image}: plugin {name}: {error}"
+        """One line per failed plane, skipped plane or failed plugin."""
+        lines = [f"{s.label}: {s.reason}" for s in self.images
+                 if s.status not in ("done", "cancelled")]
+        lines += [f"{s.label}: plugin {name}: {error}"
                   for s in self.images for name, error in s.plugin_errors.items()]
         return lines
 
     @property
     def warnings(self) -> list[str]:
         """One line per flagged plugin result (a column with no finite value)."""
-        return [f"{s.image}: plugin {name}: {text}"
+        return [f"{s.label}: plugin {name}: {text}"
                 for s in self.images for name, text in s.plugin_warnings.items()]
 
     @property
@@ -92,54 +149,70 @@ def output_paths(out: str | Path, plugin_names: Sequence[str]) -> dict[str, Path
     return paths
 
 
+def _status(outcome: Outcome[MeasureTask]) -> PlaneStatus:
+    plane = outcome.task.item.plane
+    measured: ImageMeasurement | None = outcome.result
+    labels = outcome.task.item.labels
+    return PlaneStatus(
+        str(plane.image), outcome.status, outcome.reason, plane.series, plane.t, plane.z,
+        n_objects=measured.n_objects if measured else 0, seconds=outcome.seconds,
+        file=str(labels) if labels else "", single=plane.single,
+        plugin_errors=dict(measured.errors) if measured else {},
+        plugin_warnings=dict(getattr(measured, "warnings", {})) if measured else {})
+
+
+def run_planes(
+    items: Sequence[PlaneItem],
+    plugins: Sequence[str | MeasurementPlugin],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    pixel_size: tuple[float, float] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | CancelCheck | None = None,
+    executor: Executor | None = None,
+    plugin_timeout: float | None | str = "default",
+) -> tuple[list[str], list[PlaneStatus], list[tuple[PlaneStatus, ImageMeasurement]], bool]:
+    """Measure ``items``; (plugin names, statuses of the planes reached, (status,
+    measurement) of the planes done, cancelled). Cancelled planes are left out."""
+    resolved = resolve_plugins(plugins, params)  # bad names/params fail before any work
+    names = [plugin.name for plugin, _ in resolved]
+    kinds = unit_kinds(resolved)
+    tasks = [MeasureTask(item, resolved, pixel_size, kinds, plugin_timeout) for item in items]
+    report = run_batch(tasks, measure_plane, name=lambda t: t.item.plane.label,
+                       executor=executor, progress=progress, cancel=cancel)
+    statuses, done = [], []
+    for outcome in report.outcomes:
+        if outcome.status == "cancelled":
+            continue
+        status = _status(outcome)
+        if status.status in ("failed", "skipped"):
+            log.warning("%s %s: %s", status.status, status.label, status.reason)
+        statuses.append(status)
+        if outcome.status == "done":
+            done.append((status, outcome.result))
+    return names, statuses, done, report.cancelled
+
+
 def measure_items(
-    items: Sequence[ImageItem],
+    items: Sequence[PlaneItem],
     out: str | Path,
     plugins: Sequence[str | MeasurementPlugin],
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event | CancelCheck | None = None,
     plugin_timeout: float | None | str = "default",
+    *,
+    pixel_size: tuple[float, float] | None = None,
+    executor: Executor | None = None,
 ) -> FolderResult:
     """Measure ``items`` with the named plugins and write the CSV files next to ``out``.
 
     Every item ends up in the summary as done, failed or skipped, whatever it raised.
-    ``plugin_timeout``: seconds one plugin may spend on one image (see ``measure_arrays``).
+    ``plugin_timeout``: seconds one plugin may spend on one plane (see ``measure_arrays``).
     """
-    resolved = resolve_plugins(plugins, params)  # bad names/params fail before any work
-    names = [plugin.name for plugin, _ in resolved]
-    statuses: list[ImageStatus] = []
-    done: list[tuple[ImageStatus, ImageMeasurement]] = []
-    cancelled = False
-    total = len(items)
-    for i, item in enumerate(items):
-        if cancel is not None and cancel.is_set():
-            cancelled = True
-            break
-        name = item.image.name
-        if item.problem:
-            status = ImageStatus(name, "skipped", error=item.problem)
-        elif item.labels is None:
-            status = ImageStatus(name, "skipped", error="no label file")
-        else:
-            try:
-                measurement = measure_image(item.image, item.labels, resolved, name,
-                                            plugin_timeout)
-            except MeasurementError as exc:
-                status = ImageStatus(name, "failed", error=str(exc))
-            except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
-                status = ImageStatus(name, "failed", error=f"{type(exc).__name__}: {exc}")
-            else:
-                status = ImageStatus(name, "done", measurement.n_objects,
-                                     plugin_errors=dict(measurement.errors),
-                                     plugin_warnings=dict(measurement.warnings))
-                done.append((status, measurement))
-        if status.status != "done":
-            log.warning("%s %s: %s", status.status, name, status.error)
-        statuses.append(status)
-        if progress is not None:
-            progress(i + 1, total, f"{name}: {status.status}"
-                     + (f" ({status.n_objects} objects)" if status.status == "done" else ""))
+    names, statuses, done, cancelled = run_planes(
+        items, plugins, params, pixel_size=pixel_size, progress=progress, cancel=cancel,
+        executor=executor, plugin_timeout=plugin_timeout)
     outputs = write_outputs(out, names, statuses, done)
     return FolderResult(statuses, outputs, cancelled)
 
@@ -147,8 +220,8 @@ def measure_items(
 def write_outputs(
     out: str | Path,
     names: Sequence[str],
-    statuses: Sequence[ImageStatus],
-    done: Sequence[tuple[ImageStatus, ImageMeasurement]],
+    statuses: Sequence[PlaneStatus],
+    done: Sequence[tuple[PlaneStatus, ImageMeasurement]],
 ) -> dict[str, Path]:
     """Write merged, per-plugin and summary CSVs (each atomically)."""
     paths = output_paths(out, names)
@@ -157,10 +230,11 @@ def write_outputs(
     for name in names:
         write_csv(paths[name], [m.tables[name] for _, m in done if name in m.tables] or [_EMPTY])
     class_names = sorted({str(c) for table in merged.values() for c in table["class_name"]})
-    rows = [summary_row(s.image, s.status, s.error or "; ".join(
+    rows = [summary_row(Path(s.image).name, s.status, s.reason or "; ".join(
                 [f"{k}: {v}" for k, v in s.plugin_errors.items()]
                 + [f"{k}: warning: {v}" for k, v in s.plugin_warnings.items()]),
-                merged.get(id(s)), class_names) for s in statuses]
+                merged.get(id(s)), class_names, plane=(s.series, s.t, s.z))
+            for s in statuses]
     write_csv(paths["summary"], rows)
     return paths
 
@@ -172,7 +246,10 @@ def measure_folder(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     labels: str = "auto",
     progress: Progress | None = None,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event | CancelCheck | None = None,
+    **kwargs: Any,
 ) -> FolderResult:
-    """Measure every image in ``folder`` (labels chosen by ``labels``: auto/pred/seg)."""
-    return measure_items(find_items(folder, labels), out, plugins, params, progress, cancel)
+    """Measure every plane in ``folder`` (labels chosen by ``labels``: auto/pred/seg);
+    ``kwargs`` go to :func:`measure_items` (``pixel_size``, ``executor``)."""
+    return measure_items(find_items(folder, labels), out, plugins, params, progress, cancel,
+                         **kwargs)

@@ -110,15 +110,16 @@ def key_table(
         classes = np.asarray(classes).astype(np.int64)
         known = ids < len(classes)
         class_ids[known] = classes[ids[known]]
-    names = [
-        UNASSIGNED if c == 0 else (class_names[c] if c < len(class_names) else f"class_{c}")
-        for c in range(int(class_ids.max()) + 1 if len(ids) else 0)
-    ]
+    # one name per class id present (a stray class id of 1e9 must not build 1e9 names)
+    names = {
+        c: UNASSIGNED if c <= 0 else (class_names[c] if c < len(class_names) else f"class_{c}")
+        for c in np.unique(class_ids).tolist()
+    }
     return {
         "image": np.full(len(ids), image, dtype=object),
         "object_id": ids.astype(np.int64),
         "class_id": class_ids,
-        "class_name": np.array([names[c] for c in class_ids], dtype=object),
+        "class_name": np.array([names[c] for c in class_ids.tolist()], dtype=object),
     }
 
 

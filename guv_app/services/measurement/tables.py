@@ -18,7 +18,8 @@ from guv_app.plugins.base import Table
 from guv_app.services.measurement.runner import KEY_COLUMNS, ImageMeasurement
 
 # Identifier-like columns that make no sense to average in the summary.
-NOT_AVERAGED = {"object_id", "class_id", "nearest_id", "n_objects"}
+NOT_AVERAGED = {"object_id", "class_id", "nearest_id", "n_objects", "series", "t", "z",
+                "time_s", "z_um"}
 
 
 def merge_plugins(measurement: ImageMeasurement, plugin_order: Sequence[str]) -> Table:
@@ -34,7 +35,7 @@ def merge_plugins(measurement: ImageMeasurement, plugin_order: Sequence[str]) ->
         if table is None:
             continue
         for column, values in table.items():
-            if column in KEY_COLUMNS:
+            if column in KEY_COLUMNS or column in measurement.key:
                 continue
             merged[f"{name}_{column}" if column in merged else column] = values
     return merged
@@ -83,15 +84,21 @@ def write_csv(path: str | Path, tables: Sequence[Table], columns: Sequence[str] 
 
 
 def summary_row(
-    image: str, status: str, error: str, merged: Table | None, class_names: Sequence[str]
+    image: str, status: str, error: str, merged: Table | None, class_names: Sequence[str],
+    plane: tuple[int, int, int] = (0, 0, 0),
 ) -> Table:
-    """One summary row: object count per class and the mean of every numeric measurement."""
-    row: dict[str, object] = {"image": image, "status": status, "error": error}
+    """One summary row (one plane): object count per class and the mean of every numeric
+    measurement; ``plane`` is (series, t, z)."""
+    row: dict[str, object] = {"image": image, "series": plane[0], "t": plane[1],
+                              "z": plane[2], "status": status, "error": error}
     if merged is not None:
         names = merged["class_name"]
         row["n_objects"] = len(names)
         for name in class_names:
             row[f"count_{name}"] = int(np.sum(names == name))
+        for column in ("time_s", "z_um"):
+            if column in merged and len(merged[column]):
+                row[column] = float(np.asarray(merged[column])[0])
         for column, values in merged.items():
             array = np.asarray(values)
             if column in NOT_AVERAGED or column in KEY_COLUMNS or array.dtype.kind not in "iuf":

@@ -138,7 +138,7 @@ def track_table(
     ``table`` needs ``centroid_y``/``centroid_x`` (px) and the frame column (``t``); the
     feature columns the config weighs (``area``, an intensity column, bbox columns,
     ``class_id``/``class_name``). Existing track columns are replaced. Rows without a
-    position (NaN centroid) are kept with status ``untracked``. Raises
+    position or time (NaN centroid or t) are kept with status ``untracked``. Raises
     :class:`TrackingError` for a table that cannot be tracked and
     :class:`TrackingCancelled` when ``cancel()`` turns true.
     """
@@ -148,10 +148,11 @@ def track_table(
             "every plane of a time-lapse, or name the frame column)")
     n = len(table[config.frame_column])
     t_all = np.asarray(table[config.frame_column], dtype=np.float64)
-    if n and not np.all(np.isfinite(t_all) & (t_all == np.round(t_all))):
+    timed = np.isfinite(t_all)
+    if not np.array_equal(t_all[timed], np.round(t_all[timed])):
         raise TrackingError(f"column {config.frame_column!r} must hold whole frame numbers")
     features = feature_matrix(table, config)
-    positioned = np.isfinite(features).all(axis=1) if n else np.zeros(0, bool)
+    positioned = (np.isfinite(features).all(axis=1) & timed) if n else np.zeros(0, bool)
     track_id = np.zeros(n, dtype=np.int64)
     parent = np.zeros(n, dtype=np.int64)
     age = np.zeros(n, dtype=np.int64)
@@ -192,7 +193,7 @@ def track_table(
     added: Table = {"track_id": track_id, "track_status": status, "track_age": age}
     if "time_s" in table:
         time_s = np.asarray(table["time_s"], dtype=np.float64)
-        first = np.array([first_row.get(i, -1) for i in track_id])
+        first = np.array([first_row.get(int(i), -1) for i in track_id], dtype=np.int64)
         added["track_age_s"] = np.where(track_id > 0, time_s - time_s[first], np.nan)
     added["parent_track_id"] = parent
     added["lineage_id"] = lineage_ids(track_id, parent)

@@ -45,12 +45,15 @@ def track_series(table: Table, column: str, frame_column: str = "t") -> list[Ser
     x, _ = time_axis(table, frame_column)
     y = _values(table, column)
     ids = np.asarray(table["track_id"], dtype=np.int64)
+    rows = np.flatnonzero(ids > 0)
+    if not len(rows):
+        return []
+    rows = rows[np.lexsort((x[rows], ids[rows]))]  # by track, then time: one sort for all
+    tracks, starts = np.unique(ids[rows], return_index=True)
     out = []
-    for track in np.unique(ids[ids > 0]):
-        rows = np.flatnonzero(ids == track)
-        rows = rows[np.argsort(x[rows], kind="stable")]
-        out.append(Series(f"track {int(track)}", x[rows], y[rows], np.zeros(len(rows)),
-                          np.ones(len(rows), dtype=np.int64)))
+    for track, part in zip(tracks, np.split(rows, starts[1:]), strict=True):
+        out.append(Series(f"track {int(track)}", x[part], y[part], np.zeros(len(part)),
+                          np.ones(len(part), dtype=np.int64)))
     return out
 
 

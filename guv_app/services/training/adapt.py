@@ -59,9 +59,6 @@ def count(net) -> TrainableCounts:
     )
 
 
-TRAINING_MODES = ("lora", "unfreeze", "head")
-
-
 def prepare(net, mode: str, blocks: int, rank: int = 8, alpha: float = 16.0,
             dropout: float = 0.05) -> tuple[object, LoraSpec | None, list[int]]:
     """Set ``requires_grad`` for ``mode`` ("lora", "unfreeze", "head"); returns the net,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from guv_app.services.engine.finetune import FINETUNE_KINDS
 from guv_app.services.params import check_values
 from guv_app.services.training.params import TRAIN as _T
 from guv_app.services.training.params import TRAIN_PARAMS
 
-MODES = ("lora", "unfreeze", "head")
+MODES = FINETUNE_KINDS  # what trains is what a saved fine-tune says it is (meta weights kind)
 DEFAULT_LR = {"lora": 2e-4, "unfreeze": 5e-5, "head": 1e-3}
 
 

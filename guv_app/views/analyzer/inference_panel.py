@@ -12,6 +12,7 @@ from typing import Any
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.views.analyzer.job_progress import JobProgress
+from guv_app.views.run_on import RunOnWidget
 
 
 def param_spin(spec) -> QtWidgets.QAbstractSpinBox:
@@ -73,7 +74,23 @@ class InferencePanel(QtWidgets.QGroupBox):
         self.channels.setToolTip("Image channels fed to the model, in order (up to 3)")
         self.channels.setObjectName("channels")
         form.addRow("channels", self.channels)
+        self.run_on = RunOnWidget()
+        form.addRow("run on", self.run_on)
         lay.addLayout(form)
+        planes = QtWidgets.QHBoxLayout()  # the CLI's --series / --t / --z, same syntax
+        self.plane_fields: dict[str, QtWidgets.QLineEdit] = {}
+        for axis, tip in (("series", "Series to use, e.g. 0 or 1-3 (empty: all)"),
+                          ("t", "Time points, e.g. 0-99 or ::10 for every 10th (empty: all)"),
+                          ("z", "Z slices, e.g. 5 or 0-9 (empty: all)")):
+            field = QtWidgets.QLineEdit()
+            field.setObjectName(f"plane_{axis}")
+            field.setPlaceholderText("all")
+            field.setToolTip(tip + "; predict and measure use every selected plane")
+            planes.addWidget(QtWidgets.QLabel("S" if axis == "series" else axis.upper()))
+            planes.addWidget(field, 1)
+            self.plane_fields[axis] = field
+        lay.addWidget(QtWidgets.QLabel("Planes"))
+        lay.addLayout(planes)
         self.force = QtWidgets.QCheckBox("Re-run images already predicted with these settings")
         lay.addWidget(self.force)
 
@@ -121,7 +138,12 @@ class InferencePanel(QtWidgets.QGroupBox):
             out[spec.name] = None if spec.auto and value == 0 else value
         out["channels"] = [int(c) for c in text.split(",") if c.strip()] if text else None
         out["force"] = self.force.isChecked()
+        out.update(self.run_on.values())
         return out
+
+    def plane_texts(self) -> dict[str, str]:
+        """The plane selection as typed: ``{"series": .., "t": .., "z": ..}`` ("" = all)."""
+        return {axis: field.text().strip() for axis, field in self.plane_fields.items()}
 
     def set_running(self, running: bool) -> None:
         self.run_current.setEnabled(not running)

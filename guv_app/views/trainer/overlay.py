@@ -40,11 +40,16 @@ class LabelOverlay:
         self._lut = np.zeros(1, np.uint32)
         self._buf: np.ndarray | None = None
         self._buf32: np.ndarray | None = None
+        # border pixels of the whole image, kept while the labels do not change outside an
+        # outline-mode update: recolouring outlines (LUT, selection, class colours, mode
+        # toggles) then skips the border search
+        self._edge: np.ndarray | None = None
 
     # ------------------------------------------------------------- setters
     def set_labels(self, masks: np.ndarray, lut: np.ndarray) -> None:
         """Follow a (live) label array; the overlay reads it on every update."""
         self._masks = masks
+        self._edge = None
         self._lut = np.ascontiguousarray(lut, np.uint32)
         h, w = masks.shape
         if self._buf is None or self._buf.shape[:2] != (h, w):
@@ -85,28 +90,52 @@ class LabelOverlay:
         self._fill(full)
         self.item.update()
 
-    def update_region(self, sl: Slices) -> None:
-        """Recolour one bounding box after an edit and repaint only that rectangle."""
+    def update_region(self, sl: Slices, cleared: np.ndarray | None = None) -> None:
+        """Recolour one bounding box after an edit and repaint only that rectangle.
+
+        ``cleared`` (bool, the box's shape): only these pixels changed, to background; in
+        filled mode they are just cleared (a bulk delete skips recolouring the whole box).
+        """
         if self._masks is None or self._buf32 is None:
+            return
+        if cleared is not None and self.mode != "outlines":
+            self._edge = None
+            np.copyto(self._buf32[sl], 0, where=cleared)
+            r0, c0 = sl[0].start, sl[1].start
+            self.item.update(QtCore.QRectF(c0, r0, sl[1].stop - c0, sl[0].stop - r0))
             return
         if self.mode == "outlines":  # borders of neighbours change one pixel outside
             h, w = self._masks.shape
             sl = (slice(max(sl[0].start - 1, 0), min(sl[0].stop + 1, h)),
                   slice(max(sl[1].start - 1, 0), min(sl[1].stop + 1, w)))
-        self._fill(sl)
+        else:
+            self._edge = None  # labels changed where borders are not followed
+        self._fill(sl, labels_changed=True)
         r0, c0 = sl[0].start, sl[1].start
         rect = QtCore.QRectF(c0, r0, sl[1].stop - c0, sl[0].stop - r0)
         self.item.update(rect)
 
-    def _fill(self, sl: Slices) -> None:
+    def _edges(self, sl: Slices, labels_changed: bool) -> np.ndarray:
+        """Border pixels inside ``sl`` (from the cache unless the labels changed there)."""
+        h, w = self._masks.shape
+        whole = sl[0].start == 0 and sl[0].stop == h and sl[1].start == 0 and sl[1].stop == w
+        if self._edge is not None and not labels_changed:
+            return self._edge[sl]
+        ps = (slice(max(sl[0].start - 1, 0), min(sl[0].stop + 1, h)),
+              slice(max(sl[1].start - 1, 0), min(sl[1].stop + 1, w)))
+        edge = outline_pixels(self._masks[ps])
+        edge = edge[sl[0].start - ps[0].start : sl[0].stop - ps[0].start,
+                    sl[1].start - ps[1].start : sl[1].stop - ps[1].start]
+        if whole:
+            self._edge = np.ascontiguousarray(edge)
+        elif self._edge is not None:
+            self._edge[sl] = edge
+        return edge
+
+    def _fill(self, sl: Slices, labels_changed: bool = False) -> None:
         m = self._masks[sl]
         if self.mode == "outlines":
-            h, w = self._masks.shape
-            ps = (slice(max(sl[0].start - 1, 0), min(sl[0].stop + 1, h)),
-                  slice(max(sl[1].start - 1, 0), min(sl[1].stop + 1, w)))
-            edge = outline_pixels(self._masks[ps])
-            edge = edge[sl[0].start - ps[0].start : sl[0].stop - ps[0].start,
-                        sl[1].start - ps[1].start : sl[1].stop - ps[1].start]
+            edge = self._edges(sl, labels_changed)
             out = self._buf32[sl]
             np.take(self._lut, m, out=out, mode="clip")
             np.copyto(out, 0, where=~edge)
