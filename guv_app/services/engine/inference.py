@@ -97,10 +97,11 @@ class BatchItem:
     seconds: float = 0.0
 
 
-class _WatchedNet(torch.nn.Module):
-    """Wraps the network for ``run_net``: cancel check and progress before/after each batch."""
+class WatchedNet(torch.nn.Module):
+    """Wraps the network for upstream's ``run_net``/``run_3D``: cancel check before and
+    progress (tiles done) after each batch; ``device``/``dtype`` as upstream reads them."""
 
-    def __init__(self, net, cancel, on_tiles) -> None:
+    def __init__(self, net, cancel, on_tiles=None) -> None:
         super().__init__()
         self.net = net
         self._cancel = cancel
@@ -207,7 +208,7 @@ def run_network(
         if progress is not None:
             progress(min(done, total), total, "tiles")
 
-    watched = _WatchedNet(net, cancel, on_tiles)
+    watched = WatchedNet(net, cancel, on_tiles)
     was_training = net.training  # run_net switches to eval (rdrop off); give it back as it was
     try:
         # no autograd bookkeeping at all (run_net: no_grad); one position-bias buffer
