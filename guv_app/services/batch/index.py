@@ -19,7 +19,7 @@ import csv
 import io
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -156,7 +156,3 @@ def predictions_by_plane(folder: str | os.PathLike) -> dict[tuple[str, int, int,
                 image = str(resolve(folder, row.image).resolve())
                 found[(image, row.series, row.t, row.z)] = pred
     return found
-
-
-def row_dict(row: IndexRow) -> dict:
-    return asdict(row)
