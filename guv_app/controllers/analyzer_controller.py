@@ -21,6 +21,7 @@ from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_tracks import TrackController
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
+from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
 from guv_app.services.analysis.predictions import has_prediction, prediction_state, settings_hash
@@ -214,6 +215,11 @@ class AnalyzerController(QtCore.QObject):
         if not model:
             self.window.show_message("Choose a model first")
             return False
+        try:
+            scheduler = scheduler_from_values(self.window.inference.settings())
+        except ValueError as exc:
+            self.window.show_message(str(exc))
+            return False
         selection = self.plane_selection()
         if selection is None:
             return False
@@ -222,9 +228,15 @@ class AnalyzerController(QtCore.QObject):
             self.window.files.set_status(r, "queued")
 
         def job(report, cancel):
-            return predict_images(images, model, params, force=force, selection=selection,
-                                  progress=step_reporter(report), cancel=cancel,
-                                  on_image=report)
+            kwargs = dict(force=force, selection=selection, progress=step_reporter(report),
+                          cancel=cancel, on_image=report)
+            if scheduler is None:
+                return predict_images(images, model, params, **kwargs)
+            from guv_app.services.distributed.executor import open_executor
+
+            with open_executor(scheduler) as executor:  # the planes run on Dask workers
+                return predict_images(images, model, params, executor=executor,
+                                      write_on_worker=scheduler.workers_write, **kwargs)
 
         self.window.inference.set_running(True)
         self.window.inference.show_progress(0, len(images), f"loading model {model}…")

@@ -20,6 +20,7 @@ from PyQt6 import QtCore, QtWidgets
 from guv_app.controllers import training_format as fmt
 from guv_app.controllers import training_settings
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog, default_model
+from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, step_reporter
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
 from guv_app.services.datasets.builder import DatasetOptions
@@ -217,6 +218,7 @@ class TrainingController(QtCore.QObject):
             if self.folder is None:
                 raise ValueError("no folder: open an image in the Trainer or choose a folder")
             config, options = config_from_values(values)
+            scheduler = scheduler_from_values(values)
             if not self.check_name(config.model_name, touched=self._name_touched):
                 raise ValueError(f"model name {config.model_name!r} is not usable or taken")
         except ValueError as exc:
@@ -231,17 +233,26 @@ class TrainingController(QtCore.QObject):
         d.progress.clear()
         d.set_can_run_on_image(False)
         d.progress.set_progress(0, 0, "Preparing the training data…", busy=True)
+        where = f" on {scheduler.describe()}" if scheduler is not None else ""
         d.progress.append_log([f"Training {config.model_name} from {config.base_model} "
-                               f"({config.mode}) on {self.folder}"])
+                               f"({config.mode}) on {self.folder}{where}"])
         d.set_running(True)
         folder = self.folder
 
         def job(report, cancel: threading.Event):
+            dataset_progress = step_reporter(report)
+            if scheduler is not None:  # the same run on a Dask worker, same events
+                from guv_app.services.distributed.cluster import open_client
+                from guv_app.services.distributed.training import train_on_cluster
+
+                with open_client(scheduler) as client:
+                    return train_on_cluster(client, folder.resolve(), config, options,
+                                            progress=report, cancel=cancel,
+                                            dataset_progress=dataset_progress)
             from guv_app.services.training.runner import run_training
 
-            return run_training(
-                folder, config, options, progress=report, cancel=cancel,
-                dataset_progress=step_reporter(report))
+            return run_training(folder, config, options, progress=report, cancel=cancel,
+                                dataset_progress=dataset_progress)
 
         self.runner.start(job, urgent=_urgent)
         self.stateChanged.emit(True)

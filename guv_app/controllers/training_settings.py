@@ -16,7 +16,8 @@ from guv_app.services.training.config import TrainConfig
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "training_dialog.json"
-VALIDATION_DEFAULTS = {"val_mode": "split", "val_ratio": 0.2, "val_seed": 0, "val_folder": ""}
+VALIDATION_DEFAULTS = {"val_mode": "split", "val_ratio": 0.2, "val_seed": 0, "val_folder": "",
+                       "run_on": "local", "scheduler_address": ""}
 NOT_REMEMBERED = ("model_name", "extra")
 
 

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--flow-threshold", type=float, default=0.4)
     p.add_argument("--cellprob-threshold", type=float, default=0.0)
     p.add_argument("--device", default="auto")
+    from guv_app.cli.cluster_options import add_cluster_options
+
+    add_cluster_options(p)
     p.set_defaults(func=run)
 
 
@@ -48,12 +51,22 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.model and not args.predictions:
         raise CLIError("give --model to segment with, or --predictions DIR of a predict run")
+    from guv_app.cli.cluster_options import cluster_config, cluster_executor, interrupt_flag
+
+    if cluster_config(args).distributed:  # workers may run in another folder: full paths
+        from pathlib import Path
+
+        for name in ("dir", "mask_dir", "predictions"):
+            if getattr(args, name):
+                setattr(args, name, str(Path(getattr(args, name)).absolute()))
     try:
-        with cli_progress("evaluate", unit="image") as progress:
+        with cluster_executor(args, uses_gpu=True) as executor, interrupt_flag() as cancel, \
+                cli_progress("evaluate", unit="image") as progress:
             report = evaluate_folder(args.model, args.dir, img_filter=args.img_filter,
                                      mask_filter=args.mask_filter, mask_dir=args.mask_dir,
                                      subfolders=args.subfolders, params=params,
-                                     progress=progress, predictions_dir=args.predictions)
+                                     progress=progress, predictions_dir=args.predictions,
+                                     executor=executor, cancel=cancel)
     except (FileNotFoundError, ValueError, EngineError) as exc:
         raise CLIError(str(exc)) from exc
     for s in report.skipped:

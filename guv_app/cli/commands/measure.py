@@ -58,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--plugin-timeout", metavar="SECONDS", type=float, default=None,
                         help="abandon a plugin that takes longer than this on one image "
                              "(default 600, or MULTICELLPOSE_PLUGIN_TIMEOUT; 0 = no limit)")
+    from guv_app.cli.cluster_options import add_cluster_options
+
+    add_cluster_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -122,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from guv_app.services.measurement.folder import measure_items
     from guv_app.services.measurement.labels import find_items
 
-    folder = Path(args.dir)
+    folder = Path(args.dir).absolute()  # absolute: Dask workers may run elsewhere
     if not folder.is_dir():
         raise CLIError(f"{folder}: not a folder")
     out = Path(args.out)
@@ -143,22 +146,28 @@ def run(args: argparse.Namespace) -> int:
     except SelectionError as exc:
         raise CLIError(str(exc)) from None
     pixel_size = parse_pixel_size(args.pixel_size)
-    predictions = Path(args.predictions) if args.predictions else None
+    predictions = Path(args.predictions).absolute() if args.predictions else None
     if predictions is not None and not predictions.is_dir():
         raise CLIError(f"--predictions {predictions}: not a folder")
     items = find_items(folder, args.labels, selection, predictions)
     if not items:
         raise CLIError(f"{folder}: no image files")
+    from guv_app.cli.cluster_options import cluster_config, cluster_executor, interrupt_flag
+
+    cluster_config(args)  # bad cluster options fail before any work
     try:
         timeout = "default" if args.plugin_timeout is None else (args.plugin_timeout or None)
-        if args.quiet:
-            result = measure_items(items, out, plugins, parse_params(args.param),
-                                   plugin_timeout=timeout, pixel_size=pixel_size)
-        else:
-            with cli_progress("measure", unit="plane") as progress:
+        with cluster_executor(args) as executor, interrupt_flag() as cancel:
+            if args.quiet:
                 result = measure_items(items, out, plugins, parse_params(args.param),
-                                       progress=progress, plugin_timeout=timeout,
-                                       pixel_size=pixel_size)
+                                       cancel=cancel, plugin_timeout=timeout,
+                                       pixel_size=pixel_size, executor=executor)
+            else:
+                with cli_progress("measure", unit="plane") as progress:
+                    result = measure_items(items, out, plugins, parse_params(args.param),
+                                           progress=progress, cancel=cancel,
+                                           plugin_timeout=timeout, pixel_size=pixel_size,
+                                           executor=executor)
     except PluginError as exc:
         raise CLIError(str(exc)) from None
     measured = [s for s in result.images if s.status == "done"]
@@ -170,4 +179,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  problem: {line}", file=sys.stderr)
     for line in result.warnings:
         print(f"  warning: {line}", file=sys.stderr)
+    if result.cancelled:
+        print("multicellpose measure: cancelled; the tables hold the planes measured so far",
+              file=sys.stderr)
+        return 130
     return 0 if result.ok else 1

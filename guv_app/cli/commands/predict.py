@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="predict again even where a prediction with the same model and "
                         "parameters (or one corrected by hand) exists")
+    from guv_app.cli.cluster_options import add_cluster_options
+
+    add_cluster_options(p)
     p.set_defaults(func=run)
 
 
@@ -124,13 +127,22 @@ def run(args: argparse.Namespace) -> int:
         selection = PlaneSelection.parse(args.series, args.t, args.z)
     except SelectionError as exc:
         raise CLIError(str(exc)) from None
+    from guv_app.cli.cluster_options import cluster_config, cluster_executor, interrupt_flag
+
+    where_run = cluster_config(args)
+    if where_run.distributed:  # workers may run in another folder: give them full paths
+        files = [f.absolute() for f in files]
+        out_dir = out_dir.absolute() if out_dir is not None else None
     print(f"model {args.model}: {len(files)} file(s)", file=sys.stderr)
 
     tic = time.perf_counter()
-    with cli_progress("predict", unit="plane") as progress:
+    with cluster_executor(args, uses_gpu=True) as executor, interrupt_flag() as cancel, \
+            cli_progress("predict", unit="plane") as progress:
         result = predict_images(files, args.model, params, selection=selection,
                                 force=args.force, progress=progress, out_dir=out_dir,
-                                weights_path=args.weights, do_3d=args.do_3d)
+                                weights_path=args.weights, do_3d=args.do_3d,
+                                executor=executor, cancel=cancel,
+                                write_on_worker=where_run.workers_write)
     elapsed = time.perf_counter() - tic
     failed = [s for s in result.planes if s.status == "failed"]
     if failed and len(failed) == len(result.planes) and all(
@@ -144,4 +156,8 @@ def run(args: argparse.Namespace) -> int:
           f"{result.n_files} file(s), {n_objects} objects, {result.count('skipped')} skipped "
           f"(same model and parameters, or edited), {len(failed)} failed, {elapsed:.1f} s; "
           f"results {where}; index {', '.join(result.indexes) or '-'}")
+    if result.cancelled:
+        print("multicellpose predict: cancelled; finished planes are kept, run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
     return 0 if not failed else 1

@@ -77,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--regions", choices=("auto", "none"), default="auto",
                       help="auto: train only inside <stem>_regions.roi/.zip/.geojson areas and "
                       "objects of a class named 'region' when present; none: whole images")
+    from guv_app.cli.cluster_options import add_cluster_options
+
+    add_cluster_options(p, training=True)
     p.set_defaults(func=run)
 
 
@@ -186,6 +189,23 @@ def dry_run(args, options) -> int:
     return 0
 
 
+def _train_remote(args, config, options, reporter, cancel):
+    """The same training on one Dask worker (``--workers``/``--scheduler``/``--cluster``);
+    folders are passed as absolute paths, which the worker must be able to read."""
+    from pathlib import Path
+
+    from guv_app.cli.cluster_options import cluster_client
+    from guv_app.services.distributed.training import train_on_cluster
+
+    for name in ("test_dir", "mask_dir"):
+        if getattr(options, name) is not None:
+            setattr(options, name, Path(getattr(options, name)).resolve())
+    with cluster_client(args) as client:
+        return train_on_cluster(client, Path(args.train_dir).resolve(), config, options,
+                                progress=reporter, dataset_progress=reporter.dataset,
+                                cancel=cancel, resume=args.resume, gpus=args.gpus)
+
+
 def run(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -200,6 +220,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.model_name:
         raise CLIError("--model-name is required (except with --dry-run)")
     config = _config(args)
+    from guv_app.cli.cluster_options import cluster_config
+
+    remote = cluster_config(args).distributed
     cancel = threading.Event()
     reporter = TrainProgress()
 
@@ -209,9 +232,12 @@ def run(args: argparse.Namespace) -> int:
 
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        outcome = run_training(args.train_dir, config, options, progress=reporter,
-                               dataset_progress=reporter.dataset, cancel=cancel,
-                               resume=args.resume)
+        if remote:
+            outcome = _train_remote(args, config, options, reporter, cancel)
+        else:
+            outcome = run_training(args.train_dir, config, options, progress=reporter,
+                                   dataset_progress=reporter.dataset, cancel=cancel,
+                                   resume=args.resume)
     except (ValueError, FileNotFoundError, EngineError) as exc:
         raise CLIError(str(exc)) from exc
     finally:

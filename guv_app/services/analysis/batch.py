@@ -70,15 +70,19 @@ class PredictTask:
     prediction: str
     weights_path: str | None = None
     stack: bool = False  # True: the whole Z stack of (series, t) in 3-D (plane.z is -1)
+    save: bool = True  # False (2-D planes): return the arrays, the caller writes the file
 
 
 @dataclass
 class PlaneResult:
-    """What :func:`predict_plane` returns for a plane it segmented and saved."""
+    """What :func:`predict_plane` returns for a plane it segmented and saved (or, with
+    ``task.save`` False, segmented: ``segmentation`` then holds masks (H, W) uint32,
+    classes (N+1,) int32, class names and colours for the caller to save)."""
 
     n_objects: int
     prediction: str
     diameter: float | None = None
+    segmentation: tuple | None = None
 
 
 @dataclass
@@ -172,13 +176,35 @@ def predict_plane(task: PredictTask) -> PlaneResult:
         raise ItemCancelled() from None
     except ValueError as exc:
         raise ItemFailed(f"{plane.label}: {exc}") from None
+    arrays = (res.masks, res.classes, res.class_names, res.class_colors)
+    if not task.save:
+        return PlaneResult(res.n_objects, task.prediction, res.diameter, arrays)
+    return PlaneResult(res.n_objects, str(_save(task, arrays, res.diameter)), res.diameter)
+
+
+def _save(task: PredictTask, arrays: tuple, diameter: float | None) -> Path:
+    """Write a plane's prediction file; ItemFailed (one line) when it cannot be written."""
+    masks, classes, names, colors = arrays
     try:
-        out = save_prediction(plane.image, res.masks, res.classes, res.class_names,
-                              res.class_colors, model=task.model, params=params,
-                              diameter=res.diameter, out_path=task.prediction)
+        return save_prediction(task.plane.image, masks, classes, names, colors,
+                               model=task.model, params=task.params, diameter=diameter,
+                               out_path=task.prediction)
     except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
         raise ItemFailed(f"cannot save prediction: {exc}") from None
-    return PlaneResult(res.n_objects, str(out), res.diameter)
+
+
+def _save_returned(outcome: Outcome[PredictTask]) -> None:
+    """Client side of ``save=False``: write the arrays a worker sent back, then drop them
+    (10,000 planes must not stay in memory); a write error fails that plane only."""
+    result: PlaneResult | None = outcome.result
+    if outcome.status != "done" or result is None or result.segmentation is None:
+        return
+    try:
+        result.prediction = str(_save(outcome.task, result.segmentation, result.diameter))
+    except ItemFailed as exc:
+        outcome.status, outcome.reason, outcome.result = "failed", str(exc), None
+    else:
+        result.segmentation = None
 
 
 def _predict_stack(task: PredictTask, loaded) -> PlaneResult:
@@ -269,6 +295,7 @@ def predict_images(
     weights_path: str | os.PathLike | None = None,
     executor: Executor | None = None,
     do_3d: bool = False,
+    write_on_worker: bool = True,
 ) -> BatchResult:
     """Predict every selected plane of ``images`` with ``model`` (registry name or path);
     save beside each image (or into ``out_dir``) and index every plane.
@@ -281,7 +308,9 @@ def predict_images(
     elsewhere (``concurrent.futures`` semantics; workers must see the files). ``do_3d``
     segments each Z stack in 3-D (:func:`stack_tasks`) instead of plane by plane; a stack is
     one item (``z = -1`` in its status and index row) and is skipped on a rerun through the
-    index.
+    index. With an ``executor`` and ``write_on_worker`` False the workers send each plane's
+    masks back and they are written here (output folders the workers do not share; 3-D
+    stacks are always written by the worker).
     """
     from guv_app.services.engine.inference import SegmentParams
 
@@ -295,12 +324,16 @@ def predict_images(
     else:
         tasks = [PredictTask(p, model, params, str(prediction_file(p, out)), weights)
                  for p in listing.planes]
+    if executor is not None and not write_on_worker:
+        for task in tasks:
+            task.save = task.stack  # 2-D planes come back and are written here
     result = BatchResult(model, settings)
     early = [PlaneStatus(path, "failed", why) for path, why in listing.problems]
     early += [PlaneStatus(path, "skipped", why) for path, why in listing.unmatched]
     folders: dict[Path, dict] = {}  # index folder -> its rows before this run, by plane
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:
+        _save_returned(outcome)
         status = _status(outcome)
         folder = _index_folder(outcome.task)
         if folder not in folders:

@@ -237,7 +237,14 @@ def run_batch(
 
 
 def _run_on_executor(executor, work, tasks, todo, window, cancelled, record) -> None:
-    """Submit at most ``window`` items at a time; on cancel, drop what has not started."""
+    """Submit at most ``window`` items at a time; on cancel, drop what has not started.
+
+    An executor with an ``item_retries`` attribute (the Dask executor: 1) gets each failed
+    item resubmitted that many times before the failure is reported (a file briefly
+    unreadable on a network share, a worker lost mid-item).
+    """
+    retries = int(getattr(executor, "item_retries", 0))
+    attempts: dict[int, int] = {}
     pending = list(reversed(todo))
     running: dict[cf.Future, tuple[int, float]] = {}
     while pending or running:
@@ -251,9 +258,16 @@ def _run_on_executor(executor, work, tasks, todo, window, cancelled, record) -> 
             i, tic = running.pop(future)
             try:
                 status, reason, result, seconds = future.result()
+            except cf.CancelledError:
+                continue  # cancelled below: reported as such at the end
             except Exception as exc:  # noqa: BLE001 - a lost worker fails only its item
                 status, reason, result, seconds = "failed", one_line(exc), None, \
                     time.perf_counter() - tic
+            if status == "failed" and attempts.get(i, 0) < retries and not cancelled():
+                attempts[i] = attempts.get(i, 0) + 1
+                log.info("retrying %s after: %s", i, reason)
+                pending.append(i)
+                continue
             record(i, status, reason, result, seconds)
         if cancelled():  # items still running are reported cancelled; their results dropped
             for future in running:

@@ -36,6 +36,7 @@ _CACHE: OrderedDict[tuple, LoadedModel] = OrderedDict()
 _CACHE_SIZE = 2  # a vit_l is ~1.2 GB: keep few
 _CACHE_LOCK = threading.Lock()
 _CLASS_PREFIXES = ("class_out.", "class_W2")
+_LOADS = {"count": 0}  # networks built by load_model in this process (cache misses)
 
 
 @dataclass
@@ -257,6 +258,8 @@ def load_model(
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
     loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress)
+    with _CACHE_LOCK:
+        _LOADS["count"] += 1
     loaded.net = loaded.net.to(dev).eval()
     loaded.device = dev
     if cache:
@@ -267,6 +270,14 @@ def load_model(
     log.info("loaded model %s (%s, %d classes) on %s", meta.name, meta.backbone,
              meta.n_classes, dev)
     return loaded
+
+
+def load_count() -> int:
+    """How many networks ``load_model`` built in this process (cache hits not counted).
+
+    A Dask worker reports it to show that a model is loaded once per worker, not per task.
+    """
+    return _LOADS["count"]
 
 
 def clear_cache() -> None:

@@ -39,6 +39,14 @@ class TrainEvent:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainEvent:
+        """Inverse of :meth:`to_dict` (events streamed from a Dask worker arrive as dicts)."""
+        data = dict(data)
+        if data.get("metrics") is not None:
+            data["metrics"] = PixelMetrics(**data["metrics"])
+        return cls(**data)
+
     def line(self) -> str:
         """One-line text for logs and the CLI."""
         parts = [f"epoch {self.epoch + 1}/{self.n_epochs}", f"step {self.step}/{self.n_steps}"]

@@ -7,6 +7,7 @@ from typing import Any
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.views.analyzer.job_progress import JobProgress
+from guv_app.views.run_on import RunOnWidget
 
 
 class InferencePanel(QtWidgets.QGroupBox):
@@ -58,6 +59,8 @@ class InferencePanel(QtWidgets.QGroupBox):
                         ("min size", self.min_size), ("channels", self.channels)):
             w.setObjectName(name.replace(" ", "_"))
             form.addRow(name, w)
+        self.run_on = RunOnWidget()
+        form.addRow("run on", self.run_on)
         lay.addLayout(form)
         planes = QtWidgets.QHBoxLayout()  # the CLI's --series / --t / --z, same syntax
         self.plane_fields: dict[str, QtWidgets.QLineEdit] = {}
@@ -125,6 +128,7 @@ class InferencePanel(QtWidgets.QGroupBox):
             "min_size": self.min_size.value(),
             "channels": [int(c) for c in text.split(",") if c.strip()] if text else None,
             "force": self.force.isChecked(),
+            **self.run_on.values(),
         }
 
     def plane_texts(self) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtWidgets
 
+from guv_app.views.run_on import RunOnWidget
 from guv_app.views.training.fields import (
     ADVANCED_FIELDS,
     BASIC_FIELDS,
@@ -68,6 +69,8 @@ class BasicTab(_FieldForm):
         self.form.addRow("", self.name_status)
         self.form.addRow("Base model", self.base_model)
         self._add_fields(BASIC_FIELDS)
+        self.run_on = RunOnWidget()
+        self.form.addRow("Run on", self.run_on)
         self.editors["mode"].currentIndexChanged.connect(self._mode_changed)
 
     def _mode_changed(self) -> None:
@@ -91,10 +94,12 @@ class BasicTab(_FieldForm):
         out = super().values()
         out["model_name"] = self.model_name.text().strip()
         out["base_model"] = self.base_model.currentText()
+        out.update(self.run_on.values())
         return out
 
     def set_values(self, values: dict) -> None:
         super().set_values(values)
+        self.run_on.set_values(values)
         if values.get("model_name") is not None:
             self.model_name.setText(str(values["model_name"]))
         if values.get("base_model"):
