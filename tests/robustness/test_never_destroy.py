@@ -166,4 +166,5 @@ def test_predict_keeps_an_unreadable_prediction_and_refuses_twins(tmp_path):
                 f"{other} would share the label file b_pred_seg.npy; rename one of the images "
                 "so each keeps its own labels") in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "a.tif", "a_pred_seg.npy", "a_pred_seg.npy.unreadable", "b.png", "b.tif"]
+        "a.tif", "a_pred_seg.npy", "a_pred_seg.npy.unreadable", "b.png", "b.tif",
+        "predictions_index.csv"]

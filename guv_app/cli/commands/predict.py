@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             s.reason.startswith("cannot load model") for s in failed):
         raise CLIError(failed[0].reason)
     for status in failed:
-        print(f"multicellpose predict: error: {status.label}: {status.reason}", file=sys.stderr)
+        print(f"multicellpose predict: error: {status.where}: {status.reason}", file=sys.stderr)
     n_objects = sum(s.n_objects for s in result.planes if s.status == "done")
     where = out_dir if out_dir is not None else "beside the images"
     print(f"segmented {result.count('done')} of {len(result.planes)} plane(s) of "
