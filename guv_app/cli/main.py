@@ -83,4 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module, not this __main__ copy: the commands raise
+    # guv_app.cli.main.CLIError, which must be the class main() checks (exit code 2)
+    from guv_app.cli.main import main as _main
+
+    sys.exit(_main())
