@@ -9,13 +9,14 @@ Analyzer's prediction editor alike: ``image_path`` says which image the labels b
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from guv_app.controllers.task_runner import TaskRunner, last_step, step_reporter
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError, ImportedLabels
 from guv_app.views.busy import busy_cursor
@@ -35,7 +36,16 @@ def _filters() -> list[str]:
 
 
 class LabelExchange(QtCore.QObject):
-    """Import/export actions of one Trainer window."""
+    """Import/export actions of one Trainer window.
+
+    Big files are read and written off the GUI thread (a 10,000-object RoiSet takes
+    seconds), with a Cancel button: a cancelled import changes nothing, a cancelled export
+    leaves no file (it is written under a temporary name and moved into place only when
+    it was not cancelled).
+    """
+
+    ASYNC_BYTES = 2_000_000  # label files bigger than this are read off the GUI thread
+    ASYNC_OBJECTS = 2000  # exports of more objects are written off the GUI thread
 
     def __init__(self, ctl: TrainerParts,
                  image_path: Callable[[], Path | None] | None = None) -> None:
@@ -44,6 +54,12 @@ class LabelExchange(QtCore.QObject):
         self.window = ctl.window
         self.image_path = image_path or (lambda: ctl.files.path)
         self.dialog: QtWidgets.QFileDialog | None = None
+        self.runner = TaskRunner(self, name="label exchange")
+        self.runner.finished.connect(self._job_finished)
+        self.runner.failed.connect(self._job_failed)
+        self.runner.progress.connect(self._on_progress)
+        self._pending: dict | None = None
+        self.progress: QtWidgets.QProgressDialog | None = None
         a = self.window.actions
         a["import_labels"].triggered.connect(self.ask_import)
         a["export_labels"].triggered.connect(self.ask_export)
@@ -106,14 +122,34 @@ class LabelExchange(QtCore.QObject):
         image = files.image if files.path is not None else None
         stack = ((image.size_t, image.size_z, image.n_channels) if image is not None
                  else (1, 1, 1))
-        try:
-            with busy_cursor():
-                labels = exchange.read_labels_file(path, doc.shape,
-                                                   list(doc.class_table.names),
-                                                   plane=(files.t, files.z), stack=stack)
-        except ExchangeError as exc:
-            self.window.show_message(f"Cannot import labels: {exc}")
-            return False
+        names = list(doc.class_table.names)
+        plane = (files.t, files.z)
+
+        def read() -> ImportedLabels:
+            return exchange.read_labels_file(path, doc.shape, names, plane=plane, stack=stack)
+
+        big = path.is_file() and path.stat().st_size > self.ASYNC_BYTES
+        opened = self._opened()
+
+        def done(labels: ImportedLabels) -> None:
+            if self._opened() != opened:  # another image or plane meanwhile: not for it
+                self.window.show_message(f"The image changed while {path.name} was read; "
+                                         "nothing was imported.")
+                return
+            self._after_read(labels, mode, as_objects)
+
+        return self._run(read, done, f"Reading {path.name}…", background=big,
+                         fail="Cannot import labels: ")
+
+    def _opened(self) -> tuple:
+        """Which plane the labels on screen belong to (changes with every load)."""
+        f = self.ctl.files
+        return (getattr(f, "token", None), self.image_path(), f.series, f.t, f.z,
+                self.ctl.doc.shape)
+
+    def _after_read(self, labels: ImportedLabels, mode: str | None,
+                    as_objects: bool | None) -> bool:
+        path = labels.source
         check = labels.check
         if check is not None and not check.ok and as_objects is None:
             self.window.ask(
@@ -132,10 +168,15 @@ class LabelExchange(QtCore.QObject):
             self.window.ask(
                 f"This plane already has {doc.n_objects} object(s). Add the "
                 f"{labels.n_objects} object(s) of {labels.source.name} to them, or replace "
-                "them?", [MERGE, REPLACE],
+                f"them ({doc.n_objects} object(s) lost; the label file is kept as .bak and "
+                "Ctrl+Z undoes)?", [MERGE, REPLACE],
                 lambda ans: ans and self._import(labels, "merge" if ans == MERGE else "replace",
                                                  False))
             return True
+        if mode == "replace" and doc.n_objects:
+            from guv_app.controllers.trainer_replace import keep_label_file
+
+            keep_label_file(self.ctl)  # the file on disk is kept before it is saved over
         try:
             with busy_cursor():
                 if as_objects:
@@ -165,6 +206,74 @@ class LabelExchange(QtCore.QObject):
             return f"other planes not imported: {exc}"
         return f"other planes: {result.summary()}"
 
+    # ------------------------------------------------------------ background
+    def _run(self, work, done, text: str, *, background: bool, fail: str = "",
+             cleanup=None, job=None, steps: int = 0) -> bool:
+        """``done(work())`` now (busy cursor), or with ``work`` on a worker thread behind a
+        progress dialog whose Cancel drops the result (``cleanup`` then runs)."""
+        if not background:
+            try:
+                with busy_cursor():
+                    result = work()
+            except ExchangeError as exc:
+                self.window.show_message(f"{fail}{exc}")
+                return False
+            done(result)
+            return True
+        if self.runner.running:
+            self.window.statusBar().showMessage(
+                "Another import or export is still running", 4000)
+            return False
+        dlg = QtWidgets.QProgressDialog(text, "Cancel", 0, steps, self.window)  # 0: busy
+        dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(0)
+        dlg.setAutoClose(False)
+        state = {"done": done, "cleanup": cleanup, "fail": fail, "cancelled": False,
+                 "dialog": dlg}
+
+        def cancel() -> None:
+            state["cancelled"] = True
+            self.runner.cancel()
+
+        dlg.canceled.connect(cancel)
+        self._pending = state
+        self.progress = dlg
+        self.runner.start(job if job is not None else (lambda _report, _cancel: work()))
+        dlg.show()
+        return True
+
+    def _on_progress(self, batch: list) -> None:
+        step = last_step(batch)
+        if step is not None and self._pending is not None:
+            dlg = self._pending["dialog"]
+            dlg.setMaximum(step.total)
+            dlg.setValue(step.done)
+            dlg.setLabelText(f"Exported {step.message} ({step.done} of {step.total})")
+
+    def _finish_job(self) -> dict | None:
+        state, self._pending = self._pending, None
+        if state is not None:
+            dlg = state["dialog"]
+            dlg.canceled.disconnect()
+            dlg.close()
+            if state["cancelled"] and state["cleanup"] is not None:
+                state["cleanup"]()
+        return state
+
+    def _job_finished(self, result: object) -> None:
+        state = self._finish_job()
+        if state is None:
+            return
+        if state["cancelled"]:
+            self.window.statusBar().showMessage("Cancelled: nothing was changed", 6000)
+        else:
+            state["done"](result)
+
+    def _job_failed(self, message: str) -> None:
+        state = self._finish_job()
+        if state is not None and not state["cancelled"]:
+            self.window.show_message(f"{state['fail']}{message}")
+
     # ------------------------------------------------------------------ export
     def _plane_name(self) -> str:
         """``<stem>[_s<series>][_t<t>_z<z>]`` of the current plane: the name its label file
@@ -189,16 +298,29 @@ class LabelExchange(QtCore.QObject):
     def export_path(self, path: Path) -> Path | None:
         """Write the current plane's labels to ``path`` (format from its name)."""
         doc, t = self.ctl.doc, self.ctl.doc.class_table
-        try:
-            with busy_cursor():
-                out = exchange.write_labels_file(path, doc.masks, doc.classes, list(t.names),
-                                                 list(t.colors), image_path=self.image_path())
-        except ExchangeError as exc:
-            self.window.show_message(str(exc))
-            return None
-        self._remember_dir(Path(path))
-        self.window.statusBar().showMessage(f"Exported {doc.n_objects} object(s) to {out}", 8000)
-        return out
+        path = Path(path)
+        n = doc.n_objects
+        big = n > self.ASYNC_OBJECTS
+        masks = doc.masks.copy() if big else doc.masks  # a snapshot when written meanwhile
+        classes, names, colors = doc.classes, list(t.names), list(t.colors)
+        image = self.image_path()
+        target = path.with_name(f".exporting-{path.name}") if big else path
+
+        def write() -> Path:
+            return exchange.write_labels_file(target, masks, classes, names, colors,
+                                              image_path=image)
+
+        def done(_written: Path) -> None:
+            if big:
+                os.replace(target, path)
+            self._remember_dir(path)
+            self.window.statusBar().showMessage(f"Exported {n} object(s) to {path}", 8000)
+            self.last_export = path
+
+        self.last_export = None
+        ok = self._run(write, done, f"Writing {path.name}…", background=big,
+                       cleanup=lambda: target.unlink(missing_ok=True))
+        return path if ok and not big else None  # (in the background: see ``last_export``)
 
     def ask_export_all(self) -> None:
         if not self._need_image():
@@ -210,68 +332,61 @@ class LabelExchange(QtCore.QObject):
         self.dialog = dlg
         dlg.open()
 
-    def export_all(self, folder: Path, suffix: str) -> list[Path]:
+    def export_all(self, folder: Path, suffix: str) -> list[Path] | None:
         """Export every labelled plane of the open image's folder into ``folder``.
 
-        Each file is named after its image and plane (``<stem><plane tag><suffix>``); the open plane is
-        exported as edited, the others from their saved labels. A plane that fails is
-        reported and the others are still written.
+        Each file is named after its image and plane (``<stem><plane tag><suffix>``); the
+        open plane is exported as edited, the others from their saved labels. A plane that
+        fails is reported and the others are still written. Many or big planes run in the
+        background with a progress bar and Cancel (then None is returned and the result
+        comes as a message).
         """
-        import cellpose_io
         from guv_app.services.datasets.discovery import seg_files_for
 
-        files = self.ctl.files
-        written: list[Path] = []
-        failed: list[str] = []
+        files, doc = self.ctl.files, self.ctl.doc
         current = (files.path, (files.series, files.t, files.z))
         images = files.folder or ([files.path] if files.path else [])
-        jobs = [(image, key, seg_path) for image in images
-                for key, seg_path in seg_files_for(image)]
-        if files.path is not None and not any((j[0], j[1]) == current for j in jobs):
-            jobs.append((files.path, current[1], None))  # the open plane, not saved yet
-        progress = QtWidgets.QProgressDialog("Exporting labels…", "Cancel", 0, len(jobs),
-                                             self.window)
-        progress.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(500)  # only shown when it takes a while
-        self.progress = progress
-        for k, (image, key, seg_path) in enumerate(jobs):
-            progress.setValue(k)
-            QtCore.QCoreApplication.processEvents()
-            if progress.wasCanceled():
-                failed.append(f"cancelled after {len(written)} of {len(jobs)} planes")
-                break
-            name = (Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
-                    else self._plane_name())
-            out = folder / (name + (exchange.SEG_SUFFIX if suffix == ".npy" else suffix))
-            if seg_path is not None and out.absolute() == Path(seg_path).absolute():
-                failed.append(f"{out.name}: that is the label file itself (choose another "
-                              "folder)")
-                continue
-            try:
-                keep_original(out)
-                if (image, key) == current:
-                    t = self.ctl.doc.class_table
-                    masks, classes = self.ctl.doc.masks, self.ctl.doc.classes
-                    names, colors = list(t.names), list(t.colors)
-                else:
-                    seg = cellpose_io.load_seg(seg_path)
-                    masks, classes = seg.masks, seg.classes
-                    names, colors = seg.class_names, seg.class_colors
-                if not np.any(masks):
-                    continue
-                written.append(exchange.write_labels_file(
-                    out, masks, classes, names, colors, image_path=image))
-            except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
-                failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
-        progress.setValue(len(jobs))
-        progress.close()
+        found = [(Path(image), key, seg_path) for image in images
+                 for key, seg_path in seg_files_for(image)]
+        if files.path is not None and not any((f[0], f[1]) == current for f in found):
+            found.append((files.path, current[1], None))  # the open plane, not saved yet
+        t = doc.class_table
+        open_data = (doc.masks.copy(), doc.classes, list(t.names), list(t.colors))
+        planes = [exchange.PlaneExport(
+            image, seg_path,
+            Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
+            else self._plane_name(),
+            open_data if (image, key) == current else None)
+            for image, key, seg_path in found]
+        size = sum(Path(p.seg_path).stat().st_size for p in planes
+                   if p.seg_path is not None and Path(p.seg_path).is_file())
+        big = len(planes) > 20 or size > 20 * self.ASYNC_BYTES or \
+            doc.n_objects > self.ASYNC_OBJECTS
         self._remember_dir(folder)
-        text = f"Exported {len(written)} labelled plane(s) to {folder}"
-        if failed:
-            self.window.show_message(text + f"; {len(failed)} failed: " + "; ".join(failed[:5]))
-        else:
-            self.window.statusBar().showMessage(text, 8000)
-        return written
+        result: list = []
+
+        def work(report=None, cancel=None):
+            progress = step_reporter(report) if report is not None else None
+            return exchange.export_planes(planes, folder, suffix, progress,
+                                          cancel.is_set if cancel is not None else None)
+
+        def done(outcome) -> None:
+            written, failed = outcome
+            result.extend(written)
+            text = f"Exported {len(written)} labelled plane(s) to {folder}"
+            if failed:
+                self.window.show_message(
+                    text + f"; {len(failed)} failed: " + "; ".join(failed[:5]))
+            else:
+                self.window.statusBar().showMessage(text, 8000)
+
+        if not big:
+            with busy_cursor():
+                done(work())
+            return result
+        self._run(None, done, "Exporting labels…", background=True, job=work,
+                  steps=len(planes))
+        return None
 
     def ask_export_cellpose(self) -> None:
         if not self._need_image():
@@ -343,16 +458,9 @@ class LabelExchange(QtCore.QObject):
             files._show_plane(t, z)
         if files.label_file().absolute() == Path(seg_path).absolute():
             return True  # its own labels: already loaded with the plane
-        return self.import_path(seg_path, mode="replace", as_objects=False)
-
-
-def keep_original(path: Path) -> None:
-    """Before a batch export replaces an existing file, keep it once as ``<name>.orig``."""
-    import shutil
-
-    backup = path.with_name(path.name + ".orig")
-    if path.is_file() and not backup.exists():
-        shutil.copy2(path, backup)
+        # the image's own labels are never replaced without the merge/replace question
+        mode = None if self.ctl.doc.n_objects else "replace"
+        return self.import_path(seg_path, mode=mode, as_objects=False)
 
 
 def find_image_for_seg(seg_path: Path, recorded: str = ""

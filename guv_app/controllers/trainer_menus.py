@@ -187,6 +187,8 @@ class TrainerMenus(QtCore.QObject):
             table.insertRow(r)
             table.setItem(r, 0, QtWidgets.QTableWidgetItem(keys))
             table.setItem(r, 1, QtWidgets.QTableWidgetItem(text))
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
         table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -63,3 +63,22 @@ def test_bulk_merge_keeps_smallest_id_and_class(masks):
     # a new object after the bulk edit still gets a fresh id
     new = doc.add_polygon(np.array([[0, 0], [6, 0], [6, 6], [0, 6]], float), overwrite=True)
     assert new > masks.max() and ndimage.sum(doc.masks == new) > 0
+
+
+def test_import_of_huge_sparse_ids_is_compacted_with_classes(masks):
+    from guv_app.services.annotation.class_table import ClassTable
+
+    doc = LabelDocument(masks.copy(), None, ClassTable.from_lists(["background", "cell"]))
+    imp = np.zeros_like(masks, dtype=np.uint32)
+    imp[:20, :20] = 2**31 + 5
+    imp[30:40, 30:40] = 7
+    # a class array indexed by id cannot hold 2**31 entries: classes by id only up to 7
+    cls = np.zeros(8, np.int64)
+    cls[7] = 1
+    n = doc.import_labels(imp, cls, ["background", "cell"], mode="replace")
+    assert n == 2 and doc.masks.max() <= 2 + 1 and len(doc.class_lookup) < 1000
+    small = doc.masks[35, 35]
+    assert doc.class_of(int(small)) == 1 and doc.class_of(int(doc.masks[5, 5])) == 0
+    before = doc.n_objects
+    doc.import_labels(np.where(imp > 0, imp, 0), None, mode="merge")
+    assert doc.n_objects == before  # nothing on background: merge adds nothing

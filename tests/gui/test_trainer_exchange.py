@@ -256,3 +256,89 @@ def test_dropping_a_roiset_puts_its_objects_on_the_open_image(qtbot, wait_expose
     assert ctl.files.path == roi_image.absolute()  # the image stays open
     assert ctl.doc.n_objects == int(expected.masks.max())
     assert "unsupported" not in (ctl.window.statusBar().currentMessage() or "")
+
+
+def test_big_import_runs_in_the_background_and_export_cancel_leaves_no_file(
+        trainer, qtbot, tmp_path):
+    ctl = trainer
+    truth = real_mask(NAME)
+    src = tmp_path / "truth.geojson"
+    cellpose_io.write_geojson(src, truth)
+    ctl.exchange.ASYNC_BYTES = 0  # every file counts as big: read off the GUI thread
+    ctl.exchange.ASYNC_OBJECTS = 0
+    key(ctl.canvas, Qt.Key.Key_I, CTRL)
+    _choose_file(qtbot, ctl, src)
+    assert ctl.doc.n_objects == 0 and ctl.exchange.progress.isVisible()  # not done yet
+    qtbot.waitUntil(lambda: ctl.doc.n_objects == int(truth.max()), timeout=20000)
+    assert not ctl.exchange.progress.isVisible()
+    # export of many objects: Cancel before it ends leaves no file behind, not even a part
+    out = tmp_path / "out" / "cancelled.zip"
+    out.parent.mkdir()
+    ctl.exchange.export_path(out)
+    dlg = ctl.exchange.progress
+    cancel = next(b for b in dlg.findChildren(QtWidgets.QPushButton) if "Cancel" in b.text())
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ctl.exchange.runner.running, timeout=20000)
+    qtbot.wait(50)
+    assert list(out.parent.iterdir()) == []
+    assert "Cancelled" in ctl.window.statusBar().currentMessage()
+    # and without Cancel the file lands where asked
+    ctl.exchange.export_path(out)
+    qtbot.waitUntil(lambda: ctl.exchange.last_export == out, timeout=20000)
+    assert [p.name for p in out.parent.iterdir()] == ["cancelled.zip"]
+    back = cellpose_io.read_imagej_rois(out, truth.shape)
+    assert _same_partition(back.masks.astype(np.uint32), truth)
+
+
+def test_export_all_in_the_background_reports_each_plane(trainer, qtbot, image_folder,
+                                                         tmp_path):
+    ctl = trainer
+    ctl.doc.import_labels(real_mask(NAME), mode="replace")
+    key(ctl.canvas, Qt.Key.Key_Right)
+    ctl.files.autosaver.wait()
+    ctl.doc.import_labels(real_mask("fluorescence_573e1480b500"), mode="replace")
+    ctl.exchange.ASYNC_OBJECTS = 0  # as if the planes were big
+    out = tmp_path / "bg"
+    assert ctl.exchange.export_all(out, ".geojson") is None  # running, not done
+    qtbot.waitUntil(lambda: not ctl.exchange.runner.running, timeout=20000)
+    qtbot.wait(50)
+    assert not ctl.exchange.progress.isVisible()
+    assert sorted(p.name for p in out.iterdir()) == [f"{NAME}.geojson",
+                                                     "fluorescence_573e1480b500.geojson"]
+    assert "Exported 2 labelled plane(s)" in ctl.window.statusBar().currentMessage()
+
+
+def test_import_replace_names_the_loss_keeps_the_file_and_cancel_changes_nothing(
+        trainer, qtbot, tmp_path):
+    ctl = trainer
+    ctl.files.set_autosave(False)
+    try:
+        _replace_flow(ctl, qtbot, tmp_path)
+    finally:
+        ctl.doc.mark_saved()  # no "save changes?" question when the window closes
+
+
+def _replace_flow(ctl, qtbot, tmp_path):
+    trace(ctl.canvas, [(100, 100), (130, 100), (130, 125), (100, 125)])
+    key(ctl.window, Qt.Key.Key_S, CTRL)
+    seg = ctl.files.label_file()
+    saved = seg.read_bytes()
+    drawn = ctl.doc.masks.copy()
+    truth = real_mask(NAME)
+    tif = tmp_path / "truth.tif"
+    tifffile.imwrite(tif, truth.astype(np.uint16))
+
+    ctl.exchange.import_path(tif)
+    text = _answer(qtbot, ctl, "Cancel")  # nothing changes, on screen or on disk
+    assert "1 object(s) lost" in text
+    assert np.array_equal(ctl.doc.masks, drawn) and not ctl.doc.dirty
+    assert seg.read_bytes() == saved and not list(seg.parent.glob("*.bak*"))
+
+    ctl.exchange.import_path(tif)
+    _answer(qtbot, ctl, "Replace current labels")
+    assert ctl.doc.n_objects == int(truth.max())
+    assert seg.with_name(seg.name + ".bak").read_bytes() == saved  # kept before replacing
+    ctl.window.activateWindow()  # the question had the focus
+    qtbot.waitUntil(ctl.window.isActiveWindow, timeout=3000)
+    key(ctl.window, Qt.Key.Key_Z, CTRL)  # one undo step
+    assert np.array_equal(ctl.doc.masks, drawn)

@@ -139,6 +139,7 @@ def test_bulk_delete_of_a_rect_selection_clears_screen_and_undoes(qtbot, wait_ex
     masks = tifffile.imread(src / "mask2d.tif").astype(np.uint32)
     ctl = open_trainer(qtbot, wait_exposed, image, region=((0, 512), (0, 512)))
     ctl.doc.import_labels(masks, mode="replace")
+    masks = ctl.doc.masks.copy()  # (ids renumbered 1..N by the import)
     n = ctl.doc.n_objects
     assert n > 100
     key(ctl.canvas, Qt.Key.Key_R)

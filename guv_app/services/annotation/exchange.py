@@ -233,3 +233,60 @@ def export_for_cellpose(
     atomic_write_bytes(tif, buf.getvalue())
     seg = cellpose_io.save_seg(tif, masks, classes, class_names, class_colors)
     return tif, seg
+
+
+@dataclass
+class PlaneExport:
+    """One labelled plane to export: its image, its saved label file (None: use ``data``),
+    the output name without extension, and for the open plane its in-memory labels
+    ``(masks, classes, class_names, class_colors)``."""
+
+    image: Path
+    seg_path: Path | None
+    name: str
+    data: tuple | None = None
+
+
+def export_planes(
+    planes: list[PlaneExport], folder: str | os.PathLike, suffix: str,
+    progress=None, cancel=None,
+) -> tuple[list[Path], list[str]]:
+    """Write every plane's labels as ``folder/<name><suffix>`` (``.npy``: ``_seg.npy``).
+
+    A plane that fails is reported (``"<file>: <reason>"``) and the others are still
+    written; a plane's own label file is never the target; an existing target is kept once
+    as ``<name>.orig``. ``progress(done, total, name)`` after each plane; ``cancel()`` True
+    stops before the next one. Returns ``(written, failures)``.
+    """
+    import shutil
+
+    import cellpose_io
+
+    folder = Path(folder)
+    written: list[Path] = []
+    failed: list[str] = []
+    for k, item in enumerate(planes):
+        if cancel is not None and cancel():
+            failed.append(f"cancelled after {len(written)} of {len(planes)} planes")
+            break
+        out = folder / (item.name + (SEG_SUFFIX if suffix == ".npy" else suffix))
+        try:
+            if item.seg_path is not None and out.absolute() == Path(item.seg_path).absolute():
+                raise ExchangeError("that is the label file itself (choose another folder)")
+            if item.data is not None:
+                masks, classes, names, colors = item.data
+            else:
+                seg = cellpose_io.load_seg(item.seg_path)
+                masks, classes = seg.masks, seg.classes
+                names, colors = seg.class_names, seg.class_colors
+            if np.any(masks):
+                backup = out.with_name(out.name + ".orig")
+                if out.is_file() and not backup.exists():
+                    shutil.copy2(out, backup)
+                written.append(write_labels_file(out, masks, classes, names, colors,
+                                                 image_path=item.image))
+        except (ExchangeError, cellpose_io.CellposeIOError, OSError) as exc:
+            failed.append(f"{out.name}: {getattr(exc, 'reason', exc)}")
+        if progress is not None:
+            progress(k + 1, len(planes), item.name)
+    return written, failed

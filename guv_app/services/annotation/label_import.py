@@ -43,10 +43,11 @@ def import_labels(
         table = t.copy()
         table.names, table.colors = names, colors
         table.visible = t.visible + [True] * (len(names) - len(t.names))
+    masks, mapped = _compact(masks, mapped)
     if mode == "replace":
         replace_labels(doc, masks, mapped, table, name="import labels (replace)")
         return int(np.count_nonzero(np.bincount(doc.masks.ravel())[1:]))
-    imp = masks.astype(np.uint32, copy=False)
+    imp = masks
     place = (imp > 0) & (doc.masks == 0)
     if not place.any():
         return 0
@@ -68,3 +69,33 @@ def import_labels(
         doc.write_block(sl, block)
     return int(len(new_ids))
 
+
+
+def _compact(masks: np.ndarray, classes: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ids renumbered 1..N in id order (uint32), classes with them.
+
+    A file's ids may be sparse or huge (ImageJ/QuPath exports, 2**31): the document's
+    per-id tables then stay the size of the object count, and merged ids cannot overflow.
+    """
+    m = np.asarray(masks)
+    top = int(m.max()) if m.size else 0
+    small = top < 1 << 24
+    present = np.flatnonzero(np.bincount(m.ravel())) if small else np.unique(m)
+    present = present[present > 0]
+    n = len(present)
+    if n == top:  # already 1..N
+        return m.astype(np.uint32, copy=False), classes
+    if small:
+        lut = np.zeros(top + 1, np.uint32)
+        lut[present] = np.arange(1, n + 1, dtype=np.uint32)
+        out = lut[m]
+    else:
+        out = np.where(m > 0, np.searchsorted(present, m) + 1, 0).astype(np.uint32)
+    if classes is not None:
+        cl = np.asarray(classes, np.int64)
+        new = np.zeros(n + 1, np.int64)
+        known = present < len(cl)
+        new[1:][known] = cl[present[known]]
+        classes = new
+    return out, classes

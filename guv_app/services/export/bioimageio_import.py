@@ -18,7 +18,7 @@ from pathlib import Path
 
 from guv_app.services.engine.meta import ModelMeta
 from guv_app.services.export.errors import ImportModelError
-from guv_app.services.export.importing import (
+from guv_app.services.export.import_common import (
     ImportResult,
     _check_name,
     checked_state,
