@@ -117,6 +117,7 @@ def main() -> int:
 if __name__ == "__main__":
     raise SystemExit(main())
 
-# Measured 2026-11-29 on the 2-core CI machine (load ~13), default options:
-#   measure       50 images: 2.2 s, peak RSS 95.1 MiB; 300 images: 7.0 s, 99.7 MiB (x1.049)
-#   predict tiny  50 images: 125 s, peak RSS 921.2 MiB; 300 images: 370 s, 924.9 MiB (x1.004)
+# Measured 2026-11-30 on the 2-core CI machine (load ~12), default options, after the batch
+# runner refactor:
+#   measure       50 images: 3.3 s, peak RSS 95.0 MiB; 300 images: 7.1 s, 100.7 MiB (x1.060)
+#   predict tiny  50 images: 87 s, peak RSS 919.1 MiB; 300 images: 475 s, 919.0 MiB (x1.000)

@@ -30,6 +30,15 @@ _EXPORTS = {
     "plane_tag": "cellpose_io.seg",
     "SEG_SUFFIX": "cellpose_io.seg",
     "PRED_SUFFIX": "cellpose_io.seg",
+    # which file holds an image's labels (one rule for the whole app)
+    "LabelRule": "cellpose_io.label_sources",
+    "LabelSource": "cellpose_io.label_sources",
+    "LabelChoice": "cellpose_io.label_sources",
+    "choose_labels": "cellpose_io.label_sources",
+    "find_label_sources": "cellpose_io.label_sources",
+    "read_label_source": "cellpose_io.label_sources",
+    "keep_aside": "cellpose_io.label_sources",
+    "file_sha256": "cellpose_io.label_sources",
     # label import/export
     "read_label_image": "cellpose_io.label_images",
     "write_label_image": "cellpose_io.label_images",
@@ -60,6 +69,16 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from cellpose_io.label_check import LabelCheck, check_label_image, label_components
     from cellpose_io.label_images import read_label_image, write_label_image
+    from cellpose_io.label_sources import (
+        LabelChoice,
+        LabelRule,
+        LabelSource,
+        choose_labels,
+        file_sha256,
+        find_label_sources,
+        keep_aside,
+        read_label_source,
+    )
     from cellpose_io.registry import (
         is_image_file,
         list_image_files,

@@ -106,17 +106,35 @@ def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def set_aside(path: str | os.PathLike, tag: str = "unreadable") -> Path:
-    """Rename ``path`` to ``<name>.<tag>`` (``<name>.<tag>.1``... if taken) and return the
-    new path: a file that has to make room but cannot be read may still hold work."""
-    path = Path(path)
+def _free_name(path: Path, tag: str) -> Path:
     target = path.with_name(f"{path.name}.{tag}")
     n = 0
     while target.exists():
         n += 1
         target = path.with_name(f"{path.name}.{tag}.{n}")
+    return target
+
+
+def set_aside(path: str | os.PathLike, tag: str = "unreadable") -> Path:
+    """Rename ``path`` to ``<name>.<tag>`` (``<name>.<tag>.1``... if taken) and return the
+    new path: a file that has to make room (cannot be read, or is being replaced) may still
+    hold work."""
+    path = Path(path)
+    target = _free_name(path, tag)
     os.replace(path, target)
-    log.warning("%s could not be read; kept as %s", path, target.name)
+    log.warning("%s kept as %s", path, target.name)
+    return target
+
+
+def copy_aside(path: str | os.PathLike, tag: str = "bak") -> Path:
+    """Copy ``path`` to ``<name>.<tag>`` (``.<tag>.1``... if taken) before it is replaced;
+    the file itself stays. Returns the copy's path."""
+    import shutil
+
+    path = Path(path)
+    target = _free_name(path, tag)
+    shutil.copy2(path, target)
+    log.info("kept a copy of %s as %s", path.name, target.name)
     return target
 
 

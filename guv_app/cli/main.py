@@ -25,6 +25,19 @@ class CLIError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` names every option's default (unless its help already does); units are
+    part of each help text (they come from the settings' one definition). Descriptions are
+    printed as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="multicellpose",
@@ -42,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # subcommand not built yet
             raise
         module.register(subparsers)
+    for sub in subparsers.choices.values():
+        sub.formatter_class = HelpFormatter
     return parser
 
 
@@ -68,4 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module, not this __main__ copy: the commands raise
+    # guv_app.cli.main.CLIError, which must be the class main() checks (exit code 2)
+    from guv_app.cli.main import main as _main
+
+    sys.exit(_main())

@@ -9,12 +9,13 @@ that callable instead of blocking on a dialog.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtWidgets, sip
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_measure import MeasureController
@@ -25,11 +26,19 @@ from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
 from guv_app.services.analysis.predictions import has_prediction, prediction_state, settings_hash
-from guv_app.services.analysis.promote import PromoteResult, promote, promote_conflicts
+from guv_app.services.analysis.promote import (
+    PromoteResult,
+    promote,
+    promote_conflicts,
+    undo_promote,
+)
 from guv_app.services.batch import PlaneSelection, SelectionError
+from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.views.analyzer.window import AnalyzerWindow
 
 log = logging.getLogger(__name__)
+# the inference settings the form shows (same table as `multicellpose predict`'s flags)
+FORM_PARAMS = tuple(p for p in INFERENCE_PARAMS if p.name not in ("tile_overlap", "batch_size"))
 LAST_DIR_KEY = "analyzer/last_dir"
 
 
@@ -59,6 +68,7 @@ class AnalyzerController(QtCore.QObject):
         self.measure.finished.connect(
             lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         w, inf, files = self.window, self.window.inference, self.window.files
+        inf.set_params(FORM_PARAMS)
         inf.runCurrent.connect(self.run_current)
         inf.runFolder.connect(self.run_folder)
         inf.cancelRequested.connect(self.cancel)
@@ -68,6 +78,7 @@ class AnalyzerController(QtCore.QObject):
         files.openFolderRequested.connect(self.ask_folder)
         files.addFilesRequested.connect(self.ask_files)
         files.promoteRequested.connect(self.promote_selected)
+        files.undoPromoteRequested.connect(self.undo_last_promote)
         files.currentChanged.connect(self.show_row)
         w.close_guard = self.can_close
         self.refresh_models()
@@ -80,10 +91,16 @@ class AnalyzerController(QtCore.QObject):
 
     def _fill_models(self, *_names) -> None:
         """Model combo from the catalog (built-ins first, then trained models)."""
+        if sip.isdeleted(self.window):  # the window is gone: stop following the catalog
+            with contextlib.suppress(TypeError, RuntimeError):
+                self.catalog.models_changed.disconnect(self._fill_models)
+            return
         metas = self.catalog.models
         tips = [f"{m.backbone}, {m.n_classes} class(es)"
                 + (f": {', '.join(m.class_names[1:])}" if m.n_classes else "")
-                + (f"\n{m.description}" if m.description else "") for m in metas]
+                + (f"\n{m.description}" if m.description else "")
+                + (f"\nUnusable: {self.catalog.problem(m.name)}"
+                   if self.catalog.problem(m.name) else "") for m in metas]
         self.window.inference.set_models([m.name for m in metas], tips)
 
     def segment_params(self):
@@ -91,11 +108,8 @@ class AnalyzerController(QtCore.QObject):
         from guv_app.services.engine.inference import SegmentParams
 
         s = self.window.inference.settings()
-        params = SegmentParams(
-            channels=s["channels"], diameter=s["diameter"], flow_threshold=s["flow_threshold"],
-            cellprob_threshold=s["cellprob_threshold"], niter=s["niter"],
-            min_size=s["min_size"],
-        )
+        params = SegmentParams(channels=s["channels"],
+                               **{p.name: s[p.name] for p in FORM_PARAMS})
         return s["model"], params, s["force"]
 
     def plane_selection(self) -> PlaneSelection | None:
@@ -155,6 +169,9 @@ class AnalyzerController(QtCore.QObject):
         self._update_summary()
         if self.images:
             files.set_current(0)
+            self.show_row(0)  # row 0 may have been current already: then no signal came
+        else:
+            self.editor.clear()
 
     def _predicted(self, image: Path) -> bool:
         """A prediction beside ``image`` or listed for it by the opened run index."""
@@ -165,6 +182,7 @@ class AnalyzerController(QtCore.QObject):
         return self.window.files.table.currentRow()
 
     def show_row(self, row: int) -> None:
+        """Show the image of ``row`` in the viewer (nothing to do when it is on screen)."""
         if 0 <= row < len(self.images) and self.images[row] != self.editor.path:
             if not self.editor.open(self.images[row]):
                 self.window.show_message(self.editor.error or "cannot open image")
@@ -316,14 +334,17 @@ class AnalyzerController(QtCore.QObject):
         conflicts = promote_conflicts(images)
         overwrite: list[str] = []
         if conflicts:
-            names = "\n".join(Path(c).name for c in conflicts[:10])
+            lost = sum(c.n_objects for c in conflicts)
+            lines = "\n".join(c.describe() for c in conflicts[:10])
             more = f"\n… and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
             if self.confirm(
                     "Replace training labels?",
-                    f"{len(conflicts)} image(s) already have training labels (_seg.npy):\n"
-                    f"{names}{more}\n\nReplace them with the predictions? "
-                    "(No: keep them and promote only the other images.)"):
-                overwrite = conflicts
+                    f"{len(conflicts)} image(s) already have training labels:\n{lines}{more}"
+                    f"\n\nReplacing them with the predictions loses {lost} labelled "
+                    "object(s) from the training set (the files are kept as .bak backups; "
+                    "Undo promote puts them back).\n"
+                    "No: keep them and promote only the other images."):
+                overwrite = [c.image for c in conflicts]
         result = promote(images, overwrite)
         self.last_promote = result
         parts = [f"{len(result.promoted)} promoted"]
@@ -333,8 +354,21 @@ class AnalyzerController(QtCore.QObject):
             parts.append(f"{len(result.no_prediction)} without prediction")
         if result.failed:
             parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
+        if result.backups:
+            parts.append(f"{len(result.backups)} replaced file(s) kept as .bak")
         self.window.show_message("Promote: " + ", ".join(parts))
+        self.window.files.undo_promote.setEnabled(bool(result.written or result.backups))
         return result
+
+    def undo_last_promote(self) -> list[str]:
+        """Remove what the last promote wrote and put the replaced label files back."""
+        result, self.last_promote = self.last_promote, None
+        if result is None:
+            return []
+        restored = undo_promote(result)
+        self.window.show_message(f"Promote undone: {len(restored)} label file(s) restored")
+        self.window.files.undo_promote.setEnabled(False)
+        return restored
 
     def _confirm(self, title: str, text: str) -> bool:
         Btn = QtWidgets.QMessageBox.StandardButton

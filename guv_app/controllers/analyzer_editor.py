@@ -112,6 +112,16 @@ class PredictionEditor(QtCore.QObject):
         self.trainer.set_planes(planes, new_image=True)
         return True
 
+    def clear(self) -> None:
+        """Show nothing (the list is empty): no image of another folder stays on screen."""
+        if not self.leave():
+            return
+        if self.image is not None:
+            self.image.close()
+        self.path = self.plane = self.image = self.error = None
+        self.doc.reset(np.zeros((1, 1), np.uint32))
+        self.trainer.set_planes(np.zeros((1, 1, 1), np.float32), new_image=True)
+
     def show_plane(self, t: int, z: int, series: int | None = None) -> bool:
         """Move to another plane of the open file (its own prediction); edits are saved."""
         if self.path is None or self.plane is None:

@@ -27,6 +27,7 @@ class ModelCatalog(QtCore.QObject):
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._models: list[ModelMeta] = []
+        self._problems: dict[str, str] = {}  # name -> why it cannot be used (parent missing)
         self.refresh()
 
     @property
@@ -39,16 +40,23 @@ class ModelCatalog(QtCore.QObject):
     def meta(self, name: str) -> ModelMeta | None:
         return next((m for m in self._models if m.name == name), None)
 
+    def problem(self, name: str) -> str:
+        """Why a listed model cannot be used ("" when it can), e.g. its parent is missing."""
+        return self._problems.get(name, "")
+
     def refresh(self) -> list[str]:
         """Re-read the registry; emits ``models_changed`` only if the list differs."""
+        from guv_app.services.engine.lineage import parent_status
+
         try:
             models = registry.list_models()
         except OSError as exc:  # unreadable models folder: keep what we had, say why
             log.warning("cannot list models: %s", exc)
             return self.names()
-        before = [(m.name, m.created) for m in self._models]
+        before = [(m.name, m.created, self.problem(m.name)) for m in self._models]
         self._models = models
-        if [(m.name, m.created) for m in models] != before:
+        self._problems = {m.name: parent_status(m) for m in models}
+        if [(m.name, m.created, self.problem(m.name)) for m in models] != before:
             self.models_changed.emit(self.names())
         return self.names()
 
@@ -65,8 +73,14 @@ class ModelCatalog(QtCore.QObject):
             for name in names:
                 meta = self.meta(name)
                 combo.addItem(name)
-                if meta is not None and meta.description:
-                    combo.setItemData(combo.count() - 1, meta.description,
+                tip = meta.description if meta is not None else ""
+                if self.problem(name):  # listed, but not selectable: say why
+                    tip = f"Unusable: {self.problem(name)}" + (f"\n{tip}" if tip else "")
+                    item = getattr(combo.model(), "item", lambda _row: None)(combo.count() - 1)
+                    if item is not None:
+                        item.setEnabled(False)
+                if tip:
+                    combo.setItemData(combo.count() - 1, tip,
                                       QtCore.Qt.ItemDataRole.ToolTipRole)
             i = combo.findText(current) if current else -1
             combo.setCurrentIndex(i if i >= 0 else 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ class SaveJob:
     series: int = 0  # the plane the labels belong to: each has its own file, named by
     t: int | None = None  # cellpose_io.plane_tag (t/z None: a single-plane series)
     z: int | None = None
+    extra: dict = field(default_factory=dict)  # save_seg metadata (mcp_labels_from)
 
     @property
     def out_path(self) -> Path:
@@ -46,7 +47,7 @@ def write_job(job: SaveJob) -> Path:
 
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
-        out_path=job.out_path,
+        out_path=job.out_path, metadata=job.extra or None,
     )
 
 

@@ -168,10 +168,15 @@ class LabelExchange(QtCore.QObject):
             self.window.ask(
                 f"This plane already has {doc.n_objects} object(s). Add the "
                 f"{labels.n_objects} object(s) of {labels.source.name} to them, or replace "
-                "them?", [MERGE, REPLACE],
+                f"them ({doc.n_objects} object(s) lost; the label file is kept as .bak and "
+                "Ctrl+Z undoes)?", [MERGE, REPLACE],
                 lambda ans: ans and self._import(labels, "merge" if ans == MERGE else "replace",
                                                  False))
             return True
+        if mode == "replace" and doc.n_objects:
+            from guv_app.controllers.trainer_replace import keep_label_file
+
+            keep_label_file(self.ctl)  # the file on disk is kept before it is saved over
         try:
             with busy_cursor():
                 if as_objects:
@@ -453,7 +458,9 @@ class LabelExchange(QtCore.QObject):
             files._show_plane(t, z)
         if files.label_file().absolute() == Path(seg_path).absolute():
             return True  # its own labels: already loaded with the plane
-        return self.import_path(seg_path, mode="replace", as_objects=False)
+        # the image's own labels are never replaced without the merge/replace question
+        mode = None if self.ctl.doc.n_objects else "replace"
+        return self.import_path(seg_path, mode=mode, as_objects=False)
 
 
 def find_image_for_seg(seg_path: Path, recorded: str = ""

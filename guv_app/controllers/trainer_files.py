@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from cellpose_io.label_sources import CARRIES_KEY, LabelRule
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.open_dialogs import LAST_DIR_KEY, image_filters
 from guv_app.controllers.trainer_autosave import Autosaver, SaveJob, write_job
@@ -54,6 +55,9 @@ class TrainerFiles(QtCore.QObject):
         self.index = -1
         self.token = 0  # changes with every opened document, to drop stale save results
         self.protect_seg = False  # the existing label file could not be read
+        self.label_rule = LabelRule()  # Cellpose's X.png + X_masks.tif naming
+        self.carries: dict | None = None  # mask image the open labels were made from
+        self.told: set[Path] = set()  # _seg.npy files the user was told carry a mask
         self.settings = app_settings()
         self.autosave = self.settings.value(AUTOSAVE_KEY, True, type=bool)
         self.autosaver = Autosaver(self)
@@ -113,6 +117,9 @@ class TrainerFiles(QtCore.QObject):
         except (cellpose_io.CellposeIOError, IndexError, OSError, ValueError) as exc:
             self.window.show_message(f"Cannot open {path}: {getattr(exc, 'reason', exc)}")
             return False
+        if not self.settle_conflict(path, getattr(image, "series", 0)):
+            image.close()
+            return False
         self._set_image(path, image, planes)
         self.folder = self._list_folder(path.parent)
         self.index = next((i for i, p in enumerate(self.folder) if p == path), -1)
@@ -149,18 +156,59 @@ class TrainerFiles(QtCore.QObject):
         return cellpose_io.seg_path_for(self.path, series=self.series, **dict(
             zip(("t", "z"), self.plane_key(t, z), strict=True)))
 
+    def settle_conflict(self, path: Path, series: int = 0) -> bool:
+        """When the ``_seg.npy`` and the mask image of ``path`` disagree, ask which to keep
+        and rename the other to a backup (``.bak``); False when the user cancels."""
+        from cellpose_io.label_sources import choose_labels, keep_aside
+
+        choice = choose_labels(path, series, self.label_rule, t=0, z=0)
+        if choice.conflict is None:
+            return True
+        keep = self.ask_label_conflict(path, choice.conflict)
+        if keep is None:
+            self.window.statusBar().showMessage(f"{path.name} not opened: {choice.reason}", 10000)
+            return False
+        for source in choice.conflict.sources:
+            if source != keep:
+                backup = keep_aside(source.path)
+                self.window.statusBar().showMessage(
+                    f"Kept {keep.name}; {source.name} was renamed to {backup.name}", 10000)
+        return True
+
+    def ask_label_conflict(self, path: Path, conflict):
+        """Blocking question: which of two disagreeing label files to keep (None: cancel)."""
+        box = QtWidgets.QMessageBox(self.window)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle("Two label files disagree")
+        (a, b), (na, nb) = conflict.sources, conflict.n_objects
+        box.setText(f"{path.name} has two label files that hold different objects:\n"
+                    f"{a.name}: {na} object(s)\n{b.name}: {nb} object(s)\n\n"
+                    "Which one do you want to keep? The other is renamed to a .bak backup "
+                    "(nothing is deleted).")
+        buttons = {box.addButton(f"Keep {s.name} ({n})",
+                                 QtWidgets.QMessageBox.ButtonRole.AcceptRole): s
+                   for s, n in zip(conflict.sources, conflict.n_objects, strict=True)}
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return buttons.get(box.clickedButton())
+
     def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
                      t: int = 0, z: int = 0) -> None:
         """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file).
 
-        The first plane of a stack falls back to an untagged ``<stem>[_s{S}]_seg.npy`` of
-        the plane's shape (what the Trainer wrote before planes); saving then writes the
-        tagged file and leaves that one as it was.
+        The file is chosen by :func:`cellpose_io.label_sources.choose_labels`: the plane's
+        ``_seg.npy`` (the first plane of a stack falls back to an untagged
+        ``<stem>[_s{S}]_seg.npy`` of the plane's shape, what the Trainer wrote before
+        planes), else for the first plane a Cellpose-style mask image (``X_masks.tif``),
+        which the first save carries into a ``_seg.npy`` (the mask itself is never
+        rewritten).
         """
         import cellpose_io
+        from cellpose_io.label_sources import carries_marker, choose_labels
 
         self.token += 1
         self.protect_seg = False
+        self.carries = None
         doc = self.doc
         seg_file = self.label_file(t, z)
         self.autosaver.wait_written()  # this plane's last autosave may still be writing
@@ -169,24 +217,43 @@ class TrainerFiles(QtCore.QObject):
         clean_stale_temps(seg_file)  # temp files a killed save left (hidden, up to 67 MB)
         table = doc.class_table.copy()  # keep the classes when the next image has no labels
         table.visible = [True] * len(table)
-        legacy = cellpose_io.seg_path_for(path, series=series)
-        if not seg_file.exists() and (t, z) == (0, 0) and legacy != seg_file and legacy.exists():
-            try:  # may also be a Cellpose GUI 3-D file of the whole stack: then not this plane
-                seg = cellpose_io.load_seg(legacy)
-                if tuple(seg.masks.shape) == tuple(shape):
-                    doc.reset_from_seg(seg)
-                    return
-            except cellpose_io.CellposeIOError as exc:
-                log.info("%s is not the first plane's labels: %s", legacy, exc.reason)
-        if seg_file.exists():
+        key_t, key_z = self.plane_key(t, z)
+        choice = choose_labels(path, series, self.label_rule, t=key_t, z=key_z)
+        source = choice.chosen
+        if source is None and choice.conflict is not None:  # not settled: the seg is shown
+            source = choice.conflict.sources[0]
+        legacy = source is not None and source.kind == "seg" and source.path != seg_file
+        if source is not None:
             try:
-                doc.reset_from_seg(cellpose_io.load_seg(seg_file, shape))
+                seg = cellpose_io.read_label_source(source)
+                if tuple(seg.masks.shape) != tuple(shape):
+                    if legacy:  # e.g. a Cellpose GUI 3-D file of the whole stack
+                        log.info("%s is not the first plane's labels", source.path)
+                        doc.reset(np.zeros(shape, np.uint32), None, table)
+                        return
+                    raise cellpose_io.LabelReadError(
+                        source.path, f"labels are {seg.masks.shape}, image is {tuple(shape)}")
+                if source.kind == "mask":
+                    self.carries = carries_marker(source)
+                    doc.reset(seg.masks, None, table)
+                    self.window.statusBar().showMessage(
+                        f"Labels from {source.name} ({doc.n_objects} objects); edits are saved "
+                        f"to {seg_file.name}", 10000)
+                    return
+                marker = seg.extra.get(CARRIES_KEY)
+                self.carries = dict(marker) if isinstance(marker, dict) else None
+                doc.reset_from_seg(seg)
                 return
             except cellpose_io.CellposeIOError as exc:
-                self.protect_seg = True
-                self.window.show_message(
-                    f"The labels {seg_file.name} cannot be read ({exc.reason}); starting empty. "
-                    "The file is kept; saving moves it aside first.")
+                if legacy:
+                    log.info("%s is not the first plane's labels: %s", source.path, exc.reason)
+                else:
+                    self.protect_seg = source.kind == "seg"
+                    kept = ("The file is kept; saving moves it aside first."
+                            if self.protect_seg else "The file is kept as it is.")
+                    self.window.show_message(
+                        f"The labels {source.name} cannot be read ({exc.reason}); starting "
+                        "empty. " + kept)
         doc.reset(np.zeros(shape, np.uint32), None, table)
 
     def set_plane(self, t: int, z: int) -> None:
@@ -233,8 +300,8 @@ class TrainerFiles(QtCore.QObject):
             self.window.show_message(str(exc))
             self._show_series(self.series)
             return
-        if not self.leave_current():  # the user cancelled: stay on the current series
-            image.close()
+        if not self.leave_current() or not self.settle_conflict(self.path, series):
+            image.close()  # the user cancelled: stay on the current series
             self._show_series(self.series)
             return
         if self.image is not None:
@@ -262,7 +329,11 @@ class TrainerFiles(QtCore.QObject):
         import cellpose_io
 
         try:
-            return cellpose_io.list_image_files(folder)  # not _masks/_seg.npy/hidden files
+            from cellpose_io.registry import LABEL_IMAGE_SUFFIXES
+
+            extra = (self.label_rule.mask_filter,) if self.label_rule.mask_filter else ()
+            return cellpose_io.list_image_files(  # not mask images, _seg.npy, hidden files
+                folder, label_suffixes=LABEL_IMAGE_SUFFIXES + extra)
         except OSError as exc:
             self.window.show_message(f"Cannot list {folder}: {exc}")
             return []
@@ -278,10 +349,12 @@ class TrainerFiles(QtCore.QObject):
         return self.open_path(self.folder[j])
 
     def labelled_count(self) -> int:
-        """Labelled images of the folder, counting each labelled series of a file once."""
-        from guv_app.services.datasets.discovery import seg_files_for
+        """Labelled planes of the folder's images, by the label rule (a mask image counts;
+        a _seg.npy that carries it does not count it twice)."""
+        from cellpose_io.label_sources import labelled_planes
 
-        return sum(len(seg_files_for(p)) for p in self.folder)
+        return sum(c.chosen is not None for p in self.folder
+                   for c in labelled_planes(p, self.label_rule))
 
     def _update_folder_label(self) -> None:
         if not self.folder:
@@ -294,12 +367,14 @@ class TrainerFiles(QtCore.QObject):
     def _job(self) -> SaveJob:
         doc = self.doc
         t = doc.class_table
+        extra = {} if self.carries is None else {CARRIES_KEY: dict(self.carries)}
         return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token, self.series, *self.plane_key())
+                       list(t.colors), doc.version, self.token, self.series, *self.plane_key(),
+                       extra=extra)
 
     def _unlabelled(self, job: SaveJob) -> bool:
         """Nothing drawn on a plane that has no label file: it stays unlabelled (no file)."""
-        return not job.masks.any() and not job.out_path.exists()
+        return not job.masks.any() and not job.out_path.exists() and not job.extra
 
     def save(self) -> bool:
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
@@ -348,6 +423,13 @@ class TrainerFiles(QtCore.QObject):
         if job.token == self.token:
             self.doc.mark_saved(job.version)
         self.window.statusBar().showMessage(f"Saved {Path(out).name}", 3000)
+        carried = job.extra.get(CARRIES_KEY)
+        if carried and Path(out) not in self.told:  # say once where the mask's labels went
+            self.told.add(Path(out))
+            self.window.show_message(
+                f"{Path(out).name} now holds the labels of {carried['file']} with your "
+                f"edits; {carried['file']} itself is unchanged and no longer counted "
+                "separately.", title="Labels saved", error=False)
         self._update_folder_label()
 
     def leave_current(self) -> bool:

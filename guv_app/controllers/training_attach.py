@@ -24,6 +24,7 @@ from guv_app.controllers.model_catalog import (
 )
 from guv_app.controllers.model_share import ModelShareActions
 from guv_app.controllers.task_runner import TaskRunner
+from guv_app.controllers.trainer_replace import confirm_replace
 from guv_app.controllers.training_controller import TrainingController
 from guv_app.services.annotation.class_table import merge_classes  # noqa: F401 (re-export)
 from guv_app.views.training.model_tools import ModelToolBar, PredictionLayer
@@ -59,7 +60,8 @@ class TrainingHookup(QtCore.QObject):
         self.accept_action = QtGui.QAction("Accept prediction into labels", self.window)
         self.accept_action.setObjectName("action_accept_prediction")
         self.accept_action.setIconText("Accept")
-        self.accept_action.setToolTip("Replace the labels by the prediction (one undo step)")
+        self.accept_action.setToolTip("Replace the labels by the prediction (asks first when "
+                                      "there are labels; one undo step)")
         self.accept_action.setShortcut(QtGui.QKeySequence("Ctrl+Return"))
         self.accept_action.triggered.connect(self.accept_prediction)
         self.discard_action = QtGui.QAction("Discard prediction", self.window)
@@ -188,9 +190,19 @@ class TrainingHookup(QtCore.QObject):
         self.predictionFailed.emit(message)
 
     def accept_prediction(self) -> bool:
-        """Replace the labels by the prediction as one undo step; Ctrl+Z brings them back."""
+        """Replace the labels by the prediction as one undo step; Ctrl+Z brings them back.
+
+        When the plane has objects the user is asked first, naming how many are lost
+        (:func:`confirm_replace`); returns True once accepted.
+        """
         r = self.prediction
         if r is None:
+            return False
+        return confirm_replace(self.trainer, "the prediction", r.n_objects,
+                               lambda: self._accept(r))
+
+    def _accept(self, r) -> bool:
+        if r is not self.prediction:  # discarded or another image opened meanwhile
             return False
         doc = self.trainer.doc
         t = doc.class_table

@@ -28,7 +28,9 @@ from guv_app.services.engine import registry
 from guv_app.services.engine.errors import ModelNameError
 from guv_app.services.training.config import TrainConfig
 from guv_app.services.training.events import TrainEvent
+from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS
 from guv_app.views.training.dialog import TrainingDialog
+from guv_app.views.training.fields import BIG, FieldSpec
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,9 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
     else:
         options = DatasetOptions(test_ratio=float(values.get("val_ratio", 0.2)),
                                  seed=int(values.get("val_seed", 0)))
+    from guv_app.services.training.runner import check_crop_size
+
+    check_crop_size(config, options)  # a message before any data is prepared
     return config, options
 
 
@@ -76,12 +81,28 @@ def suggest_name(folder: Path | None, base: str) -> str:
     """``<folder>-<base>`` made registry-safe, with -2, -3 … until the name is free."""
     stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", folder.name if folder else "model").strip("._-+")
     stem = f"{stem or 'model'}-{base}"[:90]
-    if registry.is_name_free(stem):
+    return next_free_name(stem)
+
+
+def next_free_name(stem: str) -> str:
+    """``stem``, else ``stem-2``, ``stem-3`` … : the first name no model or kept run uses."""
+    from guv_app.services.training.runner import is_name_unused
+
+    if is_name_unused(stem):
         return stem
     k = 2
-    while not registry.is_name_free(f"{stem}-{k}"):
+    while not is_name_unused(f"{stem}-{k}"):
         k += 1
     return f"{stem}-{k}"
+
+
+def field_specs(params) -> tuple[FieldSpec, ...]:
+    """The dialog's editors for settings of the one table (``services.training.params``)."""
+    return tuple(FieldSpec(
+        p.name, p.label or p.title, p.kind, p.help_text(),
+        p.minimum if p.minimum is not None else 0,
+        p.maximum if p.maximum is not None else BIG, p.step, p.decimals,
+        p.special, p.choices, p.editable) for p in params)
 
 
 class TrainingController(QtCore.QObject):
@@ -109,9 +130,12 @@ class TrainingController(QtCore.QObject):
         self.summary = None
         self.events_seen = 0
         self._name_touched = False
-        self.dialog = TrainingDialog(parent_widget)
+        self._curve_of = ""  # model name whose curve the progress panel shows
+        self.dialog = TrainingDialog(parent_widget, basic_fields=field_specs(BASIC_PARAMS),
+                                     advanced_fields=field_specs(ADVANCED_PARAMS))
         d = self.dialog
         d.startRequested.connect(self.start)
+        d.resumeRequested.connect(self.resume)
         d.cancelRequested.connect(self.cancel)
         d.runOnImageRequested.connect(lambda: self.runRequested.emit(self.trained_model))
         d.closing.connect(self._on_closing)
@@ -186,11 +210,48 @@ class TrainingController(QtCore.QObject):
         except ModelNameError as exc:
             self.dialog.basic.set_name_status(False, str(exc) if name else "Enter a name")
             return False
-        if not registry.is_name_free(name):
-            self.dialog.basic.set_name_status(False, f"“{name}” is taken: choose another name")
+        from guv_app.services.training.runner import interrupted_run
+
+        if name in registry.BUILTIN_NAMES:
+            self.dialog.basic.set_name_status(False, f"“{name}” is taken by a built-in model")
             return False
-        self.dialog.basic.set_name_status(True, "name is free")
+        run = interrupted_run(name)
+        if not self.running:
+            self.dialog.set_can_resume(run is not None)
+        if run is not None:
+            self.dialog.basic.set_name_status(
+                True, f"“{name}” has an interrupted run ({run.describe()}): Start offers to "
+                      "resume it")
+        elif not registry.is_name_free(name):
+            self.dialog.basic.set_name_status(
+                True, f"“{name}” is taken by a saved model: Start asks whether to replace it "
+                      "or use a new name")
+        else:
+            self.dialog.basic.set_name_status(True, "name is free")
         return True
+
+    def ask_existing(self, name: str, run, taken: bool) -> str | None:
+        """Blocking question for a name in use: "new", "resume", "replace" or None."""
+        box = QtWidgets.QMessageBox(self.dialog)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle("Name in use")
+        what = (f"An interrupted run named “{name}” is kept ({run.describe()})."
+                if run is not None else f"A model named “{name}” already exists.")
+        box.setText(what + "\n\nUse a new name, "
+                    + ("resume the interrupted run, " if run is not None else "")
+                    + ("or replace it (the existing "
+                       + ("checkpoint" if run is not None and not taken else "model")
+                       + " is discarded)?"))
+        answers = {box.addButton(f"Use {next_free_name(name)}",
+                                 QtWidgets.QMessageBox.ButtonRole.AcceptRole): "new"}
+        if run is not None:
+            answers[box.addButton("Resume", QtWidgets.QMessageBox.ButtonRole.AcceptRole)] = (
+                "resume")
+        answers[box.addButton("Replace", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)] = (
+            "replace")
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return answers.get(box.clickedButton())
 
     def _ask_folder(self) -> None:
         dlg = QtWidgets.QFileDialog(self.dialog, "Folder of labelled images",
@@ -207,13 +268,24 @@ class TrainingController(QtCore.QObject):
         dlg.open()
 
     # -------------------------------------------------------------------- run
-    def start(self) -> bool:
-        """Validate, save unsaved labels, then train on the worker thread."""
+    def resume(self) -> bool:
+        """Continue the interrupted run named in the dialog (Resume button)."""
+        return self.start(resume=True)
+
+    def start(self, resume: bool = False) -> bool:
+        """Validate, save unsaved labels, then train on the worker thread.
+
+        A name used by a saved model or an interrupted run is never reused silently: the
+        user chooses a new name, to resume, or to replace (:meth:`ask_existing`).
+        """
+        from guv_app.services.training.runner import interrupted_run
+
         if self.running:
             return False
         d = self.dialog
         d.clear_message()
         values = d.values()
+        overwrite = False
         try:
             if self.folder is None:
                 raise ValueError("no folder: open an image in the Trainer or choose a folder")
@@ -221,6 +293,20 @@ class TrainingController(QtCore.QObject):
             scheduler = scheduler_from_values(values)
             if not self.check_name(config.model_name, touched=self._name_touched):
                 raise ValueError(f"model name {config.model_name!r} is not usable or taken")
+            run = interrupted_run(config.model_name)
+            taken = not registry.is_name_free(config.model_name)
+            if resume and run is None:
+                raise ValueError(f"there is no interrupted run named {config.model_name!r}")
+            if not resume and (run is not None or taken):
+                answer = self.ask_existing(config.model_name, run, taken)
+                if answer is None:
+                    d.progress.append_log(["Not started: the name is in use"])
+                    return False
+                if answer == "new":
+                    config.model_name = next_free_name(config.model_name)
+                    d.basic.model_name.setText(config.model_name)
+                    self.check_name(config.model_name)
+                resume, overwrite = answer == "resume", answer == "replace"
         except ValueError as exc:
             self._on_failed(str(exc))
             return False
@@ -230,12 +316,17 @@ class TrainingController(QtCore.QObject):
         self.refresh_summary()  # now includes what was just saved
         training_settings.save_values(values)
         self.last_outcome, self.last_error, self.events_seen = None, "", 0
-        d.progress.clear()
+        if resume:
+            self._show_resumed_curve(config.model_name)
+        else:
+            d.progress.clear()
         d.set_can_run_on_image(False)
+        d.set_can_resume(False)
         d.progress.set_progress(0, 0, "Preparing the training data…", busy=True)
         where = f" on {scheduler.describe()}" if scheduler is not None else ""
-        d.progress.append_log([f"Training {config.model_name} from {config.base_model} "
-                               f"({config.mode}) on {self.folder}{where}"])
+        d.progress.append_log([f"{'Resuming' if resume else 'Training'} {config.model_name} "
+                               f"from {config.base_model} ({config.mode}) on {self.folder}"
+                               f"{where}"])
         d.set_running(True)
         folder = self.folder
 
@@ -252,11 +343,25 @@ class TrainingController(QtCore.QObject):
             from guv_app.services.training.runner import run_training
 
             return run_training(folder, config, options, progress=report, cancel=cancel,
+                                resume=resume, overwrite=overwrite,
                                 dataset_progress=dataset_progress)
 
         self.runner.start(job, urgent=_urgent)
         self.stateChanged.emit(True)
         return True
+
+    def _show_resumed_curve(self, name: str) -> None:
+        """The curve continues where the run stopped: keep this session's points, or draw
+        the interrupted run's epoch losses (another session) before new steps arrive."""
+        from guv_app.services.training.runner import interrupted_run
+
+        p = self.dialog.progress
+        if self._curve_of == name and p.n_points()["step"]:
+            return
+        p.clear()
+        run = interrupted_run(name)
+        for row in (run.rows if run is not None else []):
+            p.add_epoch(int(row.get("epoch", 0)), row.get("train_loss"), row.get("val_loss"))
 
     def cancel(self) -> None:
         if not self.running:
@@ -310,9 +415,11 @@ class TrainingController(QtCore.QObject):
         d = self.dialog
         self.last_outcome = outcome
         d.set_running(False)
+        self._curve_of = outcome.model_name
         if outcome.cancelled:
             d.show_info(fmt.cancel_html(outcome))
             d.progress.append_log([d.message_text().replace("\n", " ")])
+            d.set_can_resume(outcome.result.steps_done > 0)
         else:
             self.trained_model = outcome.model_name
             self.catalog.refresh()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 import cellpose_io
@@ -11,7 +13,7 @@ from guv_app.services.analysis.predictions import (
     pred_path_for,
     save_prediction,
 )
-from guv_app.services.analysis.promote import promote, promote_conflicts
+from guv_app.services.analysis.promote import promote, promote_conflicts, undo_promote
 
 
 def _predict(image, value: int, n: int = 3):
@@ -33,7 +35,9 @@ def test_promote_lists_conflicts_and_keeps_labels_unless_allowed(small_folder):
     cellpose_io.save_seg(b, existing)  # b already has training labels
     before = label_path_for(b).read_bytes()
 
-    assert promote_conflicts([a, b]) == [str(b)]
+    conflicts = promote_conflicts([a, b])
+    assert [c.image for c in conflicts] == [str(b)]
+    assert conflicts[0].n_objects == 1 and conflicts[0].files == (label_path_for(b).name,)
     kept = promote([a, b])  # no overwrite allowed
     assert kept.promoted == [str(a)] and kept.kept_existing == [str(b)]
     assert label_path_for(b).read_bytes() == before
@@ -46,6 +50,37 @@ def test_promote_lists_conflicts_and_keeps_labels_unless_allowed(small_folder):
     done = promote([b], overwrite=[b])
     assert done.promoted == [str(b)]
     assert np.array_equal(cellpose_io.load_seg(label_path_for(b)).masks, pb)
+    backup = Path(done.backups[str(label_path_for(b))])  # the replaced file is kept
+    assert backup.read_bytes() == before and backup.name.endswith(".bak")
+    undo_promote(done)
+    assert label_path_for(b).read_bytes() == before and not backup.exists()
+
+
+def test_promote_sees_mask_image_labels_and_keeps_them(small_folder):
+    """A Cellpose-style X_masks.tif is training labels too: promote must not shadow it."""
+    import tifffile
+
+    a, _ = sorted(small_folder.glob("*.png"))
+    _predict(a, 1, n=3)
+    hand = np.zeros(cellpose_io.read_image(a).shape[-2:], np.uint16)
+    for k in range(5):
+        hand[200:210, 10 + 20 * k: 20 + 20 * k] = k + 1
+    mask = a.with_name(a.stem + "_masks.tif")
+    tifffile.imwrite(mask, hand)
+    before = mask.read_bytes()
+
+    conflicts = promote_conflicts([a])
+    assert [(c.files, c.n_objects) for c in conflicts] == [((mask.name,), 5)]
+    kept = promote([a])  # not allowed: nothing is written, the mask still counts
+    assert kept.kept_existing == [str(a)] and not label_path_for(a).exists()
+    assert mask.read_bytes() == before
+    assert cellpose_io.choose_labels(a).path == mask
+
+    done = promote([a], overwrite=[a])  # allowed: the mask is renamed, not shadowed
+    assert not mask.exists() and Path(done.backups[str(mask)]).read_bytes() == before
+    assert cellpose_io.choose_labels(a).path == label_path_for(a)
+    undo_promote(done)
+    assert mask.read_bytes() == before and not label_path_for(a).exists()
 
 
 def test_promote_without_prediction_or_with_a_broken_one(small_folder):

@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import dask_pair
+from dask_cluster import dask_pair
 from dask_data import fast_config, labelled_folder
 
 from guv_app.services.distributed.config import ClusterConfig, ClusterConfigError, TLSFiles

@@ -306,3 +306,39 @@ def test_export_all_in_the_background_reports_each_plane(trainer, qtbot, image_f
     assert sorted(p.name for p in out.iterdir()) == [f"{NAME}.geojson",
                                                      "fluorescence_573e1480b500.geojson"]
     assert "Exported 2 labelled plane(s)" in ctl.window.statusBar().currentMessage()
+
+
+def test_import_replace_names_the_loss_keeps_the_file_and_cancel_changes_nothing(
+        trainer, qtbot, tmp_path):
+    ctl = trainer
+    ctl.files.set_autosave(False)
+    try:
+        _replace_flow(ctl, qtbot, tmp_path)
+    finally:
+        ctl.doc.mark_saved()  # no "save changes?" question when the window closes
+
+
+def _replace_flow(ctl, qtbot, tmp_path):
+    trace(ctl.canvas, [(100, 100), (130, 100), (130, 125), (100, 125)])
+    key(ctl.window, Qt.Key.Key_S, CTRL)
+    seg = ctl.files.label_file()
+    saved = seg.read_bytes()
+    drawn = ctl.doc.masks.copy()
+    truth = real_mask(NAME)
+    tif = tmp_path / "truth.tif"
+    tifffile.imwrite(tif, truth.astype(np.uint16))
+
+    ctl.exchange.import_path(tif)
+    text = _answer(qtbot, ctl, "Cancel")  # nothing changes, on screen or on disk
+    assert "1 object(s) lost" in text
+    assert np.array_equal(ctl.doc.masks, drawn) and not ctl.doc.dirty
+    assert seg.read_bytes() == saved and not list(seg.parent.glob("*.bak*"))
+
+    ctl.exchange.import_path(tif)
+    _answer(qtbot, ctl, "Replace current labels")
+    assert ctl.doc.n_objects == int(truth.max())
+    assert seg.with_name(seg.name + ".bak").read_bytes() == saved  # kept before replacing
+    ctl.window.activateWindow()  # the question had the focus
+    qtbot.waitUntil(ctl.window.isActiveWindow, timeout=3000)
+    key(ctl.window, Qt.Key.Key_Z, CTRL)  # one undo step
+    assert np.array_equal(ctl.doc.masks, drawn)

@@ -223,3 +223,52 @@ def test_micrometre_distances_for_a_calibrated_table(analyzer, qtbot, tmp_path):
     _set_spin(qtbot, ctl.panel.gap, "1")
     _track(ctl, qtbot)
     assert all(len(s) == 1 for s in identities(ctl.table["track_id"], truth).values())
+
+
+def test_movie_file_measured_per_plane_tracked_and_coloured_on_each_plane(
+        analyzer, qtbot, tmp_path):
+    """One movie file with a prediction per plane: Measure gives one row per object per
+    plane (t), Track links them, and the Image tab's T control shows each plane coloured by
+    track -- a disc keeps its colour across planes, also over its missing frame."""
+    import tifffile
+    from disc_movies import crossing_frames, frame_masks
+
+    import cellpose_io
+
+    folder = tmp_path / "movie"
+    folder.mkdir()
+    image = folder / "discs.tif"
+    stack, truth_of = [], {}
+    for t, objects in enumerate(crossing_frames()):
+        masks, by_label = frame_masks(objects, t)
+        stack.append(np.where(masks > 0, 180, 10).astype(np.uint8))
+        cellpose_io.save_seg(image, masks, out_path=cellpose_io.seg_path_for(
+            image, cellpose_io.PRED_SUFFIX, t=t, z=0))
+        truth_of.update({(t, label): true for label, true in by_label.items()})
+    tifffile.imwrite(image, np.stack(stack), imagej=True, metadata={"axes": "TYX"})
+    assert analyzer.open_folder(folder)
+    with qtbot.waitSignal(analyzer.measure.finished, timeout=60000):
+        QTest.mouseClick(analyzer.window.measure.measure, Qt.MouseButton.LeftButton)
+    ctl = analyzer.tracks
+    assert sorted(set(ctl.measured["t"])) == list(range(12))
+    analyzer.window.tabs.setCurrentWidget(ctl.panel)
+    _set_spin(qtbot, ctl.panel.max_distance, "10")
+    _set_spin(qtbot, ctl.panel.gap, "1")
+    _track(ctl, qtbot)
+    assert len(_track_ids(ctl)) == 4
+    QTest.mouseClick(ctl.panel.color_image, Qt.MouseButton.LeftButton)
+    analyzer.window.tabs.setCurrentIndex(0)
+    spin = analyzer.editor.trainer.window.channel_panel.t
+
+    def colours_at(t: int) -> dict[int, tuple]:
+        spin.setFocus()
+        while spin.value() != t:
+            QTest.keyClick(spin, Qt.Key.Key_Up if spin.value() < t else Qt.Key.Key_Down)
+        editor = analyzer.editor
+        assert editor.plane.t == t
+        lut = editor.trainer.canvas.overlay.lut.view(np.uint8).reshape(-1, 4)
+        return {truth_of[(t, int(i))]: tuple(lut[int(i), :3])
+                for i in np.unique(editor.doc.masks) if i}
+
+    four, six = colours_at(4), colours_at(6)
+    assert four == {k: v for k, v in six.items() if k in four} and len(set(four.values())) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore
 from PyQt6.QtTest import QTest
-from training_helpers import FAST, STEMS
+from training_helpers import FAST, STEMS, answer_question
 
 import cellpose_io
 
@@ -62,7 +62,10 @@ def test_ctrl_t_train_then_run_accept_and_undo(qtbot, labelled_folder):
             result.class_names == ["background", "small", "large"]
         assert not np.array_equal(result.masks, before)
 
-        hook.accept_action.trigger()
+        hook.accept_action.trigger()  # the image has labelled objects: asked first
+        assert "will be lost" in answer_question(qtbot, ctl.window, "Replace")
+        ctl.window.activateWindow()  # the question had the focus
+        qtbot.waitUntil(ctl.window.isActiveWindow, timeout=5000)
         assert np.array_equal(ctl.doc.masks, result.masks)
         assert not hook.layer.visible and not hook.accept_action.isEnabled()
         assert ctl.doc.class_table.names[:3] == ["background", "small", "large"]

@@ -6,7 +6,7 @@ import json
 import shutil
 
 from PyQt6 import QtCore
-from training_helpers import STEMS
+from training_helpers import STEMS, answer_modal
 
 Qt = QtCore.Qt
 
@@ -74,11 +74,13 @@ def test_errors_are_shown_and_the_dialog_can_start_again(training, qtbot, tmp_pa
     assert msg.startswith("Training failed:") and "weights.pt" in msg
     assert "Traceback" not in msg and d.start_button.isEnabled()
 
-    # 3. a name that is taken is refused before anything runs
+    # 3. a name that is taken is never reused silently: Start asks; Cancel runs nothing
     d.basic.model_name.setText("broken")
     training.check_name("broken")
     assert "taken" in d.basic.name_status.text()
-    assert not training.start() and "taken" in d.message_text()
+    asked = answer_modal(qtbot, "Cancel")
+    assert not training.start() and not training.running
+    assert asked and "A model named “broken” already exists" in asked[0]
 
     # 4. and the same dialog then trains successfully
     d.basic.base_model.setCurrentText("tiny")

@@ -46,12 +46,14 @@ def test_describe_error_one_readable_line():
 
 
 def test_every_training_parameter_has_an_editor(qtbot):
-    from guv_app.controllers.training_controller import config_from_values
+    from guv_app.controllers.training_controller import config_from_values, field_specs
     from guv_app.controllers.training_settings import default_values
     from guv_app.services.training.config import TrainConfig
+    from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS, TRAIN_PARAMS
     from guv_app.views.training.dialog import TrainingDialog
 
-    d = TrainingDialog()
+    d = TrainingDialog(basic_fields=field_specs(BASIC_PARAMS),
+                       advanced_fields=field_specs(ADVANCED_PARAMS))
     qtbot.addWidget(d)
     d.basic.set_base_models(["cpsam", "tiny"])
     fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra"}
@@ -61,6 +63,13 @@ def test_every_training_parameter_has_an_editor(qtbot):
         w = d.findChild(type(d.advanced.editors.get(name) or d.basic.editors[name]),
                         f"field_{name}")
         assert w is not None and w.toolTip(), name
+    # one definition: each editor's range and help are the CLI flag's
+    for p in TRAIN_PARAMS:
+        w = d.advanced.editors.get(p.name) or d.basic.editors[p.name]
+        assert p.help.split(";")[0] in w.toolTip(), p.name
+        if p.kind in ("int", "float"):
+            assert (w.minimum(), w.maximum()) == pytest.approx((p.minimum, p.maximum)), p.name
+            assert getattr(TrainConfig(), p.name) == p.default
     # the service's defaults survive a round trip through the widgets
     defaults = default_values()
     d.set_values(defaults)

@@ -6,7 +6,7 @@ import numpy as np
 import tifffile
 from PyQt6 import QtCore
 from PyQt6.QtTest import QTest
-from training_helpers import DSB, STEMS
+from training_helpers import DSB, STEMS, answer_question
 
 Qt = QtCore.Qt
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -48,7 +48,21 @@ def test_accept_merges_classes_by_name_and_undo_restores_all(qtbot, labelled_fol
         dead_px = np.isin(pred, np.flatnonzero(pred_classes == 2)) & edge
         assert (shown[dead_px][:, :3] == (200, 0, 0)).all()  # drawn in the class colour
 
+        import cellpose_io
+
+        seg = cellpose_io.seg_path_for(ctl.files.path)
+        seg_bytes = seg.read_bytes()
         hook.accept_action.trigger()
+        asked = answer_question(qtbot, ctl.window, "Keep my labels")  # decline: no change
+        n_before = len(np.unique(before)) - 1
+        assert f"{n_before} object(s) will be lost" in asked
+        assert np.array_equal(ctl.doc.masks, before) and not ctl.doc.dirty
+        assert seg.read_bytes() == seg_bytes and not list(seg.parent.glob("*.bak*"))
+        assert hook.layer.visible and hook.accept_action.isEnabled()
+
+        hook.accept_action.trigger()
+        answer_question(qtbot, ctl.window, "Replace")
+        assert seg.with_name(seg.name + ".bak").read_bytes() == seg_bytes  # kept
         assert np.array_equal(ctl.doc.masks, pred)
         assert ctl.doc.class_table.names == ["background", "small", "large", "dead"]
         assert ctl.doc.class_table.colors[3] == (200, 0, 0)

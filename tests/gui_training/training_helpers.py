@@ -17,3 +17,37 @@ FAST = {
     "images_per_epoch": 4, "bsize": 256, "validate_every": 1, "device": "cpu",
     "val_mode": "split", "val_ratio": 0.34, "val_seed": 0,
 }
+
+
+def answer_modal(qtbot, button_text: str) -> list[str]:
+    """Click the button whose text starts with ``button_text`` on the next modal question
+    (a real mouse click); the question's text is appended to the returned list."""
+    from PyQt6 import QtCore, QtWidgets
+
+    seen: list[str] = []
+
+    def click_it():
+        box = QtWidgets.QApplication.activeModalWidget()
+        if box is None:
+            QtCore.QTimer.singleShot(20, click_it)
+            return
+        seen.append(box.text())
+        button = next(b for b in box.buttons() if b.text().replace("&", "").startswith(
+            button_text))
+        qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+
+    QtCore.QTimer.singleShot(0, click_it)
+    return seen
+
+
+def answer_question(qtbot, window, choice: str) -> str:
+    """Click ``choice`` on the Trainer window's pending question (a real mouse click) and
+    return the question's text."""
+    from PyQt6 import QtCore
+
+    qtbot.waitUntil(lambda: window.question_box is not None, timeout=3000)
+    box = window.question_box
+    text = box.text()
+    button = next(b for b in box.buttons() if b.text().replace("&", "") == choice)
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    return text

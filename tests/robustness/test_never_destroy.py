@@ -162,8 +162,9 @@ def test_predict_keeps_an_unreadable_prediction_and_refuses_twins(tmp_path):
     assert (tmp_path / "a_pred_seg.npy.unreadable").read_bytes() == damaged
     assert read_prediction_info(tmp_path / "a_pred_seg.npy").model == "tiny"
     for image, other in (("b.png", "b.tif"), ("b.tif", "b.png")):
-        assert (f"{tmp_path / image}: cannot save prediction: {tmp_path / image}: {image} and "
-                f"{other} would share the label file b_pred_seg.npy; rename one of the images "
-                "so each keeps its own labels") in proc.stderr
+        assert (f"cannot save prediction: {tmp_path / image}: {image} and {other} would "
+                "share the label file b_pred_seg.npy; rename one of the images so each keeps "
+                "its own labels") in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "a.tif", "a_pred_seg.npy", "a_pred_seg.npy.unreadable", "b.png", "b.tif"]
+        "a.tif", "a_pred_seg.npy", "a_pred_seg.npy.unreadable", "b.png", "b.tif",
+        "predictions_index.csv"]

@@ -11,6 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from guv_app.cli.label_args import add_label_arguments
+from guv_app.services.engine.params import INFERENCE_PARAMS
+from guv_app.services.params import add_arguments
+
+EVAL_PARAMS = ("diameter", "flow_threshold", "cellprob_threshold", "niter", "min_size")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("evaluate", help="average precision of a model on labelled images",
@@ -20,15 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="score the predictions of a 'predict --out DIR' run instead")
     p.add_argument("--dir", required=True, metavar="DIR", help="labelled images")
     p.add_argument("--out", metavar="CSV", help="write per-image and mean AP here")
-    p.add_argument("--img-filter", default="", metavar="S")
-    p.add_argument("--mask-filter", default="_masks", metavar="S")
-    p.add_argument("--mask-dir", metavar="DIR")
-    p.add_argument("--subfolders", action="store_true")
+    add_label_arguments(p.add_argument_group("labels"))
     p.add_argument("--channels", metavar="C[,C...]", help="default: the model's channels")
-    p.add_argument("--diameter", type=float, default=None)
-    p.add_argument("--flow-threshold", type=float, default=0.4)
-    p.add_argument("--cellprob-threshold", type=float, default=0.0)
-    p.add_argument("--device", default="auto")
+    add_arguments(p.add_argument_group("inference settings (as for predict)"),
+                  [q for q in INFERENCE_PARAMS if q.name in EVAL_PARAMS])
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     from guv_app.cli.cluster_options import add_cluster_options
 
     add_cluster_options(p)
@@ -44,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from guv_app.services.training.evaluate import evaluate_folder
 
     params = SegmentParams(channels=parse_int_list(args.channels, "--channels"),
-                           diameter=args.diameter, flow_threshold=args.flow_threshold,
-                           cellprob_threshold=args.cellprob_threshold, device=args.device)
+                           device=args.device, **{k: getattr(args, k) for k in EVAL_PARAMS})
 
     from guv_app.cli.progress import cli_progress
 

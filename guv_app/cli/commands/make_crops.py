@@ -15,11 +15,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("make-crops", help="random crops of images for annotation",
                               description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True, metavar="DIR|FILE")
-    p.add_argument("--size", type=int, default=256, metavar="S", help="crop size (default 256)")
+    p.add_argument("--size", type=int, default=256, metavar="S", help="crop side in px (default 256)")
     p.add_argument("--per-image", type=int, default=4, metavar="K",
                    help="crops per image (default 4)")
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="random seed: the same seed gives the same crops")
     p.set_defaults(func=run)
 
 

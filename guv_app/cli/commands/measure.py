@@ -10,7 +10,7 @@ Measure every object of every plane (series, t, z) of every image in DIR with me
 plugins and write CSV tables.
 
 Labels (--labels): 'auto' uses a plane's prediction when present, else its training labels
-<stem>_seg.npy; 'pred' and 'seg' use only that kind. Predictions are found beside the images
+(<stem>_seg.npy, or a Cellpose-style <stem>_masks.tif/.png); 'pred' and 'seg' use only that kind. Predictions are found beside the images
 (<stem>_pred_seg.npy, <stem>_t{T}_z{Z}_pred_seg.npy for a plane of a movie/stack) and through
 the predictions_index.csv that 'predict' writes (in DIR, or in --predictions DIR when
 'predict --out' put them elsewhere; DIR may also be that --out folder itself). Images without

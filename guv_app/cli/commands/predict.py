@@ -19,6 +19,16 @@ import sys
 import time
 from pathlib import Path
 
+from guv_app.services.engine.params import INFERENCE_PARAMS
+from guv_app.services.params import add_arguments
+
+
+def existing_file(text: str) -> str:
+    """argparse type: a path that must be an existing file (a typo is an error at once)."""
+    if not Path(text).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"{text}: file not found")
+    return text
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -31,16 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="write results here (default: beside images)")
     p.add_argument("--channels", metavar="C[,C...]",
                    help="image channels fed to the network, in order (default: the model's)")
-    p.add_argument("--diameter", type=float, default=None,
-                   help="object diameter in pixels (default: the model's)")
-    p.add_argument("--flow-threshold", type=float, default=0.4, help="0 turns the check off")
-    p.add_argument("--cellprob-threshold", type=float, default=0.0)
-    p.add_argument("--niter", type=int, default=None, help="flow steps (default 200 x scale)")
-    p.add_argument("--min-size", type=int, default=15, help="smallest object kept (pixels)")
-    p.add_argument("--tile-overlap", type=float, default=0.1)
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per network pass")
+    inference = p.add_argument_group("inference settings (the Analyzer's form, same table)")
+    add_arguments(inference, INFERENCE_PARAMS)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--weights", metavar="FILE", help="cpsam weights file to use")
+    p.add_argument("--weights", metavar="FILE", type=existing_file,
+                   help="cpsam weights file to use (must exist; nothing is searched or "
+                        "downloaded instead)")
     p.add_argument("--series", metavar="SEL", default="",
                    help="series to segment, e.g. 0, 0-3, 1,4 (default: all)")
     p.add_argument("--t", metavar="SEL", default="",
@@ -99,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
         if out_dir.exists() and not out_dir.is_dir():
             raise CLIError(f"{out_dir}: --out must be a folder")
         out_dir.mkdir(parents=True, exist_ok=True)
-    if args.batch_size < 1 or not 0 <= args.tile_overlap < 0.5:
-        raise CLIError("--batch-size must be >= 1 and --tile-overlap in [0, 0.5)")
 
     from guv_app.services.analysis.batch import predict_images
     from guv_app.services.batch import PlaneSelection
@@ -149,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             s.reason.startswith("cannot load model") for s in failed):
         raise CLIError(failed[0].reason)
     for status in failed:
-        print(f"multicellpose predict: error: {status.label}: {status.reason}", file=sys.stderr)
+        print(f"multicellpose predict: error: {status.where}: {status.reason}", file=sys.stderr)
     n_objects = sum(s.n_objects for s in result.planes if s.status == "done")
     where = out_dir if out_dir is not None else "beside the images"
     print(f"segmented {result.count('done')} of {len(result.planes)} plane(s) of "

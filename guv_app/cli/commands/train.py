@@ -13,8 +13,11 @@ from contextlib import ExitStack
 
 from tqdm import tqdm
 
+from guv_app.cli.label_args import add_label_arguments
 from guv_app.cli.progress import cli_progress
-from guv_app.services.training.config import DEFAULT_LR, MODES, TrainConfig
+from guv_app.services.params import add_arguments
+from guv_app.services.training.config import TrainConfig
+from guv_app.services.training.params import TRAIN_PARAMS
 
 _D = TrainConfig()
 
@@ -31,49 +34,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="fraction of training images held out for validation (default 0.2)")
     p.add_argument("--model-name", metavar="NAME",
                    help="name in the registry (required unless --dry-run)")
-    p.add_argument("--base-model", default=_D.base_model, metavar="M",
-                   help=f"built-in or registered model to start from (default {_D.base_model})")
-    p.add_argument("--mode", choices=MODES, default=_D.mode,
-                   help=f"what trains besides the head (default {_D.mode})")
-    p.add_argument("--blocks", type=int, default=_D.blocks, metavar="N",
-                   help=f"last N encoder blocks adapted/unfrozen, 0 = all (default {_D.blocks})")
-    p.add_argument("--epochs", type=int, default=_D.epochs, metavar="E")
-    p.add_argument("--batch-size", type=int, default=_D.batch_size)
-    p.add_argument("--bsize", type=int, default=_D.bsize, help="crop size (network tile)")
-    p.add_argument("--images-per-epoch", type=int, default=_D.images_per_epoch,
-                   help="0 = every training region once (at least 8)")
-    p.add_argument("--lr", type=float, default=0.0,
-                   help="learning rate, 0 = per mode default "
-                   + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
-    p.add_argument("--weight-decay", type=float, default=_D.weight_decay)
-    p.add_argument("--lora-rank", type=int, default=_D.lora_rank)
-    p.add_argument("--lora-alpha", type=float, default=_D.lora_alpha)
-    p.add_argument("--lora-dropout", type=float, default=_D.lora_dropout)
-    p.add_argument("--flow-weight", type=float, default=_D.flow_weight)
-    p.add_argument("--cellprob-weight", type=float, default=_D.cellprob_weight)
-    p.add_argument("--class-weight", type=float, default=_D.class_weight,
-                   help="weight of the class cross-entropy term")
-    p.add_argument("--class-weights", default="auto",
-                   help="per-class weights: auto (inverse pixel frequency), none, or w0,w1,...")
-    p.add_argument("--validate-every", type=int, default=_D.validate_every, metavar="K")
-    p.add_argument("--seed", type=int, default=_D.seed)
-    p.add_argument("--device", default=_D.device, help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--save-merged", action="store_true", help="also save merged full weights")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--base-model", default=_D.base_model, metavar="M|FILE",
+                   help="built-in or registered model, model folder or weights file to start "
+                        f"from (default {_D.base_model})")
+    settings = p.add_argument_group(
+        "training settings (the Ctrl+T dialog's Basic and Advanced tabs, same table)")
+    add_arguments(settings, TRAIN_PARAMS)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run of --model-name from its checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a saved model of that name, or start its interrupted run "
+                        "over (without --resume/--overwrite an existing name is an error)")
     p.add_argument("--dry-run", action="store_true",
                    help="print what the folder offers (labelled images, objects per class, "
                    "skipped files and why) and exit without training")
     data = p.add_argument_group("data")
-    data.add_argument("--img-filter", default="", metavar="S", help="image stem suffix")
-    data.add_argument("--mask-filter", default="_masks", metavar="S",
-                      help="mask file suffix (default _masks)")
-    data.add_argument("--mask-dir", metavar="DIR", help="masks in another folder")
-    data.add_argument("--subfolders", action="store_true", help="also look one level down")
+    add_label_arguments(data)
     data.add_argument("--channels", metavar="C[,C...]",
                       help="image channels feeding the network, in order (e.g. 1,0)")
-    data.add_argument("--min-objects", type=int, default=1, help="skip images with fewer")
+    data.add_argument("--min-objects", type=int, default=1,
+                      help="skip images with fewer labelled objects")
     data.add_argument("--tile-size", type=int, default=512,
-                      help="cut large images into tiles of about this size (0 = never)")
+                      help="cut large images into tiles of about this size in px (0 = never)")
     data.add_argument("--regions", choices=("auto", "none"), default="auto",
                       help="auto: train only inside <stem>_regions.roi/.zip/.geojson areas and "
                       "objects of a class named 'region' when present; none: whole images")
@@ -140,17 +122,9 @@ def _config(args) -> TrainConfig:
     from guv_app.cli.main import CLIError
 
     try:
-        return TrainConfig(
-            base_model=args.base_model, model_name=args.model_name, mode=args.mode,
-            blocks=args.blocks, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
-            lora_dropout=args.lora_dropout, epochs=args.epochs, batch_size=args.batch_size,
-            bsize=args.bsize, images_per_epoch=args.images_per_epoch, learning_rate=args.lr,
-            weight_decay=args.weight_decay, flow_weight=args.flow_weight,
-            cellprob_weight=args.cellprob_weight, class_weight=args.class_weight,
-            class_weights=_class_weights(args.class_weights),
-            validate_every=args.validate_every, seed=args.seed, device=args.device,
-            save_merged=args.save_merged,
-        )
+        values = {p.name: getattr(args, p.name) for p in TRAIN_PARAMS}
+        values["class_weights"] = _class_weights(args.class_weights)
+        return TrainConfig(base_model=args.base_model, model_name=args.model_name, **values)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
 
@@ -158,18 +132,21 @@ def _config(args) -> TrainConfig:
 def _options(args):
     from pathlib import Path
 
+    from guv_app.cli.main import CLIError
     from guv_app.services.datasets.builder import DatasetOptions
 
-    options = DatasetOptions(
-        img_filter=args.img_filter, mask_filter=args.mask_filter,
-        mask_dir=Path(args.mask_dir) if args.mask_dir else None, subfolders=args.subfolders,
-        channels=parse_int_list(args.channels, "--channels"), min_objects=args.min_objects,
-        tile_size=args.tile_size, test_dir=Path(args.test_dir) if args.test_dir else None,
-        seed=args.seed, region_source=args.regions,
-    )
-    if args.test_ratio is not None:
-        options.test_ratio = args.test_ratio
-    return options
+    extra = {} if args.test_ratio is None else {"test_ratio": args.test_ratio}
+    try:
+        return DatasetOptions(
+            img_filter=args.img_filter, mask_filter=args.mask_filter,
+            mask_dir=Path(args.mask_dir) if args.mask_dir else None,
+            subfolders=args.subfolders, channels=parse_int_list(args.channels, "--channels"),
+            min_objects=args.min_objects, tile_size=args.tile_size,
+            test_dir=Path(args.test_dir) if args.test_dir else None, seed=args.seed,
+            region_source=args.regions, **extra,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
 
 
 def dry_run(args, options) -> int:
@@ -237,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             outcome = run_training(args.train_dir, config, options, progress=reporter,
                                    dataset_progress=reporter.dataset, cancel=cancel,
-                                   resume=args.resume)
+                                   resume=args.resume, overwrite=args.overwrite)
     except (ValueError, FileNotFoundError, EngineError) as exc:
         raise CLIError(str(exc)) from exc
     finally:

@@ -73,10 +73,10 @@ def _add_class_colors(colors: dict, measurement: ImageMeasurement, source: Path)
     names = {str(n) for n in measurement.key["class_name"]}
     if names <= set(colors):
         return
-    from cellpose_io import CellposeIOError, load_seg
+    from cellpose_io import CellposeIOError, read_label_source
 
     try:
-        seg = load_seg(source)
+        seg = read_label_source(source)
     except CellposeIOError as exc:
         log.debug("no class colours from %s: %s", source, exc)
         return

@@ -1,8 +1,11 @@
 """Promote predictions to training labels: copy ``_pred_seg.npy`` to ``_seg.npy``.
 
 Two steps so a front end can ask before anything is replaced: :func:`promote_conflicts` lists
-the images whose training labels already exist, then :func:`promote` copies, overwriting only
-the images the caller explicitly allows.
+the images that already have training labels -- a ``_seg.npy`` *or* a Cellpose-style mask
+image such as ``X_masks.tif`` (the app's one rule, :mod:`cellpose_io.label_sources`) -- with
+how many objects each holds, then :func:`promote` copies, replacing only the images the
+caller explicitly allows. Replaced label files are never deleted: they are renamed to
+backups (``X_masks.tif.bak``), and :func:`undo_promote` puts them back.
 """
 
 from __future__ import annotations
@@ -18,20 +21,64 @@ from guv_app.services.analysis.predictions import PRED_KEYS, label_path_for, pre
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PromoteConflict:
+    """An image whose training labels a promote would replace, and how many objects."""
+
+    image: str
+    files: tuple[str, ...]  # the label files that would stop counting (names)
+    n_objects: int  # objects those files hold (the largest of them when they disagree)
+
+    def describe(self) -> str:
+        return f"{Path(self.image).name}: {self.n_objects} object(s) in {', '.join(self.files)}"
+
+
 @dataclass
 class PromoteResult:
-    """Which images were promoted, left alone (labels exist, not allowed) or had a problem."""
+    """Which images were promoted, left alone (labels exist, not allowed) or had a problem.
+
+    ``backups`` maps each label file that was replaced to the backup it was renamed to;
+    ``written`` lists the new ``_seg.npy`` files (both are what :func:`undo_promote` undoes).
+    """
 
     promoted: list[str] = field(default_factory=list)
     kept_existing: list[str] = field(default_factory=list)
     no_prediction: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    backups: dict[str, str] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
 
 
-def promote_conflicts(images: Sequence[str | os.PathLike]) -> list[str]:
-    """Images (with a prediction) whose training label file already exists."""
-    return [str(p) for p in images
-            if pred_path_for(p).exists() and label_path_for(p).exists()]
+def _training_sources(image: Path):
+    from cellpose_io.label_sources import find_label_sources
+
+    return [s for s in find_label_sources(image) if s.kind in ("seg", "mask")]
+
+
+def promote_conflicts(images: Sequence[str | os.PathLike]) -> list[PromoteConflict]:
+    """Images (with a prediction) that already have training labels, with their counts.
+
+    An unreadable label file counts as a conflict with 0 objects (it is still kept).
+    """
+    from cellpose_io import CellposeIOError
+    from cellpose_io.label_sources import count_objects, read_label_source
+
+    out = []
+    for p in images:
+        if not pred_path_for(p).exists():
+            continue
+        sources = _training_sources(Path(p))
+        if not sources:
+            continue
+        counts = []
+        for s in sources:
+            try:
+                counts.append(count_objects(read_label_source(s).masks))
+            except CellposeIOError as exc:
+                log.warning("%s", exc)
+                counts.append(0)
+        out.append(PromoteConflict(str(p), tuple(s.name for s in sources), max(counts)))
+    return out
 
 
 def _key(path: str | os.PathLike) -> str:
@@ -44,11 +91,14 @@ def promote(
 ) -> PromoteResult:
     """Copy each image's prediction to its training labels.
 
-    An existing ``_seg.npy`` is replaced only when the image is in ``overwrite``; otherwise
-    it is kept and reported in ``kept_existing``. The written file is a plain label file
-    (prediction bookkeeping dropped, ``promoted_from`` recording the model); atomic.
+    Existing training labels (``_seg.npy`` or mask image) are replaced only when the image
+    is in ``overwrite``; they are then renamed to backups first (``result.backups``).
+    Otherwise they are kept and the image reported in ``kept_existing``. The written file is
+    a plain label file (prediction bookkeeping dropped, ``promoted_from`` recording the
+    model); atomic.
     """
     from cellpose_io import CellposeIOError, load_seg, save_seg
+    from cellpose_io.label_sources import keep_aside
     from cellpose_io.seg import METADATA_KEYS
 
     allowed = {_key(p) for p in overwrite}
@@ -59,7 +109,8 @@ def promote(
         if not pred.exists():
             result.no_prediction.append(str(image))
             continue
-        if labels.exists() and _key(image) not in allowed:
+        existing = _training_sources(image)
+        if existing and _key(image) not in allowed:
             result.kept_existing.append(str(image))
             continue
         try:
@@ -67,6 +118,8 @@ def promote(
             kept = {k: v for k, v in seg.extra.items() if k not in PRED_KEYS}
             metadata = {k: v for k, v in kept.items() if k in METADATA_KEYS}
             metadata["promoted_from"] = str(seg.extra.get("mcp_pred_model", ""))
+            for source in existing:
+                result.backups[str(source.path)] = str(keep_aside(source.path))
             save_seg(
                 image, seg.masks, seg.classes, seg.class_names, seg.class_colors,
                 out_path=labels, outlines=seg.outlines, diameter=seg.diameter,
@@ -76,6 +129,31 @@ def promote(
         except (CellposeIOError, OSError, ValueError, TypeError) as exc:
             log.warning("cannot promote %s: %s", pred, exc)
             result.failed[str(image)] = str(exc)
+            _restore(result, [str(s.path) for s in existing])
             continue
+        result.written.append(str(labels))
         result.promoted.append(str(image))
     return result
+
+
+def _restore(result: PromoteResult, originals: Sequence[str]) -> None:
+    for original in originals:
+        backup = result.backups.pop(original, None)
+        if backup is not None and Path(backup).exists():
+            os.replace(backup, original)
+
+
+def undo_promote(result: PromoteResult) -> list[str]:
+    """Undo a promote: remove the ``_seg.npy`` files it wrote and rename every backup back.
+
+    Returns the restored files. A written file is only removed when it is not itself the
+    original of a backup (that one is restored over it).
+    """
+    for written in result.written:
+        if written not in result.backups and Path(written).exists():
+            Path(written).unlink()
+    restored = list(result.backups)
+    _restore(result, restored)
+    result.written.clear()
+    result.promoted.clear()
+    return restored

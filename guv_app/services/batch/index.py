@@ -19,9 +19,11 @@ import csv
 import io
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
+
+from guv_app.services.batch.runner import STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +94,16 @@ def append_rows(folder: str | os.PathLike, rows: list[IndexRow]) -> Path:
     so a crash keeps every row written so far."""
     path = index_path(folder)
     new = not path.exists() or path.stat().st_size == 0
+    cut = False
+    if not new:  # a crash may have cut the last row: never glue a new row onto it
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            cut = fh.read(1) != b"\n"
     with open(path, "a", encoding="utf-8", newline="") as fh:
         if new:
             fh.write(",".join(COLUMNS) + "\n")
+        elif cut:
+            fh.write("\n")
         for row in rows:
             fh.write(_line(row))
         fh.flush()
@@ -115,6 +124,9 @@ def read_index(path_or_folder: str | os.PathLike) -> list[IndexRow]:
         for n, record in enumerate(csv.DictReader(fh), start=2):
             try:
                 values = {c: record[c] for c in COLUMNS}
+                if None in values.values() or None in record or \
+                        values["status"] not in STATUSES:
+                    raise ValueError("row cut short or malformed")
                 for c in _INT:
                     values[c] = int(values[c])
                 values["seconds"] = float(values["seconds"] or 0.0)
@@ -156,7 +168,3 @@ def predictions_by_plane(folder: str | os.PathLike) -> dict[tuple[str, int, int,
                 image = str(resolve(folder, row.image).resolve())
                 found[(image, row.series, row.t, row.z)] = pred
     return found
-
-
-def row_dict(row: IndexRow) -> dict:
-    return asdict(row)

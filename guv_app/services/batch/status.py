@@ -36,13 +36,23 @@ class PlaneStatus:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
     @property
+    def plane_text(self) -> str:
+        """``s0 t3 z0`` (``z all (3-D)`` for a whole stack); "" for a single-plane file."""
+        if self.single and self.series == 0:
+            return ""
+        z = "z all (3-D)" if self.z < 0 else f"z{self.z}"
+        return f"s{self.series} t{self.t} {z}"
+
+    @property
     def label(self) -> str:
         """``movie.nd2 s0 t3 z0``, or the file name of a single-plane file."""
         name = Path(self.image).name
-        if self.single and self.series == 0:
-            return name
-        z = "z all (3-D)" if self.z < 0 else f"z{self.z}"
-        return f"{name} s{self.series} t{self.t} {z}"
+        return f"{name} {self.plane_text}" if self.plane_text else name
+
+    @property
+    def where(self) -> str:
+        """The file's path, plus ``s0 t3 z0`` for a plane of a multi-plane file (messages)."""
+        return f"{self.image} {self.plane_text}" if self.plane_text else str(self.image)
 
 
 def count(statuses, status: str) -> int:

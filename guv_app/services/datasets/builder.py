@@ -62,6 +62,14 @@ class DatasetOptions:
     base_class_colors: list[tuple[int, int, int]] | None = None
     use_flow_cache: bool = True
 
+    def __post_init__(self) -> None:
+        if self.min_objects < 0:
+            raise ValueError(f"min_objects must be >= 0, got {self.min_objects}")
+        if self.tile_size < 0:
+            raise ValueError(f"tile size must be >= 0 px (0 = never tile), got {self.tile_size}")
+        if not 0 <= self.test_ratio < 1:
+            raise ValueError(f"validation share must be in [0, 1), got {self.test_ratio}")
+
 
 class DatasetCancelled(Exception):
     """The cancel flag was set while the training set was being built (nothing written)."""

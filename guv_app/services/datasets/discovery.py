@@ -1,16 +1,14 @@
 """Find which images in a folder have labels, the way Cellpose users lay them out.
 
-Two conventions are accepted, checked in this order for every image:
+Which file holds an image's labels is decided by one rule,
+:func:`cellpose_io.label_sources.choose_labels`: ``<stem>_seg.npy`` and one file per further
+labelled plane (``cellpose_io.plane_tag``: ``_s{S}``, ``[_s{S}]_t{T}_z{Z}``), and
+``<base><mask_filter>.<ext>`` beside the image or in ``mask_dir`` (Cellpose/Omnipose
+``--img_filter``/``--mask_filter``) for the first plane. This module walks the folder and
+applies it. An image whose ``_seg.npy`` and mask image disagree is skipped with both names,
+never trained on one of them silently.
 
-1. ``<image stem>_seg.npy`` beside the image (ours, Cellpose's, MultiCellPose 0.9's), and
-   one file per further labelled plane (series, t, z) named by ``cellpose_io.plane_tag``
-   (``<stem>_s{S}_seg.npy``, ``<stem>[_s{S}]_t{T}_z{Z}_seg.npy``): every labelled plane is
-   one pair;
-2. ``<base><mask_filter>.<ext>`` beside the image (or in ``mask_dir``), where ``base`` is the
-   image stem without ``img_filter`` (Cellpose/Omnipose ``--img_filter``/``--mask_filter``).
-
-Nothing is read here except file names: the report says which images were paired and which
-were skipped and why, so a user sees at once why an image did not count.
+Only file names are read, plus the two label files of an image that has both.
 """
 
 from __future__ import annotations
@@ -20,10 +18,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cellpose_io.seg import SEG_SUFFIX  # the one definition
+from cellpose_io.label_sources import (
+    DEFAULT_MASK_FILTER,
+    SEG_SUFFIX,
+    LabelRule,
+    labelled_planes,
+    seg_files_for,
+)
 
 log = logging.getLogger(__name__)
-DEFAULT_MASK_FILTER = "_masks"
+
+__all__ = ["DEFAULT_MASK_FILTER", "SEG_SUFFIX", "DiscoveryReport", "LabelledPair", "Skipped",
+           "find_labelled_images", "seg_files_for"]
+
 # Derived files other tools write beside images: never treat them as training images.
 _DERIVED_SUFFIXES = ("_flows", "_cp_masks", "_cp_output", "_outlines")
 
@@ -72,56 +79,6 @@ def _folders(folder: Path, subfolders: bool) -> list[Path]:
     return found
 
 
-def _mask_for(image: Path, base: str, mask_filter: str, mask_dir: Path | None) -> Path | None:
-    where = [mask_dir] if mask_dir is not None else [image.parent]
-    for folder in where:
-        candidates = sorted(
-            p for p in folder.glob(f"{_glob_escape(base + mask_filter)}.*")
-            if p.stem == base + mask_filter and p != image and _is_image(p)
-        )
-        if candidates:
-            return candidates[0]
-    return None
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
-
-
-def _has_image_with_stem(folder: Path, stem: str) -> bool:
-    return any(q.stem == stem and _is_image(q) for q in folder.glob(f"{_glob_escape(stem)}.*"))
-
-
-def seg_files_for(
-    image: str | Path, seg_suffix: str = SEG_SUFFIX
-) -> list[tuple[tuple[int, int, int], Path]]:
-    """``((series, t, z), label file)`` of every labelled plane of ``image``, plane order.
-
-    Files are named by ``cellpose_io.plane_tag``: ``<stem>_seg.npy`` (series 0, or a 2-D
-    file for the first plane of a stack, as the Trainer wrote before planes), ``_s{S}``,
-    ``[_s{S}]_t{T}_z{Z}``. When a plane has both an untagged and a ``_t0_z0`` file, the
-    tagged one counts. A file whose name is ``<stem><tag>.*`` of an image beside it is that
-    image's own label file, not a plane of this one.
-    """
-    from cellpose_io.seg import plane_of_file
-
-    image = Path(image)
-    stem = image.stem
-    found: dict[tuple[int, int, int], tuple[bool, Path]] = {}
-    for path in image.parent.glob(f"{_glob_escape(stem)}*{_glob_escape(seg_suffix)}"):
-        plane = plane_of_file(path.name, stem, seg_suffix)
-        if plane is None or not path.is_file():
-            continue
-        tag = path.name[len(stem): len(path.name) - len(seg_suffix)]
-        if tag and _has_image_with_stem(image.parent, stem + tag):
-            continue
-        series, t, z = plane
-        key, tagged = (series, t or 0, z or 0), t is not None
-        if key not in found or (tagged and not found[key][0]):
-            found[key] = (tagged, path)
-    return sorted((key, path) for key, (_, path) in found.items())
-
-
 def find_labelled_images(
     folder: str | Path,
     *,
@@ -143,6 +100,8 @@ def find_labelled_images(
     mdir = Path(mask_dir) if mask_dir is not None else None
     if mdir is not None and not mdir.is_dir():
         raise FileNotFoundError(f"{mdir}: mask folder does not exist")
+    rule = LabelRule(mask_filter=mask_filter, img_filter=img_filter, mask_dir=mdir,
+                     seg_suffix=seg_suffix)
     report = DiscoveryReport()
     for sub in _folders(folder, subfolders):
         entries = sorted(sub.iterdir())
@@ -162,18 +121,14 @@ def find_labelled_images(
                     path, f"another image is also called {path.stem}.*; they would share "
                     f"{path.stem}{seg_suffix} -- rename one so each has its own labels"))
                 continue
-            base = stem[: len(stem) - len(img_filter)] if img_filter else stem
-            seg = path.with_name(stem + seg_suffix)
-            segs = seg_files_for(path, seg_suffix)
-            mask = None if segs and segs[0][0] == (0, 0, 0) else _mask_for(
-                path, base, mask_filter, mdir)
-            if mask is not None:
-                report.pairs.append(LabelledPair(path, mask, "mask"))
-            report.pairs.extend(
-                LabelledPair(path, f, "seg", *plane) for plane, f in segs)
-            if mask is None and not segs:
-                report.skipped.append(
-                    Skipped(path, f"no labels (no {seg.name} and no {base}{mask_filter}.*)")
-                )
+            choices = labelled_planes(path, rule)
+            for choice in choices:
+                chosen = choice.chosen
+                if chosen is not None:
+                    report.pairs.append(LabelledPair(path, chosen.path, chosen.kind,
+                                                     choice.series, choice.t or 0,
+                                                     choice.z or 0))
+                elif choice.conflict is not None or len(choices) == 1:
+                    report.skipped.append(Skipped(path, choice.reason))
     log.info("%s: %s", folder, report.summary())
     return report

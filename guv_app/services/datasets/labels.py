@@ -6,13 +6,15 @@ so the dataset builder can report the file as skipped and carry on.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from cellpose_io.label_sources import LabelSource, file_sha256, read_label_source
 from guv_app.services.datasets.discovery import LabelledPair
+
+__all__ = ["LabelProblem", "RawLabels", "file_sha256", "read_labels", "read_plane"]
 
 
 class LabelProblem(Exception):
@@ -28,15 +30,6 @@ class RawLabels:
     class_names: list[str]
     class_colors: list[tuple[int, int, int]]
     note: str = ""  # e.g. "binary mask: labelled 37 separate objects" (shown by the dry run)
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Content hash recorded in a model's meta.json for every training file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_plane(path: Path, t: int = 0, z: int = 0, series: int = 0) -> np.ndarray:
@@ -111,22 +104,15 @@ def as_instances(raw: RawLabels, name: str) -> RawLabels:
 def _read_labels(pair: LabelledPair) -> RawLabels:
     from cellpose_io import CellposeIOError
 
-    if pair.kind == "seg":
-        from cellpose_io import load_seg
-
-        try:
-            seg = load_seg(pair.labels)
-        except CellposeIOError as exc:
-            raise LabelProblem(f"unreadable labels {pair.labels.name} ({exc.reason})") from exc
-        masks = np.asarray(seg.masks)
-        classes = None if seg.classes is None else np.asarray(seg.classes, dtype=np.int64)
-        names = list(seg.class_names or ["background"])
-        colors = [tuple(int(v) for v in c) for c in (seg.class_colors or [])]
-        return RawLabels(masks, classes, names, colors)
-    from cellpose_io.label_images import read_label_image
-
     try:
-        masks = read_label_image(pair.labels)
+        seg = read_label_source(LabelSource(pair.labels, pair.kind, pair.series))
     except CellposeIOError as exc:
-        raise LabelProblem(f"unreadable mask {pair.labels.name} ({exc.reason})") from exc
-    return RawLabels(masks.astype(np.uint32), None, ["background"], [])
+        what = "labels" if pair.kind == "seg" else "mask"
+        raise LabelProblem(f"unreadable {what} {pair.labels.name} ({exc.reason})") from exc
+    masks = np.asarray(seg.masks)
+    if pair.kind != "seg":
+        return RawLabels(masks.astype(np.uint32), None, ["background"], [])
+    classes = None if seg.classes is None else np.asarray(seg.classes, dtype=np.int64)
+    names = list(seg.class_names or ["background"])
+    colors = [tuple(int(v) for v in c) for c in (seg.class_colors or [])]
+    return RawLabels(masks, classes, names, colors)

@@ -27,12 +27,12 @@ import logging
 import queue
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from guv_app.services.datasets.builder import DatasetOptions
 from guv_app.services.distributed.cluster import GPU_RESOURCE
+from guv_app.services.progress import Progress
 from guv_app.services.training.config import TrainConfig
 from guv_app.services.training.events import TrainEvent
 from guv_app.services.training.runner import TrainingOutcome
@@ -140,7 +140,7 @@ class TrainingJob:
         self._deliver(messages, progress, dataset_progress)
 
     def wait(self, progress: ProgressFn | None = None,
-             dataset_progress: Callable[[int, int, str], None] | None = None,
+             dataset_progress: Progress | None = None,
              cancel: threading.Event | None = None) -> TrainingOutcome:
         """Block until the run ends, calling the callbacks here; ``cancel`` (a local flag,
         e.g. set by Ctrl+C or the dialog's button) is forwarded to the worker.
@@ -202,7 +202,7 @@ def install_model(name: str, files: dict[str, bytes]) -> Path:
 def train_on_cluster(client, train_dir: str | Path, config: TrainConfig,
                      options: DatasetOptions | None = None, *,
                      progress: ProgressFn | None = None,
-                     dataset_progress: Callable[[int, int, str], None] | None = None,
+                     dataset_progress: Progress | None = None,
                      cancel: threading.Event | None = None, resume: bool = False,
                      gpus: int = 0) -> TrainingOutcome:
     """:func:`run_training` on one worker of ``client``'s cluster, with the same callbacks.

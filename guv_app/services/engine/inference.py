@@ -31,6 +31,9 @@ from cellpose_io.label_classes import classes_from_map
 from guv_app.services.engine.errors import SegmentationCancelled
 from guv_app.services.engine.loading import LoadedModel, load_model
 from guv_app.services.engine.masks import compute_masks
+from guv_app.services.engine.params import INFERENCE as _P
+from guv_app.services.engine.params import INFERENCE_PARAMS
+from guv_app.services.params import check_values
 from guv_app.services.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -39,19 +42,28 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SegmentParams:
-    """Inference settings; the defaults are Cellpose-SAM's."""
+    """Inference settings; the defaults are Cellpose-SAM's. Ranges, units and defaults are
+    described once in :data:`guv_app.services.engine.params.INFERENCE_PARAMS`; a value out
+    of range raises ValueError naming it (e.g. a negative diameter)."""
 
     channels: list[int] | None = None  # image channels fed to the net, in order; None: model's
-    diameter: float | None = None  # object diameter in pixels; None: model default
-    flow_threshold: float = 0.4  # 0 turns the flow-quality check off
-    cellprob_threshold: float = 0.0
-    niter: int | None = None  # None: 200 scaled by the rescale factor
-    min_size: int = 15
-    tile_overlap: float = 0.1
-    batch_size: int = 8  # tiles per forward pass
+    diameter: float | None = _P["diameter"].default  # px; None (or 0): model default
+    flow_threshold: float = _P["flow_threshold"].default  # 0 turns the flow-quality check off
+    cellprob_threshold: float = _P["cellprob_threshold"].default
+    niter: int | None = _P["niter"].default  # None: 200 scaled by the rescale factor
+    min_size: int = _P["min_size"].default  # px²
+    tile_overlap: float = _P["tile_overlap"].default
+    batch_size: int = _P["batch_size"].default  # tiles per forward pass
     device: str = "auto"  # used when a model is given by name
     normalize: bool = True  # 1st-99th percentile per channel, like Cellpose
     max_size_fraction: float = 0.4
+
+    def __post_init__(self) -> None:
+        check_values(self, INFERENCE_PARAMS)
+        if self.diameter == 0:
+            self.diameter = None
+        if self.niter == 0:
+            self.niter = None
 
 
 @dataclass
@@ -85,10 +97,11 @@ class BatchItem:
     seconds: float = 0.0
 
 
-class _WatchedNet(torch.nn.Module):
-    """Wraps the network for ``run_net``: cancel check and progress before/after each batch."""
+class WatchedNet(torch.nn.Module):
+    """Wraps the network for upstream's ``run_net``/``run_3D``: cancel check before and
+    progress (tiles done) after each batch; ``device``/``dtype`` as upstream reads them."""
 
-    def __init__(self, net, cancel, on_tiles) -> None:
+    def __init__(self, net, cancel, on_tiles=None) -> None:
         super().__init__()
         self.net = net
         self._cancel = cancel
@@ -195,7 +208,7 @@ def run_network(
         if progress is not None:
             progress(min(done, total), total, "tiles")
 
-    watched = _WatchedNet(net, cancel, on_tiles)
+    watched = WatchedNet(net, cancel, on_tiles)
     was_training = net.training  # run_net switches to eval (rdrop off); give it back as it was
     try:
         # no autograd bookkeeping at all (run_net: no_grad); one position-bias buffer

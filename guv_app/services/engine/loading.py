@@ -159,6 +159,9 @@ def base_state(
             return read_state_dict(merged)
         if not meta.parent:
             raise ModelLoadError(f"model {meta.name!r}: a fine-tune without a parent model")
+        from guv_app.services.engine.lineage import check_parent
+
+        check_parent(meta)  # the adapter only makes sense on the weights it was trained on
         parent_meta, parent_folder, _ = _resolve(meta.parent)
         if is_finetune(parent_meta.weights) and merged_path(parent_folder, parent_meta.weights) is None:
             # a fine-tune of a fine-tune: its weights only exist once it is built
@@ -191,6 +194,12 @@ def build_from_meta(
     if is_finetune(weights) and merged_path(folder, weights) is None:
         net = apply_finetune(net, folder, weights)
     return net.eval()
+
+
+def describe_model(name_or_path: str | Path) -> ModelMeta:
+    """The description of a built-in, registry model, model folder or weights file (a
+    weights file is read once to find its architecture)."""
+    return _resolve(name_or_path)[0]
 
 
 def _resolve(name_or_path: str | Path) -> tuple[ModelMeta, Path | None, str]:

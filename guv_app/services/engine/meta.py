@@ -13,6 +13,9 @@ from typing import Any
 from cellpose_io.label_classes import default_class_colors
 
 BACKBONES = ("vit_l", "vit_b", "tiny")
+# Side of the square crops (px) every backbone's position embedding is built for (the
+# Cellpose-SAM network's bsize); training crops must have this size.
+CROP_SIZE = 256
 KINDS = ("builtin", "trained")
 
 

@@ -20,7 +20,12 @@ import numpy as np
 import torch
 
 from guv_app.services.engine.errors import SegmentationCancelled
-from guv_app.services.engine.inference import SegmentParams, _rescale_for, prepare_image
+from guv_app.services.engine.inference import (
+    SegmentParams,
+    WatchedNet,
+    _rescale_for,
+    prepare_image,
+)
 from guv_app.services.engine.loading import LoadedModel, load_model
 
 log = logging.getLogger(__name__)
@@ -39,27 +44,12 @@ class VolumeResult:
         return int(self.masks.max()) if self.masks.size else 0
 
 
-class _FlowsOnly(torch.nn.Module):
+class _FlowsOnly(WatchedNet):
     """The network as ``core.run_3D`` expects it: (flow, flow, cellprob) channels only; the
     cancel flag is checked before every batch of slices."""
 
-    def __init__(self, net, cancel) -> None:
-        super().__init__()
-        self.net = net
-        self._cancel = cancel
-
-    @property
-    def device(self):
-        return next(self.net.parameters()).device
-
-    @property
-    def dtype(self):
-        return getattr(self.net, "dtype", torch.float32)
-
     def forward(self, x):
-        if self._cancel is not None and self._cancel.is_set():
-            raise SegmentationCancelled("segmentation cancelled")
-        y, *rest = self.net(x)
+        y, *rest = super().forward(x)
         return (y[:, -3:], *rest)
 
 

@@ -53,12 +53,22 @@ def candidate_paths(user_path: str | os.PathLike | None = None) -> list[Path]:
 
 
 def find_cpsam_weights(user_path: str | os.PathLike | None = None) -> Path | None:
-    """First existing, non-empty ``cpsam`` file among :func:`candidate_paths`, else None."""
-    for path in candidate_paths(user_path):
+    """First existing, non-empty ``cpsam`` file among :func:`candidate_paths`, else None.
+
+    A ``user_path`` the user typed must exist: a missing or empty file raises
+    :class:`WeightsUnavailableError` instead of silently searching elsewhere (or
+    downloading) -- the user asked for that file.
+    """
+    if user_path:
+        given = Path(user_path).expanduser()
+        if not given.is_file():
+            raise WeightsUnavailableError(f"{given}: weights file not found")
+        if given.stat().st_size == 0:
+            raise WeightsUnavailableError(f"{given}: weights file is empty")
+        return given
+    for path in candidate_paths():
         if path.is_file() and path.stat().st_size > 0:
             return path
-        if user_path and path == Path(user_path).expanduser():
-            log.warning("cpsam weights not found at the given path %s", path)
     return None
 
 

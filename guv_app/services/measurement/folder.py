@@ -78,7 +78,7 @@ def load_plane(item: PlaneItem):
         raise ItemSkipped("no label file")
     try:
         channels = read_plane(item.plane)
-        seg = cellpose_io.load_seg(item.labels)
+        seg = cellpose_io.read_label_source(item.labels)  # a _seg.npy or a mask image
     except (cellpose_io.CellposeIOError, OSError, IndexError) as exc:
         raise ItemFailed(str(exc)) from None
     if tuple(channels.shape[-2:]) != tuple(seg.masks.shape):

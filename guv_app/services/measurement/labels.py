@@ -3,8 +3,10 @@
 Predictions are saved as ``<stem>_pred_seg.npy`` (a plane of a multi-plane series:
 ``<stem>[_s{S}]_t{T}_z{Z}_pred_seg.npy``, see ``services.batch.Plane.file_for``) beside the
 image or in a ``predict --out`` folder whose ``predictions_index.csv`` lists them; training
-labels are ``<stem>_seg.npy`` (same per-plane naming). ``auto`` prefers the prediction (what
-the Analyzer produced, possibly corrected) and falls back to the training labels.
+labels are found by the app's one rule (:func:`cellpose_io.label_sources.choose_labels`:
+``<stem>_seg.npy`` with the same per-plane naming, or a Cellpose-style ``<stem>_masks.tif``
+for the first plane). ``auto`` prefers the prediction (what the Analyzer produced, possibly
+corrected) and falls back to the training labels.
 """
 
 from __future__ import annotations
@@ -56,7 +58,17 @@ def plane_label_path(plane: Plane, labels: str = "auto",
             indexed = (predictions or {}).get(plane.key)
             if indexed is not None:
                 return Path(indexed)
-        candidate = plane.file_for(PRED_SUFFIX if kind == "pred" else SEG_SUFFIX)
+        if kind == "seg":  # training labels: the app's one rule (a _seg.npy or a mask image)
+            from cellpose_io.label_sources import choose_labels
+
+            single = plane.single
+            found = choose_labels(plane.image, plane.series, use="training",
+                                  t=None if single else plane.t,
+                                  z=None if single else plane.z).path
+            if found is not None:
+                return found
+            continue
+        candidate = plane.file_for(PRED_SUFFIX)
         if candidate.is_file():
             return candidate
     return None

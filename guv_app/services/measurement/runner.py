@@ -227,7 +227,7 @@ def load_item(image_path: Path, labels_path: Path | None):
         raise MeasurementError(f"{image_path}: no label file")
     try:
         channels = cellpose_io.read_image(image_path).plane(t=0, z=0)
-        seg = cellpose_io.load_seg(labels_path)
+        seg = cellpose_io.read_label_source(labels_path)
     except cellpose_io.CellposeIOError as exc:
         raise MeasurementError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a reader bug on one file must not end the run

@@ -16,6 +16,44 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint.pt"
+RUN_INFO_FILE = "run.json"  # small summary beside the checkpoint, readable without torch
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """An interrupted run that can be resumed: where it stopped and its epoch losses."""
+
+    run_dir: Path
+    epoch: int
+    step: int
+    rows: list[dict]
+    config: dict
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.run_dir / CHECKPOINT_FILE
+
+    def describe(self) -> str:
+        return f"stopped at step {self.step} ({self.epoch} complete epoch(s))"
+
+
+def read_run_info(run_dir: Path) -> RunInfo | None:
+    """The interrupted run kept in ``run_dir`` (None when there is no checkpoint).
+
+    A checkpoint without its summary (older runs) still counts, at an unknown position.
+    """
+    import json
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CHECKPOINT_FILE).is_file():
+        return None
+    try:
+        data = json.loads((run_dir / RUN_INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.info("%s: no readable run summary (%s)", run_dir, exc)
+        data = {}
+    return RunInfo(run_dir, int(data.get("epoch", 0)), int(data.get("step", 0)),
+                   list(data.get("rows", [])), dict(data.get("config", {})))
 
 
 @dataclass
@@ -53,8 +91,18 @@ def save_checkpoint(path: Path, net, optimizer, rng, state: RunState, config: di
         "extra": extra or {},
     }
     atomic_write(path, lambda fh: torch.save(payload, fh))
+    _write_run_info(path.parent, state, config)
     log.info("checkpoint %s (epoch %d, step %d)", path, state.epoch, state.step)
     return path
+
+
+def _write_run_info(run_dir: Path, state: RunState, config: dict) -> None:
+    import json
+
+    from cellpose_io.atomic import atomic_write_text
+
+    info = {"epoch": state.epoch, "step": state.step, "rows": state.rows, "config": config}
+    atomic_write_text(Path(run_dir) / RUN_INFO_FILE, json.dumps(info, default=str, indent=1))
 
 
 def load_checkpoint(path: Path) -> dict:

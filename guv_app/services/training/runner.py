@@ -60,6 +60,79 @@ def run_dir_for(name: str) -> Path:
     return paths.app_home() / "runs" / name
 
 
+class RunNameError(ValueError):
+    """The model name is used by a saved model or by an interrupted run (message says which
+    and how to go on: another name, resume, or overwrite)."""
+
+
+def interrupted_run(name: str):
+    """The :class:`~guv_app.services.training.checkpoint.RunInfo` of an interrupted run
+    named ``name``, or None."""
+    from guv_app.services.training.checkpoint import read_run_info
+
+    return read_run_info(run_dir_for(name))
+
+
+def check_run_name(name: str, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse to start a run that would silently replace a model or a kept checkpoint.
+
+    ``resume`` needs an interrupted run of that name; ``overwrite`` allows replacing the
+    saved model and discards the checkpoint of an interrupted run (starting over). Raises
+    :class:`RunNameError` (or ``ModelNameError`` for a malformed name).
+    """
+    from guv_app.services.engine import registry
+
+    registry.validate_name(name)
+    run = interrupted_run(name)
+    if resume:
+        if run is None:
+            raise RunNameError(f"there is no interrupted run named {name!r} to resume "
+                               f"(no checkpoint in {run_dir_for(name)})")
+        return
+    if name in registry.BUILTIN_NAMES:
+        raise RunNameError(f"the name {name!r} is taken by a built-in model; choose another")
+    if not registry.is_name_free(name) and not overwrite:
+        raise RunNameError(f"the name {name!r} is taken by a saved model; choose another "
+                           "name, or replace that model (--overwrite)")
+    if run is not None and not overwrite:
+        raise RunNameError(f"an interrupted run named {name!r} is kept ({run.describe()}, "
+                           f"{run.checkpoint}); continue it (--resume), start it over "
+                           "(--overwrite) or choose another name")
+
+
+def check_crop_size(config: TrainConfig, options: DatasetOptions | None = None) -> None:
+    """ValueError unless the crop size (bsize) is the one the network is built for and
+    large images are not cut into tiles smaller than a crop (checked before any data is
+    prepared)."""
+    from guv_app.services.engine.meta import CROP_SIZE
+
+    if config.bsize != CROP_SIZE:
+        raise ValueError(f"bsize {config.bsize} px cannot be used: the network's position "
+                         f"embedding is fixed to {CROP_SIZE} px crops (use --bsize {CROP_SIZE})")
+    tile = options.tile_size if options is not None else 0
+    if tile and tile < config.bsize:
+        raise ValueError(f"tile size {tile} px is smaller than the {config.bsize} px training "
+                         f"crops; use a tile size >= {config.bsize} px (or 0: never tile)")
+
+
+def _is_registered(name: str) -> bool:
+    from guv_app.services.engine import registry
+    from guv_app.services.engine.errors import ModelNotFoundError
+
+    try:
+        registry.get_model_meta(name)
+    except ModelNotFoundError:
+        return False
+    return True
+
+
+def is_name_unused(name: str) -> bool:
+    """No saved model and no interrupted run uses ``name``."""
+    from guv_app.services.engine import registry
+
+    return registry.is_name_free(name) and interrupted_run(name) is None
+
+
 def prepare_network(base_model: str, n_classes: int, device: str = "cpu"):
     """A private copy of the base model's network with an ``n_classes`` class head."""
     from guv_app.services.engine.loading import load_model, load_state_into
@@ -101,8 +174,23 @@ def evaluate_samples(net, meta, samples: Sequence[Sample], class_names: Sequence
         [r.classes for r in results], class_names)
 
 
+def _absolute(path: str) -> str:
+    return str(Path(path).resolve()) if path else path
+
+
+def lineage_for(config: TrainConfig, dataset: TrainingSet, train_dir: str | Path | None,
+                base: dict | None) -> dict:
+    """``meta.json["lineage"]``: base weights identity (name, absolute path, sha256) and the
+    absolute dataset folders with every file's content hash."""
+    files = [{**vars(f), "image": _absolute(f.image), "labels": _absolute(f.labels)}
+             for f in dataset.files]
+    folders = [str(Path(train_dir).resolve())] if train_dir is not None else []
+    return {"base": base or {"name": config.base_model}, "datasets": folders, "files": files}
+
+
 def model_meta_for(config: TrainConfig, dataset: TrainingSet, base_meta, result: TrainResult,
-                   metrics: InstanceMetrics | None, timings: dict[str, float]):
+                   metrics: InstanceMetrics | None, timings: dict[str, float],
+                   lineage: dict | None = None):
     from guv_app.services.engine.meta import ModelMeta
     from guv_app.services.training.save import versions
 
@@ -130,6 +218,7 @@ def model_meta_for(config: TrainConfig, dataset: TrainingSet, base_meta, result:
         "timings": timings,
         "versions": versions(),
         "base_model": config.base_model,
+        "lineage": lineage or lineage_for(config, dataset, None, None),
     }
     return ModelMeta(
         name=config.model_name, backbone=base_meta.backbone, n_classes=dataset.n_classes,
@@ -149,26 +238,37 @@ def run_training(
     dataset_progress: Progress | None = None,
     cancel: threading.Event | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     dataset: TrainingSet | None = None,
 ) -> TrainingOutcome:
     """Fine-tune ``config.base_model`` on ``train_dir`` and save as ``config.model_name``.
 
     ``cancel`` is honoured while the data is prepared (between files) and during training
     (every step); a run cancelled before its first step returns ``cancelled=True`` with
-    ``steps_done == 0`` and nothing written.
+    ``steps_done == 0`` and nothing written. ``resume`` continues the interrupted run of
+    that name from its checkpoint; ``overwrite`` replaces a saved model of that name or
+    starts an interrupted run over. Without them an existing name is a
+    :class:`RunNameError` (see :func:`check_run_name`).
     """
-    from guv_app.services.engine import registry
     from guv_app.services.training.save import (
         adapter_payload,
         merge_in_place,
         save_trained_model,
     )
 
-    registry.validate_name(config.model_name)
-    if not registry.is_name_free(config.model_name):
-        raise ValueError(f"model name {config.model_name!r} is taken; choose another")
-    base_meta = registry.get_model_meta(config.base_model)
+    check_run_name(config.model_name, resume=resume, overwrite=overwrite)
+    if overwrite and not resume:
+        shutil.rmtree(run_dir_for(config.model_name), ignore_errors=True)
+    from guv_app.services.engine.lineage import weights_identity
+    from guv_app.services.engine.loading import describe_model
+
+    base_path = Path(config.base_model).expanduser()
+    if not _is_registered(config.base_model) and base_path.exists():
+        config.base_model = str(base_path.resolve())  # a weights file or model folder
+    base_meta = describe_model(config.base_model)
+    base_identity = weights_identity(config.base_model)
     options = options or DatasetOptions()
+    check_crop_size(config, options)  # before minutes of data preparation
     if base_meta.n_classes > 0 and options.base_class_names is None:
         options.base_class_names = list(base_meta.class_names)
         options.base_class_colors = list(base_meta.class_colors)
@@ -201,14 +301,16 @@ def run_training(
     t0 = time.perf_counter()
     payload = adapter_payload(result.net)
     merged = merge_in_place(result.net)  # result.net is the merged, plain network from here
-    meta = model_meta_for(config, dataset, base_meta, result, None, timings)
+    lineage = lineage_for(config, dataset, train_dir, base_identity)
+    meta = model_meta_for(config, dataset, base_meta, result, None, timings, lineage)
     if dataset.val:
         outcome.metrics = evaluate_samples(merged, meta, dataset.val, dataset.class_names,
                                            config.device, cancel)
     timings["evaluate_s"] = time.perf_counter() - t0
-    meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings)
+    meta = model_meta_for(config, dataset, base_meta, result, outcome.metrics, timings, lineage)
     outcome.model_dir = save_trained_model(
         config.model_name, result, payload, meta,
-        merged_net=merged if config.save_merged else None, kind=config.mode)
+        merged_net=merged if config.save_merged else None, kind=config.mode,
+        overwrite=overwrite)
     shutil.rmtree(run_dir, ignore_errors=True)
     return outcome

@@ -17,6 +17,7 @@ class FileList(QtWidgets.QWidget):
     openFolderRequested = QtCore.pyqtSignal()
     addFilesRequested = QtCore.pyqtSignal()
     promoteRequested = QtCore.pyqtSignal()
+    undoPromoteRequested = QtCore.pyqtSignal()
     currentChanged = QtCore.pyqtSignal(int)
 
     COLUMNS = ("Image", "Prediction", "Status")
@@ -54,7 +55,15 @@ class FileList(QtWidgets.QWidget):
         self.promote.setToolTip("Copy the predictions of the selected images to their "
                                 "_seg.npy training labels (asks before replacing any)")
         self.promote.clicked.connect(self.promoteRequested)
-        lay.addWidget(self.promote)
+        self.undo_promote = QtWidgets.QPushButton("Undo promote")
+        self.undo_promote.setToolTip("Remove the labels the last promote wrote and put the "
+                                     "replaced label files back")
+        self.undo_promote.setEnabled(False)
+        self.undo_promote.clicked.connect(self.undoPromoteRequested)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.promote, 1)
+        row.addWidget(self.undo_promote)
+        lay.addLayout(row)
 
     def set_files(self, names: list[str], predictions: list[str]) -> None:
         self.table.setRowCount(len(names))

@@ -1,4 +1,9 @@
-"""Model choice, inference parameters, run buttons and progress of batch prediction."""
+"""Model choice, inference parameters, run buttons and progress of batch prediction.
+
+The parameter editors are built from the setting descriptions the controller passes to
+:meth:`InferencePanel.set_params` (``INFERENCE_PARAMS``: range, unit, default, help), the
+table ``multicellpose predict`` builds its flags from, so both offer the same settings.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,32 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.views.analyzer.job_progress import JobProgress
 from guv_app.views.run_on import RunOnWidget
+
+
+def param_spin(spec) -> QtWidgets.QAbstractSpinBox:
+    """A spin box for a ``Param`` (services.params): limited to its range, showing its
+    unit, default and help.
+
+    A setting whose None means "auto" shows ``auto`` at 0 (the spin box minimum).
+    """
+    if spec.kind == "int":
+        w = QtWidgets.QSpinBox()
+        w.setRange(int(spec.minimum or 0), int(min(spec.maximum or 2**31 - 1, 2**31 - 1)))
+    else:
+        w = QtWidgets.QDoubleSpinBox()
+        w.setDecimals(spec.decimals)
+        top = spec.maximum if spec.maximum is not None else 1e9
+        if spec.below_max:
+            top -= 10 ** -spec.decimals
+        w.setRange(spec.minimum if spec.minimum is not None else -1e9, top)
+        w.setSingleStep(spec.step)
+    if spec.unit:
+        w.setSuffix(f" {spec.unit}")
+    if spec.auto:
+        w.setSpecialValueText("auto")
+    w.setValue(0 if spec.default is None else spec.default)
+    w.setToolTip(spec.help_text())
+    return w
 
 
 class InferencePanel(QtWidgets.QGroupBox):
@@ -34,31 +65,15 @@ class InferencePanel(QtWidgets.QGroupBox):
         row.addWidget(refresh)
         lay.addLayout(row)
 
-        form = QtWidgets.QFormLayout()
-        self.diameter = self._spin(0, 10000, 0, 1, "auto",
-                                   "Typical object diameter in pixels (auto: the model's)")
-        self.flow_threshold = self._spin(0, 10, 0.4, 0.05, None,
-                                         "Flow error threshold (0 turns the check off)")
-        self.cellprob_threshold = self._spin(-10, 10, 0.0, 0.5, None,
-                                             "Cell probability threshold (lower: more pixels)")
-        self.niter = QtWidgets.QSpinBox()
-        self.niter.setRange(0, 10000)
-        self.niter.setSpecialValueText("auto")
-        self.niter.setToolTip("Flow-following iterations (auto: 200 scaled by diameter)")
-        self.min_size = QtWidgets.QSpinBox()
-        self.min_size.setRange(0, 100000)
-        self.min_size.setValue(15)
-        self.min_size.setToolTip("Objects smaller than this many pixels are removed")
+        self.form = form = QtWidgets.QFormLayout()
+        self.params: list = []  # setting descriptions shown above the channels field
         self.channels = QtWidgets.QLineEdit()
         self.channels.setPlaceholderText("model default, e.g. 0,1")
         self.channels.setValidator(QtGui.QRegularExpressionValidator(
             QtCore.QRegularExpression(r"^\s*(\d+\s*(,\s*\d+\s*){0,2})?$")))
         self.channels.setToolTip("Image channels fed to the model, in order (up to 3)")
-        for name, w in (("diameter", self.diameter), ("flow threshold", self.flow_threshold),
-                        ("cellprob threshold", self.cellprob_threshold), ("niter", self.niter),
-                        ("min size", self.min_size), ("channels", self.channels)):
-            w.setObjectName(name.replace(" ", "_"))
-            form.addRow(name, w)
+        self.channels.setObjectName("channels")
+        form.addRow("channels", self.channels)
         self.run_on = RunOnWidget()
         form.addRow("run on", self.run_on)
         lay.addLayout(form)
@@ -93,16 +108,14 @@ class InferencePanel(QtWidgets.QGroupBox):
         self.job = JobProgress(lay)
         self.progress, self.progress_label = self.job.bar, self.job.label
 
-    def _spin(self, lo, hi, value, step, special, tip) -> QtWidgets.QDoubleSpinBox:
-        w = QtWidgets.QDoubleSpinBox()
-        w.setRange(lo, hi)
-        w.setDecimals(2)
-        w.setSingleStep(step)
-        w.setValue(value)
-        if special:
-            w.setSpecialValueText(special)
-        w.setToolTip(tip)
-        return w
+    def set_params(self, specs) -> None:
+        """One editor per setting description, named and titled after it (``self.<name>``)."""
+        for k, spec in enumerate(specs):
+            w = param_spin(spec)
+            w.setObjectName(spec.name)
+            setattr(self, spec.name, w)
+            self.form.insertRow(len(self.params) + k, spec.title, w)
+        self.params = [*self.params, *specs]
 
     def set_models(self, names: list[str], tips: list[str], current: str | None = None) -> None:
         blocker = QtCore.QSignalBlocker(self.model)
@@ -119,17 +132,14 @@ class InferencePanel(QtWidgets.QGroupBox):
     def settings(self) -> dict[str, Any]:
         """Plain values: ``None`` means 'auto' / model default."""
         text = self.channels.text().strip()
-        return {
-            "model": self.model.currentText(),
-            "diameter": self.diameter.value() or None,
-            "flow_threshold": self.flow_threshold.value(),
-            "cellprob_threshold": self.cellprob_threshold.value(),
-            "niter": self.niter.value() or None,
-            "min_size": self.min_size.value(),
-            "channels": [int(c) for c in text.split(",") if c.strip()] if text else None,
-            "force": self.force.isChecked(),
-            **self.run_on.values(),
-        }
+        out: dict[str, Any] = {"model": self.model.currentText()}
+        for spec in self.params:
+            value = getattr(self, spec.name).value()
+            out[spec.name] = None if spec.auto and value == 0 else value
+        out["channels"] = [int(c) for c in text.split(",") if c.strip()] if text else None
+        out["force"] = self.force.isChecked()
+        out.update(self.run_on.values())
+        return out
 
     def plane_texts(self) -> dict[str, str]:
         """The plane selection as typed: ``{"series": .., "t": .., "z": ..}`` ("" = all)."""

@@ -37,10 +37,12 @@ class _ChannelRow(QtWidgets.QWidget):
         lay.addWidget(self.visible, 0, 0)
         lay.addWidget(self.color, 0, 1)
         sliders = QtWidgets.QHBoxLayout()
-        sliders.addWidget(QtWidgets.QLabel("min"))
-        sliders.addWidget(self.low, 1)
-        sliders.addWidget(QtWidgets.QLabel("max"))
-        sliders.addWidget(self.high, 1)
+        sliders.setSpacing(4)
+        for text, slider in (("min", self.low), ("max", self.high)):
+            label = QtWidgets.QLabel(text)
+            label.setFixedWidth(label.fontMetrics().horizontalAdvance(text) + 4)
+            sliders.addWidget(label)
+            sliders.addWidget(slider, 1)
         lay.addLayout(sliders, 1, 0, 1, 2)
 
     def _to_step(self, v: float) -> int:

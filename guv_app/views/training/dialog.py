@@ -20,18 +20,21 @@ Qt = QtCore.Qt
 class TrainingDialog(QtWidgets.QDialog):
     startRequested = QtCore.pyqtSignal()
     cancelRequested = QtCore.pyqtSignal()
+    resumeRequested = QtCore.pyqtSignal()
     runOnImageRequested = QtCore.pyqtSignal()
     closing = QtCore.pyqtSignal()
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *,
+                 basic_fields: tuple = (), advanced_fields: tuple = ()) -> None:
+        """``basic_fields`` / ``advanced_fields``: the FieldSpecs of the two settings tabs."""
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.setObjectName("training_dialog")
         self.setModal(False)
         self.resize(1100, 760)
         self.dataset = DatasetPanel()
-        self.basic = BasicTab()
-        self.advanced = AdvancedTab()
+        self.basic = BasicTab(tuple(basic_fields))
+        self.advanced = AdvancedTab(tuple(advanced_fields))
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.basic, "Basic")
         self.tabs.addTab(self.advanced, "Advanced")
@@ -56,6 +59,10 @@ class TrainingDialog(QtWidgets.QDialog):
         self.start_button = QtWidgets.QPushButton("Start training")
         self.start_button.setObjectName("start_button")
         self.start_button.setDefault(True)
+        self.resume_button = QtWidgets.QPushButton("Resume training")
+        self.resume_button.setObjectName("resume_button")
+        self.resume_button.setToolTip("Continue the cancelled run from its checkpoint")
+        self.resume_button.clicked.connect(self.resumeRequested)
         self.cancel_button = QtWidgets.QPushButton("Cancel training")
         self.cancel_button.setObjectName("cancel_button")
         self.run_button = QtWidgets.QPushButton("Run on current image")
@@ -70,6 +77,7 @@ class TrainingDialog(QtWidgets.QDialog):
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.resume_button)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
@@ -80,6 +88,7 @@ class TrainingDialog(QtWidgets.QDialog):
         lay.addLayout(buttons)
         self.running = False
         self.run_button.setVisible(False)
+        self.resume_button.setVisible(False)
         self.set_running(False)
 
     # ------------------------------------------------------------------- state
@@ -93,10 +102,14 @@ class TrainingDialog(QtWidgets.QDialog):
         self.cancel_button.setText("Cancel training")
         if running:
             self.run_button.setVisible(False)
+            self.resume_button.setVisible(False)
 
     def set_cancelling(self) -> None:
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancelling…")
+
+    def set_can_resume(self, can: bool) -> None:
+        self.resume_button.setVisible(bool(can))
 
     def set_can_run_on_image(self, can: bool, model_name: str = "") -> None:
         if model_name:

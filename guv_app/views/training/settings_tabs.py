@@ -6,8 +6,6 @@ from PyQt6 import QtCore, QtWidgets
 
 from guv_app.views.run_on import RunOnWidget
 from guv_app.views.training.fields import (
-    ADVANCED_FIELDS,
-    BASIC_FIELDS,
     FieldSpec,
     make_editor,
     read_editor,
@@ -50,8 +48,8 @@ class BasicTab(_FieldForm):
     nameEdited = QtCore.pyqtSignal(str)
     baseModelChanged = QtCore.pyqtSignal(str)
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(BASIC_FIELDS, parent)
+    def __init__(self, specs: tuple[FieldSpec, ...] = (), parent=None) -> None:
+        super().__init__(specs, parent)
         self.model_name = QtWidgets.QLineEdit()
         self.model_name.setObjectName("field_model_name")
         self.model_name.setToolTip("Name of the new model in the model list (letters, digits, "
@@ -68,14 +66,16 @@ class BasicTab(_FieldForm):
         self.form.addRow("Model name", self.model_name)
         self.form.addRow("", self.name_status)
         self.form.addRow("Base model", self.base_model)
-        self._add_fields(BASIC_FIELDS)
+        self._add_fields(specs)
         self.run_on = RunOnWidget()
         self.form.addRow("Run on", self.run_on)
-        self.editors["mode"].currentIndexChanged.connect(self._mode_changed)
+        if "mode" in self.editors:
+            self.editors["mode"].currentIndexChanged.connect(self._mode_changed)
 
     def _mode_changed(self) -> None:
         head_only = self.editors["mode"].currentData() == "head"
-        self.editors["blocks"].setEnabled(not head_only)
+        if "blocks" in self.editors:
+            self.editors["blocks"].setEnabled(not head_only)
 
     def set_base_models(self, names: list[str], current: str | None = None) -> None:
         keep = current or self.base_model.currentText()
@@ -111,10 +111,10 @@ class BasicTab(_FieldForm):
 class AdvancedTab(QtWidgets.QScrollArea):
     """Every other training parameter, in a scrollable form."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, specs: tuple[FieldSpec, ...] = (), parent=None) -> None:
         super().__init__(parent)
-        self.inner = _FieldForm(ADVANCED_FIELDS)
-        self.inner._add_fields(ADVANCED_FIELDS)
+        self.inner = _FieldForm(specs)
+        self.inner._add_fields(specs)
         self.setWidget(self.inner)
         self.setWidgetResizable(True)
         self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
