@@ -148,3 +148,19 @@ def test_vit_l_export_runs_in_upstream_cellpose_with_equal_masks(tmp_path, image
                                      flow_threshold=params.flow_threshold)
     assert np.array_equal(ours.masks, theirs)
     np.testing.assert_allclose(ours.cellprob, flows[2], atol=1e-5)
+
+
+def test_imported_full_weights_stay_usable_when_their_parent_is_elsewhere(tmp_path):
+    """An imported model keeps its lineage (parent from another machine) but carries full
+    weights: ``models`` must not mark it unusable for a parent it does not need."""
+    from guv_app.services.engine.lineage import parent_status
+
+    path = tmp_path / "from-colleague.pt"
+    torch.save(build_network("tiny", 0, seed=8).state_dict(), path)
+    result = import_model(path)
+    meta = registry.get_model_meta(result.name)
+    meta.parent = "their-private-model"
+    assert parent_status(meta) == ""
+    finetune = ModelMeta(name="ft", backbone="tiny", parent="their-private-model",
+                         weights={"kind": "lora", "file": "adapter.pt"})
+    assert parent_status(finetune).startswith("parent missing")

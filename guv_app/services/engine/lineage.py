@@ -139,8 +139,9 @@ def children_of(name: str) -> list[str]:
 
 def parent_status(meta: ModelMeta) -> str:
     """"" when usable as far as names go, else why not (e.g. "parent missing: cpsam-x")."""
-    if not meta.parent or (meta.weights or {}).get("merged_file"):
-        return ""  # merged weights do not need the parent
+    weights = meta.weights or {}
+    if not meta.parent or weights.get("merged_file") or weights.get("kind") == "state_dict":
+        return ""  # full (or merged) weights do not need the parent: it is lineage only
     if meta.parent in registry.BUILTIN_NAMES:
         return ""
     try:
