@@ -15,34 +15,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MULTICELLPOSE_HOME", tempfile.mkdtemp(prefix="mcp_bench_"))
 
-
-def make_labels(size: int = 4096, n: int = 10000, seed: int = 0) -> np.ndarray:
-    """``n`` discs on a jittered grid (background between them), ids 1..n."""
-    rng = np.random.default_rng(seed)
-    side = int(np.ceil(np.sqrt(n)))
-    cell = size / side
-    r = cell * 0.4
-    masks = np.zeros((size, size), np.uint32)
-    k = 0
-    for i in range(side):
-        for j in range(side):
-            if k >= n:
-                break
-            cy = (i + 0.5) * cell + rng.uniform(-2, 2)
-            cx = (j + 0.5) * cell + rng.uniform(-2, 2)
-            r0, r1 = int(max(cy - r - 1, 0)), int(min(cy + r + 2, size))
-            c0, c1 = int(max(cx - r - 1, 0)), int(min(cx + r + 2, size))
-            yy, xx = np.ogrid[r0:r1, c0:c1]
-            k += 1
-            masks[r0:r1, c0:c1][(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = k
-    return masks
+from synthetic import disc_grid, open_trainer, timed_ms  # noqa: E402  (after the env)
 
 
 def _float_composite(planes: np.ndarray, displays) -> np.ndarray:
@@ -73,29 +52,18 @@ def main() -> int:
                     help="also time the per-object delete once (the path before the bulk "
                          "edit; ~5-10 s) and print the ratio")
     args = ap.parse_args()
-    from PyQt6 import QtWidgets
-
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    from guv_app.controllers.trainer_controller import TrainerController
     from guv_app.services.annotation import ClassTable
 
-    ctl = TrainerController()
-    ctl.window.resize(1400, 1000)
-    ctl.show()
     rng = np.random.default_rng(1)
-    masks = make_labels(args.size, args.objects)
+    masks = disc_grid(args.size, args.objects)
     n_obj = int(masks.max())
     classes = rng.integers(1, 4, n_obj + 1).astype(np.int32)
     table = ClassTable.from_lists(["background", "a", "b", "c"])
-    ctl.set_planes(rng.integers(0, 4000, (1, args.size, args.size)).astype(np.uint16),
-                   new_image=True)
+    app, ctl = open_trainer(rng.integers(0, 4000, (1, args.size, args.size)).astype(np.uint16))
     doc, overlay = ctl.doc, ctl.canvas.overlay
 
     def timed(fn) -> float:
-        t0 = time.perf_counter()
-        fn()
-        app.processEvents()
-        return (time.perf_counter() - t0) * 1000
+        return timed_ms(app, fn)
 
     delete, undo_delete, cbc_on, cbc_off, out_on, out_off, trace = [], [], [], [], [], [], []
     contrast, contrast_old = [], []

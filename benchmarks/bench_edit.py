@@ -16,35 +16,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MULTICELLPOSE_HOME", tempfile.mkdtemp(prefix="mcp_bench_"))
 
-
-def make_labels(size: int = 2048, n: int = 3000, seed: int = 0) -> np.ndarray:
-    """``n`` disc-like objects on a jittered grid (gaps between them stay background)."""
-    rng = np.random.default_rng(seed)
-    side = int(np.ceil(np.sqrt(n)))
-    cell = size / side
-    yy, xx = np.mgrid[0:size, 0:size]
-    masks = np.zeros((size, size), np.uint32)
-    k = 0
-    r = cell * 0.33
-    for i in range(side):
-        for j in range(side):
-            if k >= n:
-                break
-            cy = (i + 0.5) * cell + rng.uniform(-2, 2)
-            cx = (j + 0.5) * cell + rng.uniform(-2, 2)
-            r0, r1 = int(max(cy - r - 1, 0)), int(min(cy + r + 2, size))
-            c0, c1 = int(max(cx - r - 1, 0)), int(min(cx + r + 2, size))
-            disc = (yy[r0:r1, c0:c1] - cy) ** 2 + (xx[r0:r1, c0:c1] - cx) ** 2 <= r * r
-            k += 1
-            masks[r0:r1, c0:c1][disc] = k
-    return masks
+from synthetic import disc_grid, open_trainer, timed_ms  # noqa: E402  (after the env)
 
 
 def traced_polygon(cx: float, cy: float, radius: float = 20.0, n: int = 120) -> np.ndarray:
@@ -58,30 +36,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=60)
     args = ap.parse_args()
-    from PyQt6 import QtWidgets
-
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    from guv_app.controllers.trainer_controller import TrainerController
     from guv_app.services.annotation import ClassTable
 
-    ctl = TrainerController()
-    ctl.window.resize(1400, 1000)
-    ctl.show()
     rng = np.random.default_rng(1)
-    masks = make_labels()
+    masks = disc_grid(2048, 3000, radius_frac=0.33)
     n_obj = int(masks.max())
     classes = rng.integers(1, 3, n_obj + 1).astype(np.int32)
+    app, ctl = open_trainer(rng.integers(0, 4000, (1, 2048, 2048)).astype(np.uint16))
     ctl.doc.reset(masks, classes, ClassTable.from_lists(["background", "a", "b"]))
-    ctl.set_planes(rng.integers(0, 4000, (1, 2048, 2048)).astype(np.uint16), new_image=True)
     for _ in range(5):
         app.processEvents()
     doc, overlay = ctl.doc, ctl.canvas.overlay
 
     def timed(fn) -> float:
-        t0 = time.perf_counter()
-        fn()
-        app.processEvents()
-        return (time.perf_counter() - t0) * 1000
+        return timed_ms(app, fn)
 
     edit, undo, full = [], [], []
     for i in range(args.repeats):

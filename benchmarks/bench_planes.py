@@ -33,27 +33,14 @@ import numpy as np
 
 os.environ.setdefault("MULTICELLPOSE_HOME", tempfile.mkdtemp(prefix="mcp_bench_"))
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import disc_grid  # noqa: E402  (benchmarks/ beside this script)
 
 
 def disc_frame(t: int, size: int, objects: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One frame: ``objects`` discs on a jittered grid drifting 1 px per frame; (image, labels)."""
-    rng = np.random.default_rng(seed)
-    side = int(np.ceil(np.sqrt(objects)))
-    cell = size / side
-    radius = cell * 0.35
-    labels = np.zeros((size, size), np.uint16)
-    k = 0
-    for i in range(side):
-        for j in range(side):
-            if k >= objects:
-                break
-            cy = (i + 0.5) * cell + rng.uniform(-1, 1)
-            cx = ((j + 0.5) * cell + t) % size
-            r0, r1 = int(max(cy - radius - 1, 0)), int(min(cy + radius + 2, size))
-            c0, c1 = int(max(cx - radius - 1, 0)), int(min(cx + radius + 2, size))
-            yy, xx = np.ogrid[r0:r1, c0:c1]
-            k += 1
-            labels[r0:r1, c0:c1][(yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2] = k
+    labels = disc_grid(size, objects, radius_frac=0.35, jitter_y=1.0, jitter_x=0.0,
+                       shift_x=t, seed=seed, dtype=np.uint16)
     noise = np.random.default_rng(seed + t).normal(100, 10, (size, size))
     image = np.clip(noise + (labels > 0) * 900, 0, 65535).astype(np.uint16)
     return image, labels
