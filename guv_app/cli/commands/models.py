@@ -52,19 +52,22 @@ def run(args: argparse.Namespace) -> int:
     from guv_app import paths
     from guv_app.cli.main import CLIError
     from guv_app.services.engine.errors import EngineError
-    from guv_app.services.engine.importing import import_weights
     from guv_app.services.engine.lineage import delete_model, parent_status
     from guv_app.services.engine.registry import list_models
 
     if args.import_file:
         if not args.name:
             raise CLIError("--import needs --name NAME (the name in the model list)")
+        # the one importer (also `multicellpose import`): keys and shapes checked, lineage kept
+        from guv_app.services.export.importing import ImportModelError, import_model
+
         try:
-            model = import_weights(args.import_file, args.name)
-        except (EngineError, OSError) as exc:
+            imported = import_model(args.import_file, args.name)
+        except (ImportModelError, EngineError, OSError) as exc:
             raise CLIError(str(exc)) from exc
-        print(f"imported {args.import_file} as {model.name} ({model.backbone}, "
-              f"{model.n_classes} class(es)) in {model.folder}")
+        meta = imported.meta
+        print(f"imported {args.import_file} as {imported.name} ({meta.backbone}, "
+              f"{meta.n_classes} class(es)) in {imported.folder}")
         return 0
     if args.delete:
         try:

@@ -6,7 +6,8 @@ absolute path of its weights file (or model folder) and the file's sha256; loadi
 model compares that with the parent found now (:func:`check_parent`). Deleting a model that
 others were trained from is refused unless forced (:func:`delete_model`), and the model list
 marks children whose parent is missing (:func:`parent_status`). Importing a weights file
-into the registry is :mod:`guv_app.services.engine.importing`.
+into the registry is :func:`guv_app.services.export.importing.import_model` (one importer
+for Cellpose checkpoints and BioImage.IO packages; it records ``meta.json["imported"]``).
 
 No torch at import time; hashing a file reads it once per (path, size, mtime) per process.
 """
