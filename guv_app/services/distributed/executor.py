@@ -45,6 +45,8 @@ class DaskExecutor(ClientExecutor):
             kwargs["resources"] = resources
         super().__init__(client, **kwargs)
         self.item_retries = retries
+        # small items (a 10 ms measurement) are grouped into tasks: see batch.items_per_task
+        self.items_per_task = "auto"
 
     @property
     def client(self):
