@@ -21,7 +21,7 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MULTICELLPOSE_HOME", tempfile.mkdtemp(prefix="mcp_bench_"))
 
-from synthetic import disc_grid, open_trainer, timed_ms  # noqa: E402  (after the env)
+from synthetic import close_trainer, disc_grid, open_trainer, timed_ms  # noqa: E402  (after the env)
 
 
 def _float_composite(planes: np.ndarray, displays) -> np.ndarray:
@@ -113,9 +113,7 @@ def main() -> int:
         print(f"per-object delete (old)  {old_delete:9.1f}   ratio old/new "
               f"{old_delete / med(delete):.0f}x")
     print(f"load average while running: {os.getloadavg()[0]:.1f} (goal measured at <= 2)")
-    ctl.files.autosaver.shutdown()
-    ctl.window.close_guard = None
-    ctl.window.close()
+    close_trainer(ctl)
     return 0
 
 

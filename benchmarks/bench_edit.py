@@ -22,7 +22,7 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MULTICELLPOSE_HOME", tempfile.mkdtemp(prefix="mcp_bench_"))
 
-from synthetic import disc_grid, open_trainer, timed_ms  # noqa: E402  (after the env)
+from synthetic import close_trainer, disc_grid, open_trainer, timed_ms  # noqa: E402  (after the env)
 
 
 def traced_polygon(cx: float, cy: float, radius: float = 20.0, n: int = 120) -> np.ndarray:
@@ -79,9 +79,7 @@ def main() -> int:
     print(f"ratio full / edit:                 {med(full) / med(edit):7.1f} x")
     print(f"colour by class: edit-to-screen    {med(edit_class):7.3f} ms, "
           f"full LUT + redraw {med(full_class):7.3f} ms")
-    ctl.files.autosaver.shutdown()
-    ctl.window.close_guard = None
-    ctl.window.close()
+    close_trainer(ctl)
     return 0
 
 

@@ -64,6 +64,13 @@ def open_trainer(planes: np.ndarray):
     return app, ctl
 
 
+def close_trainer(ctl) -> None:
+    """Close a benchmark's Trainer without the unsaved-changes question."""
+    ctl.files.autosaver.shutdown()
+    ctl.window.close_guard = None
+    ctl.window.close()
+
+
 def timed_ms(app, fn: Callable[[], object]) -> float:
     """Milliseconds for ``fn()`` plus the paint events it caused (edit to screen)."""
     t0 = time.perf_counter()

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import tifffile
+from modal_answers import answer_modal
 from PyQt6 import QtCore, QtWidgets
 from trainer_gestures import click, key, trace
 from trainer_helpers import DSB, frame_region_on_screen, open_trainer
@@ -43,23 +44,6 @@ def _active_trainer(qtbot, wait_exposed):
     ctl.window.activateWindow()
     qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window, timeout=1000)
     return ctl
-
-
-def _answer_modal(qtbot, button_text: str) -> list[str]:
-    """Click the button of the next modal question whose text starts with ``button_text``."""
-    seen: list[str] = []
-
-    def click_it():
-        box = QtWidgets.QApplication.activeModalWidget()
-        if box is None:
-            QtCore.QTimer.singleShot(20, click_it)
-            return
-        seen.append(box.text())
-        button = next(b for b in box.buttons() if b.text().startswith(button_text))
-        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-    QtCore.QTimer.singleShot(0, click_it)
-    return seen
 
 
 def test_masks_are_shown_and_the_first_edit_carries_them(qtbot, masks_folder, wait_exposed):
@@ -116,12 +100,12 @@ def test_disagreeing_files_ask_and_keep_the_other_aside(qtbot, masks_folder, wai
 
     ctl = _active_trainer(qtbot, wait_exposed)
     ctl.files.set_autosave(False)
-    asked = _answer_modal(qtbot, "Cancel")
+    asked = answer_modal(qtbot, "Cancel")
     assert not ctl.files.open_path(image)
     assert asked and f"{_n(truth)} object" in asked[0] and "1 object" in asked[0]
     assert {p: p.read_bytes() for p in (seg, mask)} == before  # cancel changes nothing
 
-    asked = _answer_modal(qtbot, f"Keep {mask.name}")
+    asked = answer_modal(qtbot, f"Keep {mask.name}")
     assert ctl.files.open_path(image)
     assert np.array_equal(ctl.doc.masks, truth)
     backup = seg.with_name(seg.name + ".bak")

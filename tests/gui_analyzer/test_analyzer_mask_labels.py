@@ -9,7 +9,8 @@ import shutil
 import numpy as np
 import tifffile
 from analyzer_helpers import DSB
-from PyQt6 import QtCore, QtWidgets
+from modal_answers import answer_modal
+from PyQt6 import QtCore
 
 import cellpose_io
 from guv_app.services.analysis.predictions import save_prediction
@@ -20,22 +21,6 @@ Qt = QtCore.Qt
 
 def _snapshot(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def _answer(qtbot, text: str) -> list[str]:
-    seen: list[str] = []
-
-    def click_it():
-        box = QtWidgets.QApplication.activeModalWidget()
-        if box is None:
-            QtCore.QTimer.singleShot(20, click_it)
-            return
-        seen.append(box.text())
-        button = next(b for b in box.buttons() if b.text().replace("&", "") == text)
-        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-    QtCore.QTimer.singleShot(0, click_it)
-    return seen
 
 
 def test_promote_over_mask_labels_asks_and_no_keeps_every_byte(qtbot, analyzer,
@@ -57,14 +42,14 @@ def test_promote_over_mask_labels_asks_and_no_keeps_every_byte(qtbot, analyzer,
     ctl.open_folder(analyzer_folder)
     ctl.window.files.table.selectAll()
 
-    asked = _answer(qtbot, "No")
+    asked = answer_modal(qtbot, "No")
     qtbot.mouseClick(ctl.window.files.promote, Qt.MouseButton.LeftButton)
     assert asked and f"loses {hand} labelled object(s)" in asked[0]
     assert all(f"{p.stem}_masks.tif" in asked[0] for p in images)
     assert _snapshot(analyzer_folder) == before  # nothing written, nothing renamed
     assert not ctl.window.files.undo_promote.isEnabled()
 
-    _answer(qtbot, "Yes")
+    answer_modal(qtbot, "Yes")
     qtbot.mouseClick(ctl.window.files.promote, Qt.MouseButton.LeftButton)
     assert summarize_folder(analyzer_folder).n_objects == len(images)  # the predictions
     for image in images:

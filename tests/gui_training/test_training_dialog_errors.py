@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
+from modal_answers import answer_modal
 from PyQt6 import QtCore
-from training_helpers import STEMS, answer_modal
+from training_helpers import STEMS
 
 Qt = QtCore.Qt
 

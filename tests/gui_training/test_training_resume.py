@@ -4,8 +4,8 @@ a name in use is never reused silently."""
 from __future__ import annotations
 
 import numpy as np
+from modal_answers import answer_modal
 from PyQt6 import QtCore
-from training_helpers import answer_modal
 
 Qt = QtCore.Qt
 EPOCHS = 5  # 2 steps per epoch with the fast settings
