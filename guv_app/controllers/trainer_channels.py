@@ -19,7 +19,7 @@ from guv_app.services.annotation.channel_sets import SHARED, LabelSets, SetKey
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_autosave import SaveJob
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 log = logging.getLogger(__name__)
 MAX_KEYED = 9  # channels with an Alt+digit key
@@ -28,7 +28,7 @@ MAX_KEYED = 9  # channels with an Alt+digit key
 class ChannelLabelSets(QtCore.QObject):
     """The Trainer's label sets per channel: menu, keys, status and file hooks."""
 
-    def __init__(self, ctl: TrainerController) -> None:
+    def __init__(self, ctl: TrainerParts) -> None:
         super().__init__(ctl)
         self.ctl = ctl
         self.window = w = ctl.window
