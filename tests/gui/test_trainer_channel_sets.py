@@ -238,3 +238,32 @@ def test_a_malformed_v09_file_is_named_kept_and_not_overwritten(
     finally:
         ctl.window.close()
         ctl.files.autosaver.shutdown()
+
+
+def test_ctrl_t_trains_on_the_set_being_labelled_and_saves_parked_sets(
+        qtbot, wait_exposed, two_channel_image):
+    from guv_app.controllers.model_catalog import ModelCatalog
+    from guv_app.controllers.training_attach import attach_training
+
+    path = two_channel_image
+    ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
+    ctl.files.set_autosave(False)
+    hook = attach_training(ctl, ModelCatalog())
+    try:
+        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        _draw(ctl, qtbot, SQUARE_B)  # channel 1's set ...
+        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # ... parked, unsaved, while channel 0 is shown
+        assert ctl.window.isWindowModified()
+        _press(ctl, qtbot, Qt.Key.Key_T, Ctrl)
+        dlg = hook.training.dialog
+        qtbot.waitUntil(dlg.isVisible, timeout=5000)
+        assert dlg.advanced.editors["label_channel"].value() == 0  # the set being labelled
+        assert hook.save_labels()  # what Start does first
+        seg = cellpose_io.load_seg(ctl.files.label_file())
+        assert sorted(seg.channel_sets) == [1] and _inside(seg.channel_sets[1].masks, SQUARE_B)
+        assert not ctl.window.isWindowModified()
+        dlg.close()
+    finally:
+        hook.shutdown()
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
