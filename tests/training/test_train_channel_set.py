@@ -82,6 +82,10 @@ def test_files_without_the_channel_set_are_skipped_with_a_reason(channel_folder)
     assert any("no labels for channel 1" in s.reason for s in ts.skipped)
     with pytest.raises(ValueError, match="Label set of channel must be 0"):
         DatasetOptions(label_channel=-1)
+    with pytest.raises(ValueError, match="disagree"):
+        DatasetOptions(label_channel=1, channels=[0, 2])
+    assert DatasetOptions(label_channel=1, channels=[0, 2],
+                          input_channels="all").network_channels == [0, 2]
 
 
 def test_cli_trains_tiny_one_epoch_on_a_channel_set(channel_folder, capsys):

@@ -70,6 +70,11 @@ class DatasetOptions:
         from guv_app.services.params import check_values
 
         check_values(self, LABEL_SET_PARAMS)
+        if self.label_channel is not None and self.input_channels == "same" and \
+                self.channels is not None and list(self.channels) != [self.label_channel]:
+            raise ValueError(f"channels {list(self.channels)} and input channels 'same' "
+                             f"(channel {self.label_channel} only) disagree: choose 'all' to "
+                             "feed the chosen channels")
         if self.min_objects < 0:
             raise ValueError(f"min_objects must be >= 0, got {self.min_objects}")
         if self.tile_size < 0:
