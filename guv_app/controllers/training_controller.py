@@ -147,6 +147,8 @@ class TrainingController(QtCore.QObject):
         d.basic.baseModelChanged.connect(self._base_changed)
         d.dataset.changeFolderRequested.connect(self._ask_folder)
         d.dataset.browseValFolderRequested.connect(self._ask_val_folder)
+        d.advanced.editors["label_channel"].valueChanged.connect(
+            lambda _v: self.running or self.refresh_summary())
         self.catalog.bind_combo(d.basic.base_model)
         d.set_values(training_settings.load_values())
         combo = d.basic.base_model  # offline: start from a model that can run (tiny)
@@ -187,7 +189,11 @@ class TrainingController(QtCore.QObject):
             self.summary = None
             panel.set_summary(0, 0, [], [], "Open an image in the Trainer, or choose a folder.")
             return
-        self.summary = s = summarize_folder(self.folder)
+        try:  # counted on the label set training will take
+            options = DatasetOptions(**label_set_options(self.dialog.values()))
+        except ValueError:
+            options = None
+        self.summary = s = summarize_folder(self.folder, options)
         note = s.error or ("" if s.n_labelled else "No labelled images yet: label some "
                            "objects and save (Ctrl+S) first.")
         extra = [f"{name}: {warning}" for name, warning in s.notes]

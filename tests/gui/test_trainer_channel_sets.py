@@ -262,6 +262,14 @@ def test_ctrl_t_trains_on_the_set_being_labelled_and_saves_parked_sets(
         seg = cellpose_io.load_seg(ctl.files.label_file())
         assert sorted(seg.channel_sets) == [1] and _inside(seg.channel_sets[1].masks, SQUARE_B)
         assert not ctl.window.isWindowModified()
+        editor = dlg.advanced.editors["label_channel"]
+        editor.setFocus()
+        key(editor, Qt.Key.Key_Up)  # channel 1: the summary counts that set
+        assert editor.value() == 1
+        assert hook.training.summary.n_labelled == 1 and hook.training.summary.n_objects == 1
+        key(editor, Qt.Key.Key_Down)
+        assert hook.training.summary.n_labelled == 0  # nothing on channel 0
+        assert "no labels for channel 0" in str(hook.training.summary.skipped)
         dlg.close()
     finally:
         hook.shutdown()
