@@ -352,11 +352,13 @@ class LabelExchange(QtCore.QObject):
             found.append((files.path, current[1], None))  # the open plane, not saved yet
         t = doc.class_table
         open_data = (doc.masks.copy(), doc.classes, list(t.names), list(t.colors))
+        sets = getattr(self.ctl, "channels", None)  # the label set shown, on every plane
+        channel = None if sets is None else sets.sets.active
         planes = [exchange.PlaneExport(
             image, seg_path,
             Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
             else self._plane_name(),
-            open_data if (image, key) == current else None)
+            open_data if (image, key) == current else None, channel)
             for image, key, seg_path in found]
         size = sum(Path(p.seg_path).stat().st_size for p in planes
                    if p.seg_path is not None and Path(p.seg_path).is_file())

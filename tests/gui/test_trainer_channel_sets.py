@@ -275,3 +275,31 @@ def test_ctrl_t_trains_on_the_set_being_labelled_and_saves_parked_sets(
         hook.shutdown()
         ctl.window.close()
         ctl.files.autosaver.shutdown()
+
+
+def test_export_of_all_planes_takes_the_channel_set_of_each_plane(
+        qtbot, wait_exposed, two_channel_image, tmp_path):
+    import tifffile
+
+    path = two_channel_image
+    ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
+    ctl.files.set_autosave(True)
+    try:
+        _draw(ctl, qtbot, SQUARE_D)  # shared set of plane z0
+        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        _draw(ctl, qtbot, SQUARE_A)  # channel 1 of plane z0
+        _press(ctl, qtbot, Qt.Key.Key_PageUp)  # plane z1 (z0 autosaved), still channel 1
+        _draw(ctl, qtbot, SQUARE_B)
+        out = tmp_path / "exported"
+        out.mkdir()
+        written = ctl.exchange.export_all(out, ".tif")
+        assert len(written) == 2
+        by_plane = {p.name: tifffile.imread(p) for p in written}
+        z0 = next(m for n, m in by_plane.items() if "_z0" in n)
+        z1 = next(m for n, m in by_plane.items() if "_z1" in n)
+        assert _inside(z0, SQUARE_A) and not _inside(z0, SQUARE_D)
+        assert _inside(z1, SQUARE_B) and not _inside(z1, SQUARE_A)
+        ctl.files.autosaver.wait()
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()

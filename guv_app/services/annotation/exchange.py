@@ -239,12 +239,14 @@ def export_for_cellpose(
 class PlaneExport:
     """One labelled plane to export: its image, its saved label file (None: use ``data``),
     the output name without extension, and for the open plane its in-memory labels
-    ``(masks, classes, class_names, class_colors)``."""
+    ``(masks, classes, class_names, class_colors)``. ``label_channel``: export that
+    channel's label set of the file (``channel_segmentations``) instead of the shared set."""
 
     image: Path
     seg_path: Path | None
     name: str
     data: tuple | None = None
+    label_channel: int | None = None
 
 
 def export_planes(
@@ -277,6 +279,9 @@ def export_planes(
                 masks, classes, names, colors = item.data
             else:
                 seg = cellpose_io.load_seg(item.seg_path)
+                if item.label_channel is not None:  # a plane without that set: nothing
+                    seg = seg.channel_sets.get(item.label_channel, dataclasses.replace(
+                        seg, masks=np.zeros_like(seg.masks)))
                 masks, classes = seg.masks, seg.classes
                 names, colors = seg.class_names, seg.class_colors
             if np.any(masks):
