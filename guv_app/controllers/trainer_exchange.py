@@ -125,8 +125,12 @@ class LabelExchange(QtCore.QObject):
         names = list(doc.class_table.names)
         plane = (files.t, files.z)
 
+        sets = getattr(self.ctl, "channels", None)  # a _seg.npy gives the set being labelled
+        channel = None if sets is None else sets.sets.active
+
         def read() -> ImportedLabels:
-            return exchange.read_labels_file(path, doc.shape, names, plane=plane, stack=stack)
+            return exchange.read_labels_file(path, doc.shape, names, plane=plane, stack=stack,
+                                             label_channel=channel)
 
         big = path.is_file() and path.stat().st_size > self.ASYNC_BYTES
         opened = self._opened()

@@ -303,3 +303,23 @@ def test_export_of_all_planes_takes_the_channel_set_of_each_plane(
     finally:
         ctl.window.close()
         ctl.files.autosaver.shutdown()
+
+
+def test_importing_a_v09_file_takes_the_set_of_the_channel_being_labelled(
+        qtbot, wait_exposed, two_channel_image, tmp_path):
+    path = two_channel_image
+    shape = cellpose_io.read_image(path).plane_shape[1:]
+    seg_file, dat = _v09_plane_file(path, shape)
+    other = tmp_path / "from_elsewhere_seg.npy"
+    seg_file.rename(other)
+    ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
+    try:
+        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        assert ctl.exchange.import_path(other, mode="merge", as_objects=False)
+        ch0 = dat["channel_segmentations"]["0"]["masks"][0]
+        np.testing.assert_array_equal(ctl.doc.masks > 0, ch0 > 0)
+        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: nothing imported there
+        assert ctl.doc.n_objects == 0
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()

@@ -87,8 +87,12 @@ def _size(shape) -> str:
 def read_labels_file(
     path: str | os.PathLike, shape: tuple[int, int], class_names: list[str] | None = None,
     plane: tuple[int, int] | None = None, stack: tuple[int, int, int] = (1, 1, 1),
+    label_channel: int | None = None,
 ) -> ImportedLabels:
     """Read labels for an image of ``shape`` (H, W) from any exchange format.
+
+    ``label_channel``: from a ``_seg.npy`` with label sets per channel, take that channel's
+    set (the file's shared set when it has none for it).
 
     ``class_names`` (background first) name ImageJ ROI groups. An ImageJ RoiSet read for
     ``plane`` (t, z) of an image whose ``stack`` is (size_t, size_z, size_c) gives only the
@@ -116,6 +120,7 @@ def read_labels_file(
             if seg.masks.shape != shape:
                 raise ExchangeError(f"{path.name} is {_size(seg.masks.shape)} but the image is "
                                     f"{_size(shape)}")
+            seg = seg.channel_sets.get(label_channel, seg)  # type: ignore[arg-type]
             out = ImportedLabels(seg.masks.astype(np.uint32), np.asarray(seg.classes, np.int64),
                                  list(seg.class_names), list(seg.class_colors), path)
             out.check = cellpose_io.check_label_image(out.masks)
