@@ -232,8 +232,8 @@ def save_seg(
     do not interpret (``SegData.extra``, e.g. upstream's ``img``), written back unchanged so
     a load/save round trip loses nothing. ``channel_sets`` ({channel: ChannelSet}),
     ``active_channel`` and ``associations`` add the per-channel keys of
-    :mod:`cellpose_io.channel_labels` (0.9's layout). The write is atomic: a crash leaves the previous
-    file intact. Raises ValueError/TypeError for bad input (unknown metadata key, a
+    :mod:`cellpose_io.channel_labels` (0.9's layout). The write is atomic: a crash leaves
+    the previous file intact. Raises ValueError/TypeError for bad input (unknown metadata key, a
     preserved key that clashes with ours, unstorable values) before anything is written.
     """
     masks = _as_masks(masks)
