@@ -15,6 +15,7 @@ under ``channel_segmentations`` (see :mod:`cellpose_io.channel_labels`).
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,7 +146,7 @@ class LabelSets:
         if self.active is not SHARED:
             kwargs["active_channel"] = int(self.active)
         if self.associations is not None:
-            kwargs["associations"] = self.associations
+            kwargs["associations"] = copy.deepcopy(self.associations)  # written off-thread
         return SetsSnapshot(
             (shared.masks.copy(), shared.classes, list(table.names), list(table.colors)),
             kwargs, {k: self.document(k).version for k in self.keys()}, self.generation)
