@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.services.annotation.channel_sets import SHARED, LabelSets, SetKey
+from guv_app.views.trainer.label_set_box import SHARED_ITEM, LabelSetBox
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_autosave import SaveJob
@@ -58,6 +59,9 @@ class ChannelLabelSets(QtCore.QObject):
                                checkable=True)
             self.group.addAction(act)
             self.channel_actions.append(act)
+        self.box = LabelSetBox()  # the same choice in the image panel
+        w.channel_panel.layout().insertWidget(1, self.box)
+        self.box.chosen.connect(lambda k: self.switch(SHARED if k < 0 else k))
         self.status = QtWidgets.QLabel()
         self.status.setObjectName("label_set_label")
         w.statusBar().addPermanentWidget(self.status)
@@ -102,6 +106,10 @@ class ChannelLabelSets(QtCore.QObject):
             act.setText(f"Label {self.name(k)}{mark}")
             act.setChecked(self.sets.active == k)
         self.shared_action.setChecked(self.sets.active is SHARED)
+        keys = sorted(set(range(n)) | existing)
+        self.box.set_sets([(SHARED_ITEM, "shared (all channels)")] + [
+            (k, self.name(k)) for k in keys],
+            SHARED_ITEM if self.sets.active is SHARED else int(self.sets.active))
         blocker = QtCore.QSignalBlocker(self.per_channel_action)
         self.per_channel_action.setChecked(self.sets.per_channel)
         del blocker

@@ -86,8 +86,16 @@ def test_each_channel_keeps_its_objects_and_undo_through_save_and_reopen(
         assert ctl.doc.n_objects == 1
         channel_1 = ctl.doc.masks.copy()
 
-        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: nothing drawn there yet
+        combo = ctl.window.findChild(QtWidgets.QComboBox, "label_set_combo")
+        assert combo.currentText() == ctl.channels.name(0)
+        assert [combo.itemData(i) for i in range(combo.count())] == [-1, 0, 1]
+        combo.setFocus()  # the image panel's chooser, one up: the shared set
+        key(combo, Qt.Key.Key_Up)
         assert ctl.channels.sets.active is None and ctl.doc.n_objects == 0
+        assert ctl.window.actions["label_set_shared"].isChecked()
+        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # Alt+0: the shared set too
+        assert ctl.channels.sets.active is None and combo.currentIndex() == 0
         _draw(ctl, qtbot, SQUARE_D)
         shared = ctl.doc.masks.copy()
         _press(ctl, qtbot, Qt.Key.Key_L, Ctrl | Shift)  # back to the last channel (1)
