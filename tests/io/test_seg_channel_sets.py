@@ -191,3 +191,23 @@ def test_per_plane_files_keep_their_own_channel_sets(tmp_path, real_masks):
                  out_path=tmp_path / "stack_t0_z1_seg.npy")
     np.testing.assert_array_equal(load_seg(a).channel_sets[1].masks, ch1)
     np.testing.assert_array_equal(load_seg(b).channel_sets[1].masks, ch0)
+
+
+def test_sparse_ids_of_a_channel_are_renumbered_and_its_links_follow(tmp_path, real_masks):
+    """Ids are valid up to 2**32-1; tables indexed by id need 1..N (as the Cellpose GUI
+    renumbers): the links of that channel move with their objects."""
+    big = np.zeros((20, 20), np.uint32)
+    big[2:6, 2:6] = 40_000_000
+    big[10:14, 10:14] = 20_000_000
+    small = np.zeros((20, 20), np.uint16)
+    small[2:6, 2:6] = 1
+    path = tmp_path / "sparse_seg.npy"
+    np.save(path, {"masks": small, "channel_segmentations": {"3": {"masks": big}},
+                   "associations": {"groups": [{"object_id": 5, "members": [
+                       {"channel": 0, "mask_id": 1}, {"channel": 3, "mask_id": 40_000_000}]}]}},
+            allow_pickle=True)
+    seg = load_seg(path)
+    masks = seg.channel_sets[3].masks
+    assert masks[3, 3] == 2 and masks[11, 11] == 1  # order kept: 20e6 -> 1, 40e6 -> 2
+    assert seg.associations["groups"][0]["members"] == [{"channel": 0, "mask_id": 1},
+                                                        {"channel": 3, "mask_id": 2}]
