@@ -242,6 +242,12 @@ class LabelDocument:
                                     self.current_class))
             self._changed()
 
+    def record(self, atom) -> None:
+        """Add a caller's undoable atom (an object with ``apply(doc, forward)``, e.g. a
+        link edit of ``annotation.links``) to this document's history: one undo step, or
+        part of the open :meth:`group`. The caller applies the change itself."""
+        self._record(atom)
+
     def _changed(self) -> None:
         self.version += 1
         self.events.emit(LabelEvent("state"))
