@@ -244,7 +244,7 @@ class LabelDocument:
 
     def record(self, atom) -> None:
         """Add a caller's undoable atom (an object with ``apply(doc, forward)``, e.g. a
-        link edit of ``annotation.links``) to this document's history: one undo step, or
+        link edit of ``services.linking``) to this document's history: one undo step, or
         part of the open :meth:`group`. The caller applies the change itself."""
         self._record(atom)
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from guv_app.services.annotation import LabelDocument
-from guv_app.services.annotation.link_match import link_table, match_by_iou, overlaps
-from guv_app.services.annotation.links import (
+from guv_app.services.linking.links import (
     LinkError,
     LinkSet,
     Member,
@@ -19,6 +18,7 @@ from guv_app.services.annotation.links import (
     to_associations,
     unlink,
 )
+from guv_app.services.linking.match import link_table, match_by_iou, overlaps
 
 
 def disc(shape, cy, cx, r):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guv_app.services.annotation.links import LinkSet
+from guv_app.services.linking.links import LinkSet
 
 #: Default IoU threshold of the auto-match. 0.5 (AP@0.5) suits two segmentations of the same
 #: structure; linked channels usually hold different structures of one object (membrane
