@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from linked_channels import two_channel_labels
 
 from guv_app.services.annotation import LabelDocument
 from guv_app.services.linking.links import (
@@ -21,47 +22,13 @@ from guv_app.services.linking.links import (
 from guv_app.services.linking.match import link_table, match_by_iou, overlaps
 
 
-def disc(shape, cy, cx, r):
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-
-
-def two_channels():
-    """Channel 0 (outer objects) and channel 1 (inner objects) with a known right pairing.
-
-    - A1/B1, A2/B2: concentric discs (B inside A): the right pairs;
-    - A3: no partner at all; B9: no partner at all;
-    - A5, A6 side by side strips, B7 straddles both (IoU 0.433 with A5, 0.303 with A6) and
-      B8 lies in A5 only (0.35): greedy-by-IoU would take A5-B7 and leave A6 alone; the
-      optimal one-to-one assignment is A5-B8 + A6-B7;
-    - A4/B4: offset discs with IoU below 0.25: not a pair.
-    """
-    shape = (120, 160)
-    a = np.zeros(shape, np.uint16)
-    b = np.zeros(shape, np.uint16)
-    a[disc(shape, 20, 20, 12)] = 1
-    b[disc(shape, 20, 20, 9)] = 1
-    a[disc(shape, 20, 60, 12)] = 2
-    b[disc(shape, 20, 60, 10)] = 2
-    a[disc(shape, 20, 100, 10)] = 3
-    a[disc(shape, 60, 20, 10)] = 4
-    b[disc(shape, 60, 36, 10)] = 4
-    a[80:90, 40:60] = 5
-    a[80:90, 60:80] = 6
-    b[80:90, 47:70] = 7
-    b[80:90, 40:47] = 8
-    b[disc(shape, 60, 130, 8)] = 9
-    right = {(1, 1), (2, 2), (5, 8), (6, 7)}
-    return a, b, right
-
-
 def brute_iou(a, b, i, j):
     x, y = a == i, b == j
     return (x & y).sum() / (x | y).sum()
 
 
 def test_auto_match_finds_the_known_pairing_and_rejects_the_decoys():
-    a, b, right = two_channels()
+    a, b, right = two_channel_labels()
     m = match_by_iou(a, b, 0.25)
     assert set(m.pairs) == right
     for (i, j), v in zip(m.pairs, m.iou.tolist(), strict=True):
@@ -79,7 +46,7 @@ def test_auto_match_finds_the_known_pairing_and_rejects_the_decoys():
 def test_sparse_overlaps_equal_the_dense_iou_of_cellpose():
     from cellpose.metrics import _intersection_over_union
 
-    a, b, _ = two_channels()
+    a, b, _ = two_channel_labels()
     dense = _intersection_over_union(a.astype(np.int32), b.astype(np.int32))
     ov = overlaps(a, b)
     np.testing.assert_allclose(ov.iou, dense[ov.a, ov.b])
@@ -89,7 +56,7 @@ def test_sparse_overlaps_equal_the_dense_iou_of_cellpose():
 
 
 def test_threshold_bounds_and_size_mismatch_are_refused():
-    a, b, _ = two_channels()
+    a, b, _ = two_channel_labels()
     with pytest.raises(ValueError, match="threshold"):
         match_by_iou(a, b, 0)
     with pytest.raises(ValueError, match="same size"):
@@ -128,7 +95,7 @@ def test_a_third_channel_joins_the_group_and_replaces_a_partner():
 
 
 def test_auto_match_replaces_the_pair_links_in_one_step_and_keeps_others():
-    a, b, right = two_channels()
+    a, b, right = two_channel_labels()
     doc = LabelDocument(a.astype(np.uint32))
     links = LinkSet()
     link(links, Member(0, 3), Member(1, 9), record=doc)  # a wrong hand link
@@ -142,7 +109,7 @@ def test_auto_match_replaces_the_pair_links_in_one_step_and_keeps_others():
 
 
 def test_deleted_objects_hide_their_links_until_undone():
-    a, b, right = two_channels()
+    a, b, right = two_channel_labels()
     doc = LabelDocument(a.astype(np.uint32))
     links = LinkSet()
     replace_channel_pair(links, 0, 1, sorted(right), record=doc)
@@ -177,7 +144,7 @@ def test_associations_round_trip_in_the_09_layout():
 
 
 def test_link_table_has_iou_and_centroids():
-    a, b, right = two_channels()
+    a, b, right = two_channel_labels()
     links = LinkSet()
     replace_channel_pair(links, 0, 1, sorted(right))
     t = link_table(links, {0: a, 1: b})
