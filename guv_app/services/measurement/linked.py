@@ -42,12 +42,14 @@ PER_LINK_KEYS = ("image", "series", "t", "z", "time_s", "z_um", "link_id")
 @dataclass
 class LabelSet:
     """One set of objects: its channel (``SHARED_SET`` for the shared one), (H, W) masks,
-    classes per id (or None) and ``link_ids[mask_id]`` (int64, 0 = unlinked)."""
+    classes per id (or None), ``link_ids[mask_id]`` (int64, 0 = unlinked) and its class
+    names (None: the file's)."""
 
     channel: int
     masks: np.ndarray
     classes: np.ndarray | None
     link_ids: np.ndarray
+    class_names: list[str] | None = None
 
 
 def _key(seg: Any, name: str) -> Any:
@@ -63,10 +65,18 @@ def _plain_masks(masks: Any) -> np.ndarray:
     return arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr
 
 
-def channel_sets(seg: Any) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
-    """``{channel: (masks, classes)}`` of a label file's per-channel sets (may be empty)."""
-    raw = _key(seg, "channel_segmentations")
-    out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+def channel_sets(seg: Any) -> dict[int, tuple[np.ndarray, np.ndarray | None, list[str] | None]]:
+    """``{channel: (masks, classes, class names or None)}`` of a label file's per-channel
+    sets (may be empty): ``SegData.channel_sets`` (``cellpose_io.channel_labels``), else the
+    raw ``channel_segmentations`` key."""
+    out: dict[int, tuple[np.ndarray, np.ndarray | None, list[str] | None]] = {}
+    parsed = getattr(seg, "channel_sets", None)
+    if parsed:
+        for channel, cset in parsed.items():
+            out[int(channel)] = (_plain_masks(cset.masks), np.asarray(cset.classes),
+                                 list(getattr(cset, "class_names", None) or []) or None)
+        return dict(sorted(out.items()))
+    raw = (getattr(seg, "extra", None) or {}).get("channel_segmentations")
     if isinstance(raw, Mapping):
         for channel, entry in raw.items():
             if isinstance(entry, Mapping) and entry.get("masks") is not None:
@@ -74,13 +84,12 @@ def channel_sets(seg: Any) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
                 if classes is None:
                     classes = entry.get("mask_classes")
                 out[int(channel)] = (_plain_masks(entry["masks"]),
-                                     None if classes is None else np.asarray(classes).ravel())
-            elif isinstance(entry, np.ndarray):  # a set given as a bare label image
-                out[int(channel)] = (_plain_masks(entry), None)
+                                     None if classes is None else np.asarray(classes).ravel(),
+                                     None)
     return dict(sorted(out.items()))
 
 
-def file_links(seg: Any, sets: Mapping[int, tuple[np.ndarray, Any]] | None = None) -> LinkSet:
+def file_links(seg: Any, sets: Mapping[int, tuple] | None = None) -> LinkSet:
     """The label file's links without members whose mask is absent (deleted objects)."""
     try:
         links = from_associations(_key(seg, "associations"),
@@ -89,7 +98,7 @@ def file_links(seg: Any, sets: Mapping[int, tuple[np.ndarray, Any]] | None = Non
         log.warning("%s: links ignored", exc)
         return LinkSet()
     sets = channel_sets(seg) if sets is None else sets
-    return links.pruned({c: np.unique(m)[1:] for c, (m, _) in sets.items()})
+    return links.pruned({c: np.unique(m)[1:] for c, (m, *_) in sets.items()})
 
 
 def label_sets(seg: Any) -> list[LabelSet] | None:
@@ -104,10 +113,11 @@ def label_sets(seg: Any) -> list[LabelSet] | None:
         return [LabelSet(SHARED_SET, masks, seg.classes, lut)]
     links = file_links(seg, sets)
     out = []
-    if not any(m.shape == masks.shape and np.array_equal(m, masks) for m, _ in sets.values()):
+    if not any(m.shape == masks.shape and np.array_equal(m, masks) for m, *_ in sets.values()):
         out.append(LabelSet(SHARED_SET, masks, seg.classes, np.zeros(1, np.int64)))
-    for channel, (m, classes) in sets.items():
-        out.append(LabelSet(channel, m, classes, links.object_id_lut(channel).astype(np.int64)))
+    for channel, (m, classes, class_names) in sets.items():
+        out.append(LabelSet(channel, m, classes, links.object_id_lut(channel).astype(np.int64),
+                            class_names))
     return out
 
 
@@ -148,8 +158,8 @@ def measure_label_sets(
         return measure_arrays(channels, seg.masks, seg.classes, names, plugins, image,
                               plugin_timeout)
     with_channel = any(s.channel != SHARED_SET for s in sets)
-    parts = [(s, measure_arrays(channels, s.masks, s.classes, names, plugins, image,
-                                plugin_timeout)) for s in sets]
+    parts = [(s, measure_arrays(channels, s.masks, s.classes, s.class_names or names, plugins,
+                                image, plugin_timeout)) for s in sets]
     errors: dict[str, str] = {}
     warnings: dict[str, str] = {}
     for s, m in parts:
