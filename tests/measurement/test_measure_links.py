@@ -42,7 +42,8 @@ def test_measure_writes_rows_per_channel_set_with_link_ids(linked_folder, tmp_pa
     out = tmp_path / "results.csv"
     code = main(["measure", "--dir", str(folder), "--out", str(out), "--plugins",
                  "shape,intensity", "--quiet"])
-    assert code == 0, capsys.readouterr()
+    assert code == 0
+    assert "results_per_link.csv" in capsys.readouterr().out
     rows = [r for r in read_rows(out) if r["image"] == "pair.tif"]
     link_of = {(c, i): oid for oid, m in groups.items() for c, i in m.items()}
     # every object of each channel's set, once (the top-level set equals channel 0's)
