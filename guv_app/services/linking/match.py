@@ -64,15 +64,17 @@ def overlaps(masks_a: np.ndarray, masks_b: np.ndarray) -> Overlaps:
     Raises ``ValueError`` for label images of different sizes.
     """
     a, b = _check_pair(masks_a, masks_b)
-    a = a.ravel().astype(np.uint64)
-    b = b.ravel().astype(np.uint64)
+    a, b = a.ravel(), b.ravel()
+    top_a = int(a.max(initial=0))
+    top_b = int(b.max(initial=0))
+    area_a = np.bincount(a.astype(np.intp, copy=False), minlength=top_a + 1)
+    area_b = np.bincount(b.astype(np.intp, copy=False), minlength=top_b + 1)
     both = (a > 0) & (b > 0)
-    key = (a[both] << np.uint64(32)) | b[both]
+    # one integer key per pixel pair; uint32 when it fits (a faster sort than uint64)
+    key_type = np.uint32 if (top_a + 1) * (top_b + 1) < 1 << 32 else np.uint64
+    key = a[both].astype(key_type) * key_type(top_b + 1) + b[both].astype(key_type)
     pairs, inter = np.unique(key, return_counts=True)
-    pa = (pairs >> np.uint64(32)).astype(np.int64)
-    pb = (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    area_a = np.bincount(a.astype(np.int64), minlength=int(pa.max(initial=0)) + 1)
-    area_b = np.bincount(b.astype(np.int64), minlength=int(pb.max(initial=0)) + 1)
+    pa, pb = np.divmod(pairs.astype(np.int64), top_b + 1)
     inter = inter.astype(np.int64)
     iou = inter / (area_a[pa] + area_b[pb] - inter)
     return Overlaps(pa, pb, inter, iou.astype(np.float64))
@@ -101,25 +103,30 @@ def match_by_iou(masks_a: np.ndarray, masks_b: np.ndarray,
         return empty
     ua, ia = np.unique(pa, return_inverse=True)
     ub, ib = np.unique(pb, return_inverse=True)
-    na = len(ua)
-    graph = coo_matrix((np.ones(len(pa)), (ia, na + ib)), shape=(na + len(ub),) * 2)
-    _, comp = connected_components(graph, directed=False)
-    edge_comp = comp[ia]
-    order = np.argsort(edge_comp, kind="stable")
-    bounds = np.flatnonzero(np.diff(edge_comp[order])) + 1
-    out_a, out_b, out_iou = [], [], []
-    for edges in np.split(order, bounds):
-        if len(edges) == 1:
-            out_a.append(pa[edges]), out_b.append(pb[edges]), out_iou.append(iou[edges])
-            continue
-        ra, ra_i = np.unique(ia[edges], return_inverse=True)
-        rb, rb_i = np.unique(ib[edges], return_inverse=True)
-        gain = np.zeros((len(ra), len(rb)))
-        gain[ra_i, rb_i] = iou[edges]
-        rows, cols = linear_sum_assignment(gain, maximize=True)
-        good = gain[rows, cols] > 0
-        rows, cols = rows[good], cols[good]
-        out_a.append(ua[ra[rows]]), out_b.append(ub[rb[cols]]), out_iou.append(gain[rows, cols])
+    # a pair whose two objects overlap nothing else (the usual case) is matched as it is;
+    # only the groups of objects with several candidates need an assignment
+    alone = (np.bincount(ia)[ia] == 1) & (np.bincount(ib)[ib] == 1)
+    out_a, out_b, out_iou = [pa[alone]], [pb[alone]], [iou[alone]]
+    rest = np.flatnonzero(~alone)
+    if len(rest):
+        na = len(ua)
+        graph = coo_matrix((np.ones(len(rest)), (ia[rest], na + ib[rest])),
+                           shape=(na + len(ub),) * 2)
+        _, comp = connected_components(graph, directed=False)
+        edge_comp = comp[ia[rest]]
+        order = rest[np.argsort(edge_comp, kind="stable")]
+        bounds = np.flatnonzero(np.diff(comp[ia[order]])) + 1
+        for edges in np.split(order, bounds):
+            ra, ra_i = np.unique(ia[edges], return_inverse=True)
+            rb, rb_i = np.unique(ib[edges], return_inverse=True)
+            gain = np.zeros((len(ra), len(rb)))
+            gain[ra_i, rb_i] = iou[edges]
+            rows, cols = linear_sum_assignment(gain, maximize=True)
+            good = gain[rows, cols] > 0
+            rows, cols = rows[good], cols[good]
+            out_a.append(ua[ra[rows]])
+            out_b.append(ub[rb[cols]])
+            out_iou.append(gain[rows, cols])
     a, b, v = np.concatenate(out_a), np.concatenate(out_b), np.concatenate(out_iou)
     order = np.argsort(a, kind="stable")
     return Match(a[order], b[order], v[order])
