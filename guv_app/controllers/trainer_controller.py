@@ -14,6 +14,7 @@ import threading
 import numpy as np
 from PyQt6 import QtCore
 
+from guv_app.controllers.trainer_channels import ChannelLabelSets
 from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
 from guv_app.controllers.trainer_links import TrainerLinks
@@ -75,6 +76,7 @@ class TrainerController(QtCore.QObject):
         self.files.import_labels = self.exchange.import_path  # dropped RoiSet / GeoJSON
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
+        self.channels = ChannelLabelSets(self)  # label sets per channel (issue 14)
         self.links = TrainerLinks(self)  # links across channels (issue 14), after channel sets
         self.doc.events.connect(self._on_doc_event)
         self._connect()

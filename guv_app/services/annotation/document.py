@@ -99,6 +99,22 @@ class LabelDocument:
         self.reset(seg.masks, seg.classes,
                    ClassTable.from_lists(seg.class_names, seg.class_colors))
 
+    def swap_contents(self, other: LabelDocument) -> None:
+        """Exchange everything but the event listeners with ``other``: labels, classes,
+        class table, undo history, selection and saved version. Label sets per channel
+        (:mod:`guv_app.services.annotation.channel_sets`) take turns in the one document
+        the Trainer edits this way, each keeping its own undo. Emits "reset" and "state" on
+        both. RuntimeError inside an open undo group (e.g. during a brush stroke).
+        """
+        if self._group_depth or other._group_depth:
+            raise RuntimeError("cannot switch label sets during an edit")
+        mine, theirs = vars(self), vars(other)
+        for key in (set(mine) | set(theirs)) - {"events"}:
+            mine[key], theirs[key] = theirs[key], mine[key]
+        for doc in (self, other):
+            doc.events.emit(LabelEvent("reset"))
+            doc.events.emit(LabelEvent("state"))
+
     # --------------------------------------------------------------- read-only
     @property
     def masks(self) -> np.ndarray:
