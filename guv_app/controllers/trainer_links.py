@@ -62,7 +62,7 @@ class TrainerLinks(QtCore.QObject):
         self.ctl = ctl
         self.window = w = ctl.window
         self.links = LinkSet()
-        self.reference: int | None = None
+        self._reference: int | None = None  # the user's choice (see :attr:`reference`)
         self.pending = 0  # the active channel's object picked in link mode
         self.threshold = DEFAULT_IOU_THRESHOLD
         self.ask_auto_match = self._ask_auto_match  # tests may answer without the dialog
@@ -172,25 +172,38 @@ class TrainerLinks(QtCore.QObject):
             if self.pending:
                 self.pending = 0
                 self.overlay.set_pick(None)
-            self._choose_reference()
+            self._timer.start()  # the sets say which channel is active once switched
         elif ev.kind == "labels":
             self._timer.start()
 
     def _choose_reference(self) -> None:
-        others = [c for c in self.channels() if c != self.active]
-        if self.reference not in others:
-            self.reference = others[0] if others else None
         self.refresh()
 
+    def _others(self) -> list[int]:
+        return [c for c in self.channels() if c != self.active]
+
+    @property
+    def reference(self) -> int | None:
+        """The channel whose objects are outlined and linked to: the user's choice while it
+        is another channel with a label set, else the first such channel (None: none)."""
+        others = self._others()
+        if self._reference in others:
+            return self._reference
+        return others[0] if others else None
+
+    @reference.setter
+    def reference(self, channel: int | None) -> None:
+        self._reference = channel
+
     def next_reference(self) -> None:
-        others = [c for c in self.channels() if c != self.active]
+        others = self._others()
         if not others:
             self.window.statusBar().showMessage(
                 "No other channel has a label set: label one (Edit ▸ Label sets) to link to it",
                 5000)
             return
         k = others.index(self.reference) + 1 if self.reference in others else 0
-        self.reference = others[k % len(others)]
+        self._reference = others[k % len(others)]
         self.refresh()
         self.window.statusBar().showMessage(
             f"Reference: {self.channel_name(self.reference)} (yellow outlines)", 4000)
