@@ -64,6 +64,7 @@ class TrainerLinks(QtCore.QObject):
         self.links = LinkSet()
         self._reference: int | None = None  # the user's choice (see :attr:`reference`)
         self.pending = 0  # the active channel's object picked in link mode
+        self._outlined: tuple | None = None  # which reference set the outlines show
         self.threshold = DEFAULT_IOU_THRESHOLD
         self.ask_auto_match = self._ask_auto_match  # tests may answer without the dialog
         self.overlay = LinkOverlay()
@@ -211,7 +212,13 @@ class TrainerLinks(QtCore.QObject):
     def refresh(self) -> None:
         """Reference outlines, link lines and the table follow the current state."""
         ref = self.masks_of(self.reference) if self.active is not None else None
-        self.overlay.set_reference(ref, self.actions["links_show_reference"].isChecked())
+        # outlining a large image costs tens of ms: only when the reference set changed
+        # (its array, or an edit while it was the active set: the version travels with it)
+        key = None if ref is None else (
+            id(ref), self.sets.document(self.reference).version, ref.shape)
+        if key != self._outlined:
+            self._outlined = key
+            self.overlay.set_reference(ref, self.actions["links_show_reference"].isChecked())
         visible = self.visible()
         active = self.active
         start, end = np.zeros((0, 2)), np.zeros((0, 2))

@@ -115,6 +115,14 @@ def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, nd2_image, 
         m0, m1 = again.channels.sets.document(0).masks, again.doc.masks
         iou = ((m0 == outer) & (m1 == inner)).sum() / ((m0 == outer) | (m1 == inner)).sum()
         assert float(rows[0][3]) == pytest.approx(iou, rel=1e-2)
+        # Enter on the row (activating it) selects the link's object of the active channel
+        table = again.links.dock.table
+        again.doc.set_selection([])
+        qtbot.waitUntil(table.isVisible)
+        table.setFocus()
+        table.setCurrentCell(0, 0)
+        qtbot.keyClick(table, Qt.Key.Key_Return)
+        assert again.doc.selected == {inner}
     finally:
         _close(again)
 

@@ -366,9 +366,3 @@ def from_associations(data: Mapping[str, Any] | None, *, source: str = "associat
         log.warning("%s: %d repeated or background member(s) ignored", source, dropped)
     return LinkSet(groups, next_id)
 
-
-def from_object_ids(object_ids: np.ndarray, channel: int) -> dict[int, int]:
-    """``{mask_id: object_id}`` of one channel from 0.9's ``object_ids`` vector."""
-    arr = np.asarray(object_ids).astype(np.int64).ravel()
-    ids = np.flatnonzero(arr > 0)
-    return {int(i): int(arr[i]) for i in ids if i > 0}

@@ -10,7 +10,8 @@ from PyQt6 import QtCore, QtWidgets
 
 class LinkTableDock(QtWidgets.QDockWidget):
     """Rows of ``link_id``, each channel's mask id, IoU and centroids; activating a row
-    emits its ``link_id`` (the controller selects and shows that object)."""
+    (double click, Enter) emits its ``link_id`` (the controller selects and shows that
+    object)."""
 
     linkActivated = QtCore.pyqtSignal(int)
 
@@ -27,7 +28,7 @@ class LinkTableDock(QtWidgets.QDockWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
-        self.table.cellDoubleClicked.connect(self._activated)
+        self.table.cellActivated.connect(self._activated)  # double click or Enter
         lay.addWidget(self.table, 1)
         self.setWidget(body)
         self._ids: list[int] = []
