@@ -203,3 +203,33 @@ def test_auto_match_finds_the_right_pairs_in_one_undo_step(qtbot, wait_exposed,
         assert len(ctl.links.visible()) == 1
     finally:
         _close(ctl)
+
+
+def test_a_09_file_opens_with_its_links_and_saves_them_back(qtbot, wait_exposed, tmp_path):
+    a, b, right = two_channel_labels()
+    image = tmp_path / "old.tif"
+    tifffile.imwrite(image, two_channel_image(), metadata={"axes": "CYX"})
+    groups = {7: {0: 1, 1: 1}, 9: {0: 2, 1: 2}, 12: {0: 6, 1: 7}}
+    seg_file = write_09_file(image, a, b, groups, active=1)
+    ctl = open_trainer(qtbot, wait_exposed, image, region=((0, 160), (0, 120)))
+    try:
+        assert ctl.channels.sets.active == 1 and ctl.links.reference == 0
+        assert ctl.links.links.groups == groups
+        qtbot.waitUntil(lambda: len(ctl.links.overlay.segments) == 3)
+        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: links are refused there
+        _press(ctl, qtbot, Qt.Key.Key_J)
+        assert not ctl.links.link_mode
+        assert "label each channel separately" in ctl.window.statusBar().currentMessage()
+        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # channel 1 (index 0): link A5 with B8 by hand
+        _press(ctl, qtbot, Qt.Key.Key_J)
+        click(ctl.canvas, 50.0, 85.0)
+        click(ctl.canvas, 43.0, 85.0)
+        assert ctl.links.links.groups[13] == {0: 5, 1: 8}  # 0.9's next_object_id was 13
+        _press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
+    finally:
+        _close(ctl)
+    saved = cellpose_io.load_seg(seg_file)
+    from guv_app.services.linking import from_associations
+
+    assert from_associations(saved.associations).groups == {**groups, 13: {0: 5, 1: 8}}
+    assert saved.associations["next_object_id"] == 14

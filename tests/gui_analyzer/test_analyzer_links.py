@@ -53,3 +53,29 @@ def test_links_tab_plots_channel_against_channel_per_linked_object(analyzer, qtb
     ids, x, y = plot.points()
     for oid, yv in zip(ids.tolist(), y.tolist(), strict=True):
         assert yv == (a == groups[oid][0]).sum()
+
+
+def test_links_tab_loads_the_csv_files_of_measure(analyzer, qtbot, linked_folder, tmp_path):
+    from guv_app.cli.main import main
+
+    folder, img, a, b, groups = linked_folder
+    out = tmp_path / "results.csv"
+    assert main(["measure", "--dir", str(folder), "--out", str(out), "--plugins",
+                 "intensity", "--quiet"]) == 0
+    ctl = analyzer
+    plot = ctl.links.panel
+    for name in ("results.csv", "results_per_link.csv"):
+        ctl.links.ask_open_path = lambda name=name: str(tmp_path / name)
+        plot.set_table({})
+        qtbot.mouseClick(plot.load, Qt.MouseButton.LeftButton)
+        ids, x, y = plot.points()
+        assert sorted(ids.tolist()) == sorted(groups), name
+        for oid, xv, yv in zip(ids.tolist(), x.tolist(), y.tolist(), strict=True):
+            assert xv == pytest.approx(img[0][a == groups[oid][0]].mean())
+            assert yv == pytest.approx(img[1][b == groups[oid][1]].mean())
+    # a CSV without links: said, and the plot keeps what it showed
+    (tmp_path / "plain.csv").write_text("image,object_id,area\nx.tif,1,5\n")
+    ctl.links.ask_open_path = lambda: str(tmp_path / "plain.csv")
+    qtbot.mouseClick(plot.load, Qt.MouseButton.LeftButton)
+    assert "no objects linked" in ctl.window.statusBar().currentMessage()
+    assert len(plot.points()[0]) == len(groups)

@@ -21,6 +21,7 @@ channel 1.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from guv_app.services.linking import LinkError, LinkSet, from_associations
 from guv_app.services.measurement.runner import ImageMeasurement, measure_arrays
 
 log = logging.getLogger(__name__)
+_SET_COLUMN = re.compile(r"^.+_set\d+$")
 
 SHARED_SET = -1  # label_channel of the shared (default) set's rows
 LINK_COLUMNS = ("label_channel", "link_id")
@@ -176,6 +178,12 @@ def measure_label_sets(
                                            for s, m in parts])
     return ImageMeasurement(image, sum(m.n_objects for _, m in parts), key, tables, errors,
                             warnings)
+
+
+def is_per_link_table(table: Table) -> bool:
+    """True for a table already in the per-link layout (read back from its CSV)."""
+    return "link_id" in table and "label_channel" not in table and any(
+        _SET_COLUMN.match(k) for k in table)
 
 
 def _stack(tables: Sequence[Table]) -> Table:

@@ -26,7 +26,10 @@ def split_columns(table: dict[str, Any]) -> tuple[list[str], list[int]]:
 
 
 class LinkPlotPanel(QtWidgets.QWidget):
-    """x: a measurement of one channel's objects; y: one of another channel's objects."""
+    """x: a measurement of one channel's objects; y: one of another channel's objects;
+    ``loadRequested`` asks for a CSV written by ``multicellpose measure``."""
+
+    loadRequested = QtCore.pyqtSignal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +47,10 @@ class LinkPlotPanel(QtWidgets.QWidget):
         row.addStretch(1)
         self.count = QtWidgets.QLabel("")
         row.addWidget(self.count)
+        self.load = QtWidgets.QPushButton("Load CSV…")
+        self.load.setToolTip("results.csv or results_per_link.csv of 'multicellpose measure'")
+        self.load.clicked.connect(self.loadRequested)
+        row.addWidget(self.load)
         lay.addLayout(row)
         self.hint = QtWidgets.QLabel(
             "Measure label files whose objects are linked across channels (Trainer: Links "
