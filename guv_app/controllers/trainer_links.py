@@ -39,7 +39,7 @@ from guv_app.views.trainer.link_overlay import LinkOverlay
 from guv_app.views.trainer.link_table import LinkTableDock
 
 if TYPE_CHECKING:
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ ACTIONS = [  # name, text, key, checkable
 class TrainerLinks(QtCore.QObject):
     """Links across channels of the open plane: state, menu, drawing, table, file hooks."""
 
-    def __init__(self, ctl: TrainerController) -> None:
+    def __init__(self, ctl: TrainerParts) -> None:
         super().__init__(ctl)
         self.ctl = ctl
         self.window = w = ctl.window
