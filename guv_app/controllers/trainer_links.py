@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from guv_app.controllers.trainer_link_guard import LinkIdentityGuard
 from guv_app.services.linking import (
     DEFAULT_IOU_THRESHOLD,
     LinkError,
@@ -65,6 +66,7 @@ class TrainerLinks(QtCore.QObject):
         self._reference: int | None = None  # the user's choice (see :attr:`reference`)
         self.pending = 0  # the active channel's object picked in link mode
         self._outlined: tuple | None = None  # which reference set the outlines show
+        self.guard = LinkIdentityGuard(ctl.doc, self.links, w.statusBar())
         self.threshold = DEFAULT_IOU_THRESHOLD
         self.ask_auto_match = self._ask_auto_match  # tests may answer without the dialog
         self.overlay = LinkOverlay()
@@ -155,6 +157,7 @@ class TrainerLinks(QtCore.QObject):
         except LinkError as exc:
             self.window.show_message(f"{exc}; the links are not shown")
             loaded = LinkSet()
+        self.guard.forget()
         self.links.replace_all(loaded)
         self.pending = 0
         self.overlay.set_pick(None)
@@ -175,6 +178,7 @@ class TrainerLinks(QtCore.QObject):
                 self.overlay.set_pick(None)
             self._timer.start()  # the sets say which channel is active once switched
         elif ev.kind == "labels":
+            self.guard.check(ev, self.active)
             self._timer.start()
 
     def _choose_reference(self) -> None:
@@ -230,6 +234,7 @@ class TrainerLinks(QtCore.QObject):
                 start = centroids(self.ctl.doc.masks, a_ids)[:, ::-1]
                 end = centroids(ref, r_ids)[:, ::-1]
         self.overlay.set_lines(start, end)
+        self.guard.remember(self.active)
         if self.dock.isVisible():
             self._fill_table(visible)
 
@@ -385,3 +390,4 @@ class TrainerLinks(QtCore.QObject):
             "(Ctrl+Z undoes)", 10000)
         self.refresh()
         return len(match.a)
+

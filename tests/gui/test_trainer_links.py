@@ -185,6 +185,20 @@ def test_auto_match_finds_the_right_pairs_in_one_undo_step(qtbot, wait_exposed,
         _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # the whole auto-match is one step
         assert len(ctl.links.links) == 0
 
+        # labels replaced (a prediction accepted): objects A1 and A6 trade ids, so those
+        # ids now name other objects -- their links go, in the same undo step
+        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)  # the auto-match again
+        qtbot.waitUntil(lambda: len(ctl.links.overlay.segments) == len(right))
+        swapped = a.astype(np.uint32)
+        swapped[a == 1], swapped[a == 6] = 6, 1
+        ctl.accept_prediction(swapped)
+        assert {(m[0], m[1]) for m in ctl.links.links.groups.values()} == {(2, 2), (5, 8)}
+        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        assert {(m[0], m[1]) for m in ctl.links.links.groups.values()} == right
+        np.testing.assert_array_equal(ctl.doc.masks, a)
+        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        assert len(ctl.links.links) == 0
+
         _answer_auto_match(qtbot, "0.6", seen)  # a stricter threshold: only A2/B2
         _press(ctl, qtbot, Qt.Key.Key_J, Ctrl | Shift)
         assert {(m[0], m[1]) for m in ctl.links.links.groups.values()} == {(2, 2)}

@@ -89,6 +89,10 @@ class LinkSet:
         oid = self._of.get(member, 0)
         return self._groups[oid].get(channel, 0) if oid else 0
 
+    def members(self, channel: int | None = None) -> list[Member]:
+        """Every linked mask (of ``channel`` only, when given)."""
+        return [m for m in self._of if channel is None or m.channel == channel]
+
     def channels(self) -> list[int]:
         return sorted({c for m in self._groups.values() for c in m})
 
