@@ -136,6 +136,15 @@ def test_associations_round_trip_in_the_09_layout():
                                            {"channel": 1, "mask_id": 5},
                                            {"channel": 2, "mask_id": 8}]
     assert from_associations(out) == links
+    # a group of one (an object_id given before linking) is kept, and a link joins it
+    single = from_associations({"version": 1, "next_object_id": 5, "groups": [
+        {"object_id": 4, "members": [{"channel": 1, "mask_id": 3}]}]})
+    assert single.groups == {4: {1: 3}}
+    assert to_associations(single)["groups"] == [
+        {"object_id": 4, "members": [{"channel": 1, "mask_id": 3}]}]
+    assert single.pruned({1: [3]}).groups == {4: {1: 3}}
+    assert link(single, Member(0, 9), Member(1, 3)) == 4
+    assert single.groups == {4: {0: 9, 1: 3}}
     lut = links.object_id_lut(0)
     assert lut.tolist() == [0, 7, 0, 0, 3]
     assert link(links, Member(0, 2), Member(1, 1)) == 12  # never reuses an id

@@ -4,8 +4,9 @@ MultiCellPose 0.9 users segment different structures in different channels (a ve
 membrane in one, its content or a nucleus in another) and link them. A :class:`LinkSet`
 holds the groups: each group has an ``object_id`` (the ``link_id`` that ``measure`` writes)
 and at most one mask per channel, and a mask belongs to at most one group, so between two
-channels every mask has at most one partner (0.9's rule). A group of fewer than two masks
-is not a link and is dropped.
+channels every mask has at most one partner (0.9's rule). An edit that leaves a group with
+one mask removes it (no longer a link); a group of one read from a file (0.9 may give an
+object its object_id before it is linked) is kept as it is, and a link to its mask joins it.
 
 Plain Python (no Qt). Edits go through :func:`link`, :func:`unlink` and
 :func:`replace_channel_pair` which record a :class:`LinkAtom` in a label document's history,
@@ -108,14 +109,15 @@ class LinkSet:
 
     def pruned(self, existing: Mapping[int, Iterable[int] | np.ndarray]) -> LinkSet:
         """A copy without members whose mask is not in ``existing[channel]`` (deleted
-        objects) and without the groups left with fewer than two members; channels not in
+        objects) and without the groups a deletion left with fewer than two members (a
+        group of one read from a file stays while its mask exists); channels not in
         ``existing`` are kept as they are."""
         present = {c: set(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids)
                           .astype(np.int64).tolist()) for c, ids in existing.items()}
         out: dict[int, Members] = {}
         for oid, members in self._groups.items():
             kept = {c: i for c, i in members.items() if c not in present or i in present[c]}
-            if len(kept) >= 2:
+            if len(kept) >= min(2, len(members)) and kept:
                 out[oid] = kept
         return LinkSet(out, self.next_object_id)
 
@@ -137,11 +139,11 @@ class LinkSet:
 
     # ------------------------------------------------------------ low level
     def _set_group(self, oid: int, members: Members | None) -> None:
-        """Replace group ``oid`` (None or < 2 members: remove it); keeps the index."""
+        """Replace group ``oid`` (None or no member: remove it); keeps the index."""
         for c, i in self._groups.pop(oid, {}).items():
             if self._of.get(Member(c, i)) == oid:
                 del self._of[Member(c, i)]
-        if members and len(members) >= 2:
+        if members:
             members = {int(c): int(i) for c, i in members.items()}
             self._groups[oid] = members
             for c, i in members.items():
@@ -336,7 +338,7 @@ def from_associations(data: Mapping[str, Any] | None, *, source: str = "associat
 
     A mask listed in two groups stays in the first one (0.9 allowed one group per channel
     pair; a second is dropped with a warning in the log), as does a second mask of one
-    channel in a group. Raises :class:`LinkError` naming ``source`` for a malformed dict.
+    channel in a group; groups of one are kept, empty groups dropped. Raises :class:`LinkError` naming ``source`` for a malformed dict.
     """
     if not data:
         return LinkSet()
