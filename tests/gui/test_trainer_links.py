@@ -14,7 +14,7 @@ import tifffile
 from linked_channels import two_channel_image, two_channel_labels, write_09_file
 from PyQt6 import QtCore, QtWidgets
 from trainer_gestures import click, key, trace
-from trainer_helpers import open_trainer
+from trainer_helpers import LIF, open_trainer
 
 import cellpose_io
 
@@ -51,15 +51,17 @@ def _centroid_xy(masks, obj):
     return xs.mean(), ys.mean()
 
 
-@pytest.fixture
-def nd2_image(tmp_path, data_dir):
-    folder = tmp_path / "nd2"
+@pytest.fixture(params=["nd2", "lif"])
+def two_channel_sample(request, tmp_path, data_dir):
+    """A two-channel sample: the nd2 Z stack or the lif tile series."""
+    name = "cluster.nd2" if request.param == "nd2" else LIF
+    folder = tmp_path / request.param
     folder.mkdir()
-    return shutil.copy2(data_dir / "formats" / "nd2" / "cluster.nd2", folder / "cluster.nd2")
+    return shutil.copy2(data_dir / "formats" / request.param / name, folder / name)
 
 
-def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, nd2_image, tmp_path):
-    path = nd2_image
+def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, two_channel_sample, tmp_path):
+    path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     try:
         _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # label channel 1 ...
@@ -133,7 +135,7 @@ def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, nd2_image, 
                  "intensity", "--z", "0", "--quiet"]) == 0
     with open(tmp_path / "results_per_link.csv", newline="") as fh:
         (row,) = list(csv.DictReader(fh))
-    plane = cellpose_io.read_image(path).plane(t=0, z=0)
+    plane = cellpose_io.read_image(path).plane(t=0, z=0)  # series 0
     assert int(row["link_id"]) == link_id
     assert float(row["ch0_mean_set0"]) == pytest.approx(plane[0][m0 == outer].mean())
     assert float(row["ch1_mean_set1"]) == pytest.approx(plane[1][m1 == inner].mean())
