@@ -103,6 +103,7 @@ class TrainerLinks(QtCore.QObject):
         self._timer.timeout.connect(self.refresh)
         self.links.connect(self._timer.start)
         ctl.doc.events.connect(self._on_doc_event)
+        ctl.canvas.installEventFilter(self)  # Esc drops a pending pick
         files = ctl.files  # file hooks of the channel sets (trainer_channels): chain them
         self._loaded_before = getattr(files, "labels_loaded", None)
         self._job_before = getattr(files, "job_hook", None)
@@ -298,6 +299,15 @@ class TrainerLinks(QtCore.QObject):
                 f"Link mode: click an object of the {self.channel_name(self.active)}, then "
                 f"its partner in the {self.channel_name(self.reference)} (yellow outlines); "
                 "J leaves link mode", 8000)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt naming)
+        if (self.pending and ev.type() == QtCore.QEvent.Type.KeyPress
+                and ev.key() == QtCore.Qt.Key.Key_Escape):
+            self.pending = 0
+            self.overlay.set_pick(None)
+            self.window.statusBar().showMessage("Pick dropped: click an object to link", 4000)
+            return True
+        return super().eventFilter(obj, ev)
 
     @property
     def link_mode(self) -> bool:

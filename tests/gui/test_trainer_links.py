@@ -86,6 +86,10 @@ def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, two_channel
         click(ctl.canvas, 28.0, 9.0)  # OTHER picked, then background: refused, no link
         click(ctl.canvas, 36.0, 28.0)
         assert len(ctl.links.links) == 1 and ctl.links.pending == other
+        _press(ctl, qtbot, Qt.Key.Key_Escape)  # Esc drops the pick, link mode stays
+        assert ctl.links.pending == 0 and ctl.links.link_mode
+        click(ctl.canvas, 28.0, 9.0)
+        assert ctl.links.pending == other
         _press(ctl, qtbot, Qt.Key.Key_J)  # leave link mode (the pick is dropped)
         assert ctl.links.pending == 0
 
