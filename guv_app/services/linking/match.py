@@ -170,7 +170,8 @@ def _pair_iou(masks: Mapping[int, np.ndarray], groups: list[tuple[int, dict[int,
     cache: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
     for k, (_, members) in enumerate(groups):
         if len(members) != 2:
-            out[k] = group_iou(masks, members)
+            if len(members) > 2:  # a group of one has no overlap to speak of: NaN
+                out[k] = group_iou(masks, members)
             continue
         (c1, i1), (c2, i2) = sorted(members.items())
         if c1 not in masks or c2 not in masks:
