@@ -4,8 +4,8 @@ The sets and their rules live in :mod:`guv_app.services.annotation.channel_sets`
 module builds the menu and keys, hooks the sets into the file session (load, the job a save
 writes, marking sets saved, unsaved edits in a parked set) and tells the user which set is
 being labelled. Keys: Ctrl+Shift+L switches between the shared set and the per-channel sets
-(back to the last labelled channel); Alt+1 … Alt+9 label channel 1 … 9 (the channel list of
-the image, counted from 1 as the channel panel shows them); Alt+0 the shared set.
+(back to the last labelled channel); Alt+1 … Alt+9 label the first … ninth channel (named as
+the channel panel names them, indices from 0 like ``--channels``); Alt+0 the shared set.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from guv_app.services.annotation.channel_sets import SHARED, LabelSets, SetKey
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_autosave import SaveJob
-    from guv_app.controllers.trainer_controller import TrainerController
+    from guv_app.controllers.trainer_parts import TrainerParts
 
 log = logging.getLogger(__name__)
 MAX_KEYED = 9  # channels with an Alt+digit key
@@ -28,7 +28,7 @@ MAX_KEYED = 9  # channels with an Alt+digit key
 class ChannelLabelSets(QtCore.QObject):
     """The Trainer's label sets per channel: menu, keys, status and file hooks."""
 
-    def __init__(self, ctl: TrainerController) -> None:
+    def __init__(self, ctl: TrainerParts) -> None:
         super().__init__(ctl)
         self.ctl = ctl
         self.window = w = ctl.window
@@ -53,7 +53,7 @@ class ChannelLabelSets(QtCore.QObject):
         self.group.addAction(self.shared_action)
         self.channel_actions: list[QtGui.QAction] = []
         for k in range(MAX_KEYED):
-            act = self._action(f"label_set_channel_{k + 1}", f"Channel {k + 1}",
+            act = self._action(f"label_set_channel_{k + 1}", f"Label channel {k}",
                                f"Alt+{k + 1}", lambda _=False, c=k: self.switch(c),
                                checkable=True)
             self.group.addAction(act)
@@ -84,23 +84,22 @@ class ChannelLabelSets(QtCore.QObject):
         return max(n, 1)
 
     def name(self, key: SetKey) -> str:
+        """"shared set", "channel 1" or "Green (channel 1)": as the channel panel names it."""
         if key is SHARED:
             return "shared set"
         names = self.ctl.files.channel_names(self.n_channels())
         label = names[key] if key < len(names) else ""
         default = f"channel {key}"
-        return f"channel {key + 1}" + (f" ({label})" if label and label != default else "")
+        return f"{label} ({default})" if label and label != default else default
 
     def refresh(self) -> None:
         """Menu checks, enabled channels and the status bar follow the active set."""
         n = self.n_channels()
         existing = set(self.sets.channels())
-        names = self.ctl.files.channel_names(n) if self.ctl.files.image is not None else []
         for k, act in enumerate(self.channel_actions):
             act.setEnabled(k < n or k in existing)
-            extra = f": {names[k]}" if k < len(names) and names[k] != f"channel {k}" else ""
             mark = "  •" if k in existing and self.sets.document(k).n_objects else ""
-            act.setText(f"Channel {k + 1}{extra}{mark}")
+            act.setText(f"Label {self.name(k)}{mark}")
             act.setChecked(self.sets.active == k)
         self.shared_action.setChecked(self.sets.active is SHARED)
         blocker = QtCore.QSignalBlocker(self.per_channel_action)

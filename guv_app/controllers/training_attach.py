@@ -107,6 +107,13 @@ class TrainingHookup(QtCore.QObject):
             self.training.modelTrained.connect(self.select_model)
         path = self.trainer.files.path
         self.training.open(path.parent if path is not None else None)
+        sets = getattr(self.trainer, "channels", None)  # train on the set being labelled
+        if sets is not None and not self.training.running:
+            from guv_app.controllers.training_label_set import SHARED_VALUE
+
+            active = sets.sets.active
+            self.training.dialog.advanced.editors["label_channel"].setValue(
+                SHARED_VALUE if active is None else int(active))
         return self.training
 
     def save_labels(self) -> bool:
@@ -114,7 +121,7 @@ class TrainingHookup(QtCore.QObject):
         files = self.trainer.files
         if files.path is None:
             return True
-        if self.trainer.doc.dirty:
+        if files.is_dirty():  # a parked channel's label set counts too
             return bool(files.save())
         files.autosaver.wait()
         return True

@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from modal_answers import answer_modal
 from PyQt6 import QtCore, QtWidgets
 from trainer_gestures import key, trace
 from trainer_helpers import LIF, open_trainer
@@ -58,7 +59,11 @@ def test_each_channel_keeps_its_objects_and_undo_through_save_and_reopen(
         assert ctl.channels.sets.active is None  # one shared set is the default
         _press(ctl, qtbot, Qt.Key.Key_L, Ctrl | Shift)  # label each channel separately
         assert ctl.channels.sets.active == 0
-        assert "channel 1" in ctl.window.findChild(QtWidgets.QLabel, "label_set_label").text()
+        status = ctl.window.findChild(QtWidgets.QLabel, "label_set_label").text()
+        assert status.startswith("Labels: ") and status.endswith("(channel 0)")  # named
+        names = ctl.files.channel_names(2)
+        assert names[0] in status and names[1] in ctl.window.actions[
+            "label_set_channel_2"].text()
         _draw(ctl, qtbot, SQUARE_A)
         assert ctl.doc.n_objects == 1 and _inside(ctl.doc.masks, SQUARE_A)
 
@@ -157,5 +162,116 @@ def test_import_and_export_act_on_the_active_set(qtbot, wait_exposed, two_channe
         assert _inside(ctl.doc.masks, SQUARE_B) and ctl.doc.n_objects == 1
         assert ctl.channels.sets.document(None).n_objects == 1  # the shared set untouched
     finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
+
+
+def _v09_plane_file(image, shape) -> tuple[object, dict]:
+    """A MultiCellPose 0.9 label file of the first plane, from its documented keys."""
+    ch0 = np.zeros(shape, np.uint16)
+    ch0[4:14, 4:14], ch0[4:14, 20:34] = 1, 2
+    ch1 = np.zeros(shape, np.uint16)
+    ch1[5:12, 5:12] = 1
+    dat = {"masks": ch1[np.newaxis], "outlines": np.zeros((1, *shape), np.uint16),
+           "filename": str(image), "ismanual": np.zeros(1, bool),
+           "channel_segmentations": {
+               "0": {"masks": ch0[np.newaxis], "mask_classes": np.zeros(3, np.int16)},
+               "1": {"masks": ch1[np.newaxis], "classes": np.array([0, 2], np.int16)}},
+           "active_channel_index": 1,
+           "associations": {"version": 1, "next_object_id": 2, "groups": [
+               {"object_id": 1, "members": [{"channel": 0, "mask_id": 1},
+                                            {"channel": 1, "mask_id": 1}]}]},
+           "object_ids": np.array([0, 1], np.int32)}
+    seg_file = cellpose_io.seg_path_for(image, series=0, t=0, z=0)
+    np.save(seg_file, dat, allow_pickle=True)
+    return seg_file, dat
+
+
+def test_a_v09_file_opens_on_its_channel_with_its_sets_and_links(
+        qtbot, wait_exposed, two_channel_image):
+    path = two_channel_image
+    shape = cellpose_io.read_image(path).plane_shape[1:]
+    seg_file, dat = _v09_plane_file(path, shape)
+    ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
+    try:
+        sets = ctl.channels.sets
+        assert sets.active == 1 and ctl.channels.per_channel_action.isChecked()
+        np.testing.assert_array_equal(ctl.doc.masks, dat["channel_segmentations"]["1"]["masks"][0])
+        assert ctl.doc.class_of(1) == 2
+        assert list(sets.document(0).classes) == [0, 1, 1]  # 0.9: unclassified = class 1
+        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        _draw(ctl, qtbot, TRIANGLE_C)
+        assert sets.document(0).n_objects == 3
+        _press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
+    seg = cellpose_io.load_seg(seg_file)
+    assert seg.active_channel == 0 and seg.channel_sets[0].n_objects == 3
+    np.testing.assert_array_equal(seg.channel_sets[1].masks,
+                                  dat["channel_segmentations"]["1"]["masks"][0])
+    assert seg.associations["groups"] == dat["associations"]["groups"]  # links kept
+
+
+def test_a_malformed_v09_file_is_named_kept_and_not_overwritten(
+        qtbot, wait_exposed, two_channel_image):
+    path = two_channel_image
+    shape = cellpose_io.read_image(path).plane_shape[1:]
+    seg_file, dat = _v09_plane_file(path, shape)
+    dat["channel_segmentations"]["1"]["masks"] = np.zeros((5, 5), np.uint16)
+    np.save(seg_file, dat, allow_pickle=True)
+    before = seg_file.read_bytes()
+    ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
+    try:
+        text = ctl.window.message_box.text()
+        assert seg_file.name in text and "channel '1': masks are 5x5" in text
+        ctl.window.message_box.close()
+        _draw(ctl, qtbot, SQUARE_A)
+        qtbot.wait(ctl.files.AUTOSAVE_DELAY_MS + 300)
+        ctl.files.autosaver.wait()
+        assert seg_file.read_bytes() == before  # autosave never writes over it
+        ctl.files.set_autosave(False)
+        asked = answer_modal(qtbot, "Discard")  # closing asks; the file stays as it was
+        ctl.window.close()
+        qtbot.waitUntil(lambda: bool(asked))
+        assert seg_file.read_bytes() == before
+    finally:
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
+
+
+def test_ctrl_t_trains_on_the_set_being_labelled_and_saves_parked_sets(
+        qtbot, wait_exposed, two_channel_image):
+    from guv_app.controllers.model_catalog import ModelCatalog
+    from guv_app.controllers.training_attach import attach_training
+
+    path = two_channel_image
+    ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
+    ctl.files.set_autosave(False)
+    hook = attach_training(ctl, ModelCatalog())
+    try:
+        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        _draw(ctl, qtbot, SQUARE_B)  # channel 1's set ...
+        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # ... parked, unsaved, while channel 0 is shown
+        assert ctl.window.isWindowModified()
+        _press(ctl, qtbot, Qt.Key.Key_T, Ctrl)
+        dlg = hook.training.dialog
+        qtbot.waitUntil(dlg.isVisible, timeout=5000)
+        assert dlg.advanced.editors["label_channel"].value() == 0  # the set being labelled
+        assert hook.save_labels()  # what Start does first
+        seg = cellpose_io.load_seg(ctl.files.label_file())
+        assert sorted(seg.channel_sets) == [1] and _inside(seg.channel_sets[1].masks, SQUARE_B)
+        assert not ctl.window.isWindowModified()
+        editor = dlg.advanced.editors["label_channel"]
+        editor.setFocus()
+        key(editor, Qt.Key.Key_Up)  # channel 1: the summary counts that set
+        assert editor.value() == 1
+        assert hook.training.summary.n_labelled == 1 and hook.training.summary.n_objects == 1
+        key(editor, Qt.Key.Key_Down)
+        assert hook.training.summary.n_labelled == 0  # nothing on channel 0
+        assert "no labels for channel 0" in str(hook.training.summary.skipped)
+        dlg.close()
+    finally:
+        hook.shutdown()
         ctl.window.close()
         ctl.files.autosaver.shutdown()
