@@ -66,6 +66,7 @@ class TrainerLinks(QtCore.QObject):
         self._reference: int | None = None  # the user's choice (see :attr:`reference`)
         self.pending = 0  # the active channel's object picked in link mode
         self._outlined: tuple | None = None  # which reference set the outlines show
+        self.table: dict[str, np.ndarray] = {}  # the per-link table the dock shows
         self.guard = LinkIdentityGuard(ctl.doc, self.links, w.statusBar())
         self.threshold = DEFAULT_IOU_THRESHOLD
         self.ask_auto_match = self._ask_auto_match  # tests may answer without the dialog
@@ -75,6 +76,8 @@ class TrainerLinks(QtCore.QObject):
         w.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.dock.linkActivated.connect(self.show_link)
+        self.dock.exportRequested.connect(lambda: self.export_table())
+        self.ask_save_path = self._ask_save_path  # tests replace it
         self.menu = QtWidgets.QMenu("Links", w)
         self.menu.setObjectName("menu_links")
         w.menuBar().insertMenu(w.help_menu.menuAction(), self.menu)
@@ -255,8 +258,29 @@ class TrainerLinks(QtCore.QObject):
         chans = sorted({int(k.split("_")[1]) for k in table if k.startswith("mask_")})
         columns = ["link_id"] + [f"mask_{c}" for c in chans] + ["iou"] + [
             f"centroid_{a}_{c}" for c in chans for a in ("x", "y")]
-        renamed = {k: table[k] for k in columns if k in table}
-        self.dock.set_table(renamed, [k for k in columns if k in table])
+        self.table = {k: table[k] for k in columns if k in table}
+        self.dock.set_table(self.table, list(self.table))
+
+    def _ask_save_path(self) -> str | None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, "Export link table", "", "CSV files (*.csv)")
+        return path or None
+
+    def export_table(self, path=None):
+        """Write the per-link table shown in the dock as CSV (atomically); the path or None."""
+        from guv_app.services.measurement.tables import write_csv
+
+        self._fill_table()
+        path = path or self.ask_save_path()
+        if not path:
+            return None
+        try:
+            out = write_csv(path, [self.table])
+        except OSError as exc:
+            self.window.show_message(f"Could not write {path}: {exc}")
+            return None
+        self.window.statusBar().showMessage(f"Wrote {out.name}", 4000)
+        return out
 
     def show_link(self, link_id: int) -> None:
         """Select the active channel's object of a link and centre the view on it."""

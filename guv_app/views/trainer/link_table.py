@@ -14,6 +14,7 @@ class LinkTableDock(QtWidgets.QDockWidget):
     object)."""
 
     linkActivated = QtCore.pyqtSignal(int)
+    exportRequested = QtCore.pyqtSignal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Links", parent)
@@ -21,8 +22,13 @@ class LinkTableDock(QtWidgets.QDockWidget):
         body = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(body)
         lay.setContentsMargins(2, 2, 2, 2)
+        top = QtWidgets.QHBoxLayout()
         self.summary = QtWidgets.QLabel("")
-        lay.addWidget(self.summary)
+        top.addWidget(self.summary, 1)
+        self.export = QtWidgets.QPushButton("Export CSV…")
+        self.export.clicked.connect(self.exportRequested)
+        top.addWidget(self.export)
+        lay.addLayout(top)
         self.table = QtWidgets.QTableWidget(0, 0)
         self.table.setObjectName("link_table")
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
