@@ -21,6 +21,7 @@ import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.trainer_link_guard import LinkIdentityGuard
+from guv_app.controllers.trainer_link_table import LinkTable
 from guv_app.services.linking import (
     DEFAULT_IOU_THRESHOLD,
     LinkError,
@@ -28,7 +29,6 @@ from guv_app.services.linking import (
     Member,
     from_associations,
     link,
-    link_table,
     match_by_iou,
     replace_channel_pair,
     to_associations,
@@ -37,7 +37,6 @@ from guv_app.services.linking import (
 from guv_app.services.linking.match import centroids
 from guv_app.views.trainer.link_dialogs import AutoMatchDialog
 from guv_app.views.trainer.link_overlay import LinkOverlay
-from guv_app.views.trainer.link_table import LinkTableDock
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_parts import TrainerParts
@@ -66,18 +65,11 @@ class TrainerLinks(QtCore.QObject):
         self._reference: int | None = None  # the user's choice (see :attr:`reference`)
         self.pending = 0  # the active channel's object picked in link mode
         self._outlined: tuple | None = None  # which reference set the outlines show
-        self.table: dict[str, np.ndarray] = {}  # the per-link table the dock shows
         self.guard = LinkIdentityGuard(ctl.doc, self.links, w.statusBar())
         self.threshold = DEFAULT_IOU_THRESHOLD
         self.ask_auto_match = self._ask_auto_match  # tests may answer without the dialog
         self.overlay = LinkOverlay()
         self.overlay.attach(ctl.canvas.vb)
-        self.dock = LinkTableDock(w)
-        w.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
-        self.dock.linkActivated.connect(self.show_link)
-        self.dock.exportRequested.connect(lambda: self.export_table())
-        self.ask_save_path = self._ask_save_path  # tests replace it
         self.menu = QtWidgets.QMenu("Links", w)
         self.menu.setObjectName("menu_links")
         w.menuBar().insertMenu(w.help_menu.menuAction(), self.menu)
@@ -98,8 +90,7 @@ class TrainerLinks(QtCore.QObject):
         a["links_next_reference"].triggered.connect(self.next_reference)
         a["links_show_reference"].toggled.connect(self.overlay.set_outlines_visible)
         a["links_auto"].triggered.connect(lambda: self.auto_match())
-        a["links_table"].toggled.connect(self.dock.setVisible)
-        self.dock.visibilityChanged.connect(self._dock_shown)
+        self.table = LinkTable(self, a["links_table"])  # the per-link table dock
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)  # lines and table follow edits, off the edit path
@@ -239,62 +230,8 @@ class TrainerLinks(QtCore.QObject):
                 end = centroids(ref, r_ids)[:, ::-1]
         self.overlay.set_lines(start, end)
         self.guard.remember(self.active)
-        if self.dock.isVisible():
-            self._fill_table(visible)
-
-    def _dock_shown(self, on: bool) -> None:
-        act = self.actions["links_table"]
-        if act.isChecked() != on:
-            blocker = QtCore.QSignalBlocker(act)
-            act.setChecked(on)
-            del blocker
-        if on:
-            self._fill_table()
-
-    def _fill_table(self, visible: LinkSet | None = None) -> None:
-        visible = self.visible() if visible is None else visible
-        masks = {c: self.masks_of(c) for c in self.channels()}
-        table = link_table(visible, {c: m for c, m in masks.items() if m is not None})
-        chans = sorted({int(k.split("_")[1]) for k in table if k.startswith("mask_")})
-        columns = ["link_id"] + [f"mask_{c}" for c in chans] + ["iou"] + [
-            f"centroid_{a}_{c}" for c in chans for a in ("x", "y")]
-        self.table = {k: table[k] for k in columns if k in table}
-        self.dock.set_table(self.table, list(self.table))
-
-    def _ask_save_path(self) -> str | None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self.window, "Export link table", "", "CSV files (*.csv)")
-        return path or None
-
-    def export_table(self, path=None):
-        """Write the per-link table shown in the dock as CSV (atomically); the path or None."""
-        from guv_app.services.measurement.tables import write_csv
-
-        self._fill_table()
-        path = path or self.ask_save_path()
-        if not path:
-            return None
-        try:
-            out = write_csv(path, [self.table])
-        except OSError as exc:
-            self.window.show_message(f"Could not write {path}: {exc}")
-            return None
-        self.window.statusBar().showMessage(f"Wrote {out.name}", 4000)
-        return out
-
-    def show_link(self, link_id: int) -> None:
-        """Select the active channel's object of a link and centre the view on it."""
-        members = self.links.groups.get(int(link_id), {})
-        obj = members.get(self.active) if self.active is not None else None
-        if not obj:
-            return
-        self.ctl.doc.set_selection([obj])
-        sl = self.ctl.doc.bbox_of(obj)
-        if sl is not None:
-            cy, cx = (sl[0].start + sl[0].stop) / 2, (sl[1].start + sl[1].stop) / 2
-            vb = self.ctl.canvas.vb
-            (x0, x1), (y0, y1) = vb.viewRange()
-            vb.translateBy(x=cx - (x0 + x1) / 2, y=cy - (y0 + y1) / 2)
+        if self.table.dock.isVisible():
+            self.table.fill(visible)
 
     # ----------------------------------------------------------------- editing
     def _can_link(self) -> bool:

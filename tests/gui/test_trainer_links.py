@@ -116,13 +116,13 @@ def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, two_channel
         qtbot.waitUntil(lambda: len(again.links.overlay.segments) == 1)
         # the link table shows the link with the IoU of the two squares
         again.links.actions["links_table"].trigger()
-        rows = again.links.dock.rows()
+        rows = again.links.table.dock.rows()
         assert len(rows) == 1 and rows[0][:3] == [str(link_id), str(outer), str(inner)]
         m0, m1 = again.channels.sets.document(0).masks, again.doc.masks
         iou = ((m0 == outer) & (m1 == inner)).sum() / ((m0 == outer) | (m1 == inner)).sum()
         assert float(rows[0][3]) == pytest.approx(iou, rel=1e-2)
-        again.links.ask_save_path = lambda: str(tmp_path / "links.csv")
-        qtbot.mouseClick(again.links.dock.export, Qt.MouseButton.LeftButton)
+        again.links.table.ask_save_path = lambda: str(tmp_path / "links.csv")
+        qtbot.mouseClick(again.links.table.dock.export, Qt.MouseButton.LeftButton)
         with open(tmp_path / "links.csv", newline="") as fh:
             (saved,) = list(csv.DictReader(fh))
         assert (saved["link_id"], saved["mask_0"], saved["mask_1"]) == (
@@ -131,7 +131,7 @@ def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, two_channel
         assert (float(saved["centroid_x_1"]), float(saved["centroid_y_1"])) == pytest.approx(
             (cx, cy))
         # Enter on the row (activating it) selects the link's object of the active channel
-        table = again.links.dock.table
+        table = again.links.table.dock.table
         again.doc.set_selection([])
         qtbot.waitUntil(table.isVisible)
         table.setFocus()
