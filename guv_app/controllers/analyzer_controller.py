@@ -18,6 +18,7 @@ from pathlib import Path
 from PyQt6 import QtCore, QtWidgets, sip
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
+from guv_app.controllers.analyzer_links import LinkPlotController
 from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_tracks import TrackController
 from guv_app.controllers.gui_settings import app_settings
@@ -67,6 +68,8 @@ class AnalyzerController(QtCore.QObject):
         self.tracks = TrackController(self.window, self.editor, parent=self)
         self.measure.finished.connect(
             lambda run: self.tracks.set_measurements(run.table, run.class_colors))
+        self.links = LinkPlotController(self.window, parent=self)  # per linked object
+        self.measure.finished.connect(lambda run: self.links.set_measurements(run.table))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.set_params(FORM_PARAMS)
         inf.runCurrent.connect(self.run_current)

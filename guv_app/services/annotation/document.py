@@ -258,6 +258,17 @@ class LabelDocument:
                                     self.current_class))
             self._changed()
 
+    @property
+    def in_group(self) -> bool:
+        """True while an undo group is open (an edit is under way, not an undo/redo)."""
+        return self._group_depth > 0
+
+    def record(self, atom) -> None:
+        """Add a caller's undoable atom (an object with ``apply(doc, forward)``, e.g. a
+        link edit of ``services.linking``) to this document's history: one undo step, or
+        part of the open :meth:`group`. The caller applies the change itself."""
+        self._record(atom)
+
     def _changed(self) -> None:
         self.version += 1
         self.events.emit(LabelEvent("state"))

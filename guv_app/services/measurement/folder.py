@@ -9,7 +9,9 @@ Files written for ``out = results.csv`` (see :func:`output_paths`):
 * ``results_<plugin>.csv`` — the same rows with only that plugin's columns (one per plugin);
 * ``results_summary.csv`` — one row per plane: ``status`` (done/failed/skipped),
   ``error``, ``n_objects``, ``count_<class>`` per class and ``mean_<column>`` per numeric
-  measurement.
+  measurement;
+* ``results_per_link.csv`` — only for label files with objects linked across channels
+  (``measurement.linked``): one row per linked object, each channel's columns side by side.
 
 A plane that cannot be read, has no label file or whose labels do not match is reported
 and the others go on; a plugin that fails on a plane is reported and the other plugins'
@@ -35,10 +37,10 @@ from guv_app.plugins.base import MeasurementPlugin
 from guv_app.services.batch import ItemFailed, ItemSkipped, Outcome, PlaneStatus, run_batch
 from guv_app.services.batch.planes import read_plane
 from guv_app.services.measurement.labels import PlaneItem, find_items
+from guv_app.services.measurement.linked import measure_label_sets, per_link_table
 from guv_app.services.measurement.runner import (
     KEY_COLUMNS,
     ImageMeasurement,
-    measure_arrays,
     resolve_plugins,
 )
 from guv_app.services.measurement.tables import merge_plugins, summary_row, write_csv
@@ -97,9 +99,8 @@ def measure_plane(task: MeasureTask) -> ImageMeasurement:
     item = task.item
     channels, seg = load_plane(item)
     try:
-        measured = measure_arrays(channels, seg.masks, seg.classes,
-                                  list(seg.class_names or []), task.plugins, item.image.name,
-                                  task.plugin_timeout)
+        measured = measure_label_sets(channels, seg, task.plugins, item.image.name,
+                                      task.plugin_timeout)  # per-channel sets and links
     except MeasurementError as exc:
         raise ItemFailed(str(exc)) from None
     pixel_size = item.plane.pixel_size_um or task.pixel_size
@@ -236,7 +237,17 @@ def write_outputs(
                 merged.get(id(s)), class_names, plane=(s.series, s.t, s.z))
             for s in statuses]
     write_csv(paths["summary"], rows)
+    links = per_link_table(list(merged.values()))
+    if links:  # labels with links across channels: one row per linked object
+        paths["per_link"] = out_path_per_link(paths["merged"])
+        write_csv(paths["per_link"], [links])
     return paths
+
+
+def out_path_per_link(merged: Path) -> Path:
+    """``results_per_link.csv`` beside ``results.csv``."""
+    return merged.with_name(f"{merged.stem}_per_link{merged.suffix}")
+
 
 
 def measure_folder(
