@@ -17,6 +17,7 @@ from PyQt6 import QtCore
 from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
 from guv_app.controllers.trainer_menus import TrainerMenus
+from guv_app.controllers.trainer_nudge import SelectionNudge
 from guv_app.controllers.trainer_regions import TrainingRegions
 from guv_app.services.annotation import (
     LabelDocument,
@@ -74,6 +75,7 @@ class TrainerController(QtCore.QObject):
         self.files.import_labels = self.exchange.import_path  # dropped RoiSet / GeoJSON
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
+        self.nudge = SelectionNudge(self)  # arrow keys move the selected objects
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)
