@@ -254,3 +254,46 @@ def merge_into_document(
             doc.write_block(sl, result.masks[sl])
     set_selection(doc, [])
     return result
+
+
+@dataclass
+class MergedLabels:
+    """A merge of two label files' contents: what a ``_seg.npy`` of the result holds.
+
+    ``class_names``/``class_colors``: the labels' classes, then the prediction's classes
+    they lacked (matched by name); ``ismanual``: bool per id 1..max_id -- Cellpose's flag,
+    kept for the labels' objects, False for the added ones.
+    """
+
+    result: MergeResult
+    class_names: list[str]
+    class_colors: list[tuple[int, int, int]]
+    ismanual: np.ndarray
+
+
+def merge_seg_data(labels, prediction, mode: str, *, min_size: int = MIN_SIZE,
+                   min_fraction: float = MIN_FRACTION) -> MergedLabels:
+    """Merge a prediction file's contents into a label file's (both ``cellpose_io.SegData``:
+    ``masks``, ``classes``, ``class_names``, ``class_colors``, ``ismanual``).
+
+    Classes are matched by name (:func:`~guv_app.services.annotation.class_table.
+    merge_classes`); ids of the labels stay. Raises ValueError as :func:`merge_prediction`.
+    """
+    from guv_app.services.annotation.class_table import merge_classes
+
+    names, colors, pcls = merge_classes(
+        list(labels.class_names), list(labels.class_colors), list(prediction.class_names),
+        list(prediction.class_colors), prediction.classes)
+    if mode == "replace":
+        names, colors = list(prediction.class_names), list(prediction.class_colors)
+        pcls = prediction.classes
+    result = merge_prediction(labels.masks, prediction.masks, mode,
+                              label_classes=labels.classes, pred_classes=pcls,
+                              min_size=min_size, min_fraction=min_fraction)
+    top = int(result.masks.max()) if result.masks.size else 0
+    ismanual = np.zeros(top, bool)
+    if mode != "replace" and labels.ismanual is not None:
+        kept = np.asarray(labels.ismanual, bool)[:top]
+        ismanual[: len(kept)] = kept
+    return MergedLabels(result, names, [tuple(int(v) for v in c[:3]) for c in colors],
+                        ismanual)
