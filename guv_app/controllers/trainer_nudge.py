@@ -59,6 +59,11 @@ class SelectionNudge(QtCore.QObject):
         canvas = trainer.canvas
         for widget in (canvas, canvas.viewport()):
             widget.installEventFilter(self)
+        trainer.doc.events.connect(self._on_doc_event)
+
+    def _on_doc_event(self, ev) -> None:
+        if ev.kind == "reset":  # another image or plane: a held key starts afresh
+            self._hold = None
 
     def _direction(self, ev: QtGui.QKeyEvent) -> tuple[int, int] | None:
         d = _DIRECTIONS.get(int(ev.key()))
