@@ -180,15 +180,19 @@ def _largest_pieces(pred: np.ndarray, cand: np.ndarray, pred_area: np.ndarray,
     keep = np.zeros(pred.shape, bool)
     if not cand.any():
         return keep
-    node = np.full(pred.shape, -1, np.int64)
-    flat = np.flatnonzero(cand)
-    node.ravel()[flat] = np.arange(len(flat))
+    h, w = pred.shape
+    flat = np.flatnonzero(cand)  # the graph's nodes: candidate pixels, in raster order
     src, dst = [], []
-    for a, b in (((slice(None), slice(None, -1)), (slice(None), slice(1, None))),
-                 ((slice(None, -1), slice(None)), (slice(1, None), slice(None)))):
+    # 4-neighbours with the same predicted id; node numbers by binary search in ``flat``
+    # (no image-sized table of node numbers: 8 bytes per pixel on an 8k x 8k image)
+    for a, b, step, width in (
+            ((slice(None), slice(None, -1)), (slice(None), slice(1, None)), 1, w - 1),
+            ((slice(None, -1), slice(None)), (slice(1, None), slice(None)), w, w)):
         link = cand[a] & cand[b] & (pred[a] == pred[b])
-        src.append(node[a][link])
-        dst.append(node[b][link])
+        idx = np.flatnonzero(link)
+        p = (idx // width) * w + idx % width  # flat index in the image of the first pixel
+        src.append(np.searchsorted(flat, p))
+        dst.append(np.searchsorted(flat, p + step))
     src, dst = np.concatenate(src), np.concatenate(dst)
     graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)),
                        shape=(len(flat), len(flat)))
