@@ -92,11 +92,11 @@ def test_pieces_joined_only_through_another_object_stay_apart():
     hand = np.zeros((30, 40), np.uint32)
     hand[5:15, 15:20] = 1  # cuts predicted object 1 in a left and a right piece
     pred = np.zeros_like(hand)
-    pred[5:15, 5:30] = 1
-    pred[5:15, 14] = 1
-    pred[15:20, 5:30] = 2  # touches both pieces of 1 from below
+    pred[5:15, 5:32] = 1  # left piece 10 x 10 px, right piece 10 x 12 px
+    pred[15:20, 5:32] = 2  # touches both pieces of 1 from below
     r = merge_prediction(hand, pred, "fill", first_id=2, min_size=1, min_fraction=0.0)
     one = r.masks == r.added[r.source.tolist().index(1)]
-    assert one[5:15, 20:30].all() and not one[:, :15].any()  # the right piece (larger) only
+    assert np.array_equal(one[5:15, 20:32], np.ones((10, 12), bool))  # the larger piece,
+    assert one.sum() == 120  # and only it
     two = r.masks == r.added[r.source.tolist().index(2)]
     assert np.array_equal(two, pred == 2)  # untouched: whole
