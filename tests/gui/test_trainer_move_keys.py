@@ -117,3 +117,14 @@ def test_move_refused_at_the_image_border_and_held_key_is_one_step(trainer, qtbo
     assert np.array_equal(doc.masks, last)
     undo(trainer)  # the whole held key: one step
     assert np.array_equal(doc.masks == a, own)
+
+
+def test_help_names_the_arrow_keys(trainer, qtbot):
+    key(trainer.canvas, Qt.Key.Key_F1)
+    dlg = trainer.menus.dialog
+    qtbot.waitUntil(dlg.isVisible)
+    table = dlg.findChild(QtWidgets.QTableWidget, "shortcut_table")
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    arrows = next(v for k, v in rows.items() if k.startswith("Arrow keys"))
+    assert "Move the selected objects by 1 / 10 px" in arrows
+    dlg.close()
