@@ -128,3 +128,35 @@ def test_help_names_the_arrow_keys(trainer, qtbot):
     arrows = next(v for k, v in rows.items() if k.startswith("Arrow keys"))
     assert "Move the selected objects by 1 / 10 px" in arrows
     dlg.close()
+
+
+def test_move_acts_on_the_current_plane_only(qtbot, wait_exposed, tmp_path):
+    import tifffile
+    from trainer_helpers import open_trainer
+
+    ramp = np.add.outer(np.arange(64), np.arange(64)).astype(np.uint8) // 4
+    movie = tmp_path / "movie.tif"
+    tifffile.imwrite(movie, np.stack([ramp, ramp + 10]), imagej=True, metadata={"axes": "ZYX"})
+    ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
+    try:
+        square = [(10.0, 10.0), (30.0, 10.0), (30.0, 30.0), (10.0, 30.0)]
+        trace(ctl.canvas, square)  # z = 0
+        z0 = ctl.doc.masks.copy()
+        ctl.canvas.setFocus()
+        key(ctl.canvas, Qt.Key.Key_PageUp)  # z = 1
+        assert ctl.files.z == 1 and not ctl.doc.masks.any()
+        trace(ctl.canvas, square)
+        z1 = ctl.doc.masks.copy()
+        key(ctl.canvas, Qt.Key.Key_S)
+        click(ctl.canvas, 20.0, 20.0)
+        ctl.canvas.setFocus()
+        key(ctl.canvas, Qt.Key.Key_Down, SHIFT)
+        assert np.array_equal(ctl.doc.masks, shifted(z1, 10, 0))
+        key(ctl.canvas, Qt.Key.Key_PageDown)  # z = 0: untouched
+        assert ctl.files.z == 0 and np.array_equal(ctl.doc.masks, z0)
+        key(ctl.canvas, Qt.Key.Key_PageUp)
+        assert np.array_equal(ctl.doc.masks, shifted(z1, 10, 0))  # kept with its plane
+    finally:
+        ctl.doc.mark_saved()
+        ctl.window.close()
+        ctl.files.autosaver.shutdown()
