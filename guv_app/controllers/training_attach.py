@@ -230,7 +230,8 @@ class TrainingHookup(QtCore.QObject):
         if mode == "replace":
             self._clear(f"Accepted {r.n_objects} object(s) (Ctrl+Z undoes)")
         else:
-            self._clear(f"Prediction: {result.summary()} (Ctrl+Z undoes)")
+            undo = " (Ctrl+Z undoes)" if result.n_added else ""
+            self._clear(f"Prediction: {result.summary()}{undo}")
         return True
 
     def discard_prediction(self) -> None:

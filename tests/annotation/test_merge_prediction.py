@@ -100,3 +100,16 @@ def test_pieces_joined_only_through_another_object_stay_apart():
     assert one.sum() == 120  # and only it
     two = r.masks == r.added[r.source.tolist().index(2)]
     assert np.array_equal(two, pred == 2)  # untouched: whole
+
+
+def test_nothing_to_add_changes_nothing():
+    hand = np.zeros((20, 20), np.uint32)
+    hand[2:18, 2:18] = 1
+    pred = np.zeros_like(hand)
+    pred[4:10, 4:10] = 1  # inside the hand-drawn object
+    doc = LabelDocument(hand)
+    for mode in ("add", "fill"):
+        r = merge_into_document(doc, pred, np.array([0, 1]),
+                                ClassTable.from_lists(["background", "new class"]), mode=mode)
+        assert r.n_added == 0 and r.n_dropped == 1
+        assert not doc.can_undo and len(doc.class_table) == 1 and np.array_equal(doc.masks, hand)

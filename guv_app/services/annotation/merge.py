@@ -239,7 +239,7 @@ def merge_into_document(
     result = merge_prediction(doc.masks, masks, mode, label_classes=doc.class_lookup,
                               pred_classes=classes, first_id=doc.new_object_id(),
                               min_size=min_size, min_fraction=min_fraction)
-    if not result.n_added and class_table is None:
+    if not result.n_added:  # nothing to add: not even the prediction's classes
         return result
     changed = result.masks != doc.masks
     with doc.group(f"{name} ({mode})"):
