@@ -113,3 +113,16 @@ def test_nothing_to_add_changes_nothing():
                                 ClassTable.from_lists(["background", "new class"]), mode=mode)
         assert r.n_added == 0 and r.n_dropped == 1
         assert not doc.can_undo and len(doc.class_table) == 1 and np.array_equal(doc.masks, hand)
+
+
+def test_huge_sparse_predicted_ids_are_merged_without_huge_tables():
+    hand = np.zeros((30, 30), np.uint32)
+    hand[0:10, 0:10] = 1
+    pred = np.zeros_like(hand)
+    pred[20:28, 20:28] = 2**31 + 7  # a QuPath-style id
+    pred[5:15, 5:15] = 2**30  # overlaps the hand-drawn object
+    for mode in ("add", "fill"):
+        r = merge_prediction(hand, pred, mode, first_id=2)
+        (new,) = np.unique(r.masks[pred == 2**31 + 7])
+        assert np.array_equal(r.masks == new, pred == 2**31 + 7)
+        assert len(r.classes) == int(r.masks.max()) + 1 <= 4  # tables the size of the objects

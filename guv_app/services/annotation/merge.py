@@ -48,7 +48,8 @@ class MergeResult:
 
     ``masks``: (H, W) uint32 label image after the merge. ``classes``: int32 class per id
     of ``masks`` (``classes[0] == 0``). ``added``: int64 ids (in ``masks``) of the objects
-    taken from the prediction, ascending; ``source``: the predicted id of each. Counts are
+    taken from the prediction, ascending; ``source``: the predicted id of each (ids of
+    2**24 and more are first renumbered 1..N in order, ``renumber_sparse_ids``). Counts are
     of predicted objects: ``n_predicted`` in all, ``n_added``, ``n_clipped`` (added but cut
     to the free pixels, ``fill``), ``n_dropped`` (not added: overlapping in ``add``, fully
     covered or left too small in ``fill``).
@@ -107,11 +108,15 @@ def merge_prediction(
     ``min_fraction`` apply to objects clipped in ``fill`` mode (see the module docstring).
     Raises ValueError for an unknown mode or images of different shapes.
     """
+    from cellpose_io.label_classes import renumber_sparse_ids
+
     check_mode(mode)
     labels, prediction = np.asarray(labels), np.asarray(prediction)
     if labels.shape != prediction.shape or labels.ndim != 2:
         raise ValueError(f"prediction of shape {prediction.shape} does not fit labels of "
                          f"shape {labels.shape}")
+    # tables here are indexed by id: huge sparse ids (a file from elsewhere) become 1..N
+    prediction, pred_classes, _ = renumber_sparse_ids(prediction, pred_classes)
     pred = prediction.astype(np.uint32, copy=False)
     n = int(pred.max()) + 1 if pred.size else 1
     pred_area = np.bincount(pred.ravel(), minlength=n)
@@ -283,16 +288,18 @@ def merge_seg_data(labels, prediction, mode: str, *, min_size: int = MIN_SIZE,
     Classes are matched by name (:func:`~guv_app.services.annotation.class_table.
     merge_classes`); ids of the labels stay. Raises ValueError as :func:`merge_prediction`.
     """
+    from cellpose_io.label_classes import renumber_sparse_ids
     from guv_app.services.annotation.class_table import merge_classes
 
+    lmasks, lclasses, _ = renumber_sparse_ids(labels.masks, labels.classes)  # as save_seg
     names, colors, pcls = merge_classes(
         list(labels.class_names), list(labels.class_colors), list(prediction.class_names),
         list(prediction.class_colors), prediction.classes)
     if mode == "replace":
         names, colors = list(prediction.class_names), list(prediction.class_colors)
         pcls = prediction.classes
-    result = merge_prediction(labels.masks, prediction.masks, mode,
-                              label_classes=labels.classes, pred_classes=pcls,
+    result = merge_prediction(lmasks, prediction.masks, mode,
+                              label_classes=lclasses, pred_classes=pcls,
                               min_size=min_size, min_fraction=min_fraction)
     top = int(result.masks.max()) if result.masks.size else 0
     ismanual = np.zeros(top, bool)
