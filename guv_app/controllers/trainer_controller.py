@@ -19,6 +19,7 @@ from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
 from guv_app.controllers.trainer_links import TrainerLinks
 from guv_app.controllers.trainer_menus import TrainerMenus
+from guv_app.controllers.trainer_nudge import SelectionNudge
 from guv_app.controllers.trainer_regions import TrainingRegions
 from guv_app.services.annotation import (
     LabelDocument,
@@ -78,6 +79,7 @@ class TrainerController(QtCore.QObject):
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
         self.channels = ChannelLabelSets(self)  # label sets per channel (issue 14)
         self.links = TrainerLinks(self)  # links across channels (issue 14), after channel sets
+        self.nudge = SelectionNudge(self)  # arrow keys move the selected objects
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)

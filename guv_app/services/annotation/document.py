@@ -74,7 +74,9 @@ class LabelDocument:
         from cellpose_io.label_classes import renumber_sparse_ids
 
         masks, classes, _renumbered = renumber_sparse_ids(masks, classes)
-        self._masks = np.ascontiguousarray(masks, dtype=np.uint32)
+        # a copy: edits write in place, and the caller's array (a file's, a prediction's)
+        # must not change with them
+        self._masks = np.array(masks, dtype=np.uint32, order="C")
         self._table = class_table.copy() if class_table is not None else ClassTable()
         n = int(self._masks.max()) + 1 if self._masks.size else 1
         self._areas = np.bincount(self._masks.ravel(), minlength=n).astype(np.int64)
