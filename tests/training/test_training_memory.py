@@ -126,3 +126,23 @@ def test_cli_flag_reaches_the_trainer(seg_folder, caplog):
     assert "activation checkpointing of blocks 1..1" in caplog.text
     meta = json.loads((registry.model_dir("ckpt") / registry.META_FILE).read_text())
     assert meta["training"]["config"]["activation_checkpointing"] is True
+
+
+def test_base_network_gets_its_class_head_in_place():
+    """Training a 2-class model from a flows-only base: the loaded base is re-headed, not
+    copied into a second network; the head is fresh and repeatable, the encoder the base's."""
+    from guv_app.services.engine.loading import load_model
+    from guv_app.services.training.runner import prepare_network
+
+    net, meta = prepare_network("tiny", 2)
+    again, _ = prepare_network("tiny", 2)
+    base = load_model("tiny", cache=False).net
+    assert meta.n_classes == 0 and net.n_classes == 2 and net.n_cls == 3
+    for k, v in base.state_dict().items():
+        assert torch.equal(v, net.state_dict()[k]), k
+    assert torch.equal(net.class_out.weight, again.class_out.weight)
+    assert net.class_out.weight.abs().sum() > 0
+    with torch.no_grad():
+        assert net(torch.zeros(1, 3, 256, 256))[0].shape == (1, 6, 256, 256)
+    net.set_class_head(0)
+    assert not hasattr(net, "class_out") and list(net.state_dict()) == list(base.state_dict())
