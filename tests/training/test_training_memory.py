@@ -9,11 +9,13 @@ import pytest
 import torch
 from tr_helpers import fresh_net
 
+from guv_app.services.engine.attention import FastAttention
 from guv_app.services.training import adapt
 from guv_app.services.training.losses import compute_loss
 from guv_app.services.training.memory import (
     CheckpointedBlock,
     FrozenPrefixBlock,
+    LowMemoryAttention,
     frozen_prefix,
     memory_saving,
 )
@@ -54,6 +56,8 @@ def test_same_loss_and_gradients_as_the_plain_forward(mode, checkpointing):
     with memory_saving(net, checkpointing) as plan:
         loss, grads = _step(net, batch)
         kinds = [type(b) for b in net.encoder.blocks]
+        attention = [type(b.attn) for b in net.encoder.blocks]
+    assert attention == [FastAttention, FastAttention if mode == "head" else LowMemoryAttention]
     assert plan.prefix == (2 if mode == "head" else 1)  # tiny: 2 blocks, the last one trains
     assert kinds[0] is FrozenPrefixBlock
     assert (kinds[1] is CheckpointedBlock) == (checkpointing and mode != "head")
@@ -64,6 +68,39 @@ def test_same_loss_and_gradients_as_the_plain_forward(mode, checkpointing):
     if mode != "head":  # the trained block did get gradients
         assert any(n.startswith("encoder.blocks.1.") and g.abs().sum() > 0
                    for n, g in grads.items())
+
+
+def test_low_memory_attention_is_the_same_attention():
+    """Bias folded into q and k: same outputs and gradients as the masked attention, for a
+    non-square token grid too; no N x N tensor is kept for backward."""
+    torch.manual_seed(0)
+    fast = FastAttention(dim=64, num_heads=4, qkv_bias=True, use_rel_pos=True,
+                         input_size=(12, 20))
+    torch.nn.init.normal_(fast.rel_pos_h, std=0.5)
+    torch.nn.init.normal_(fast.rel_pos_w, std=0.5)
+    x = torch.randn(2, 12, 20, 64)
+    grads = []
+    for cls in (FastAttention, LowMemoryAttention):
+        fast.__class__ = cls
+        fast.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        biggest = [0]
+
+        def pack(t, biggest=biggest):
+            biggest[0] = max(biggest[0], t.numel())
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = fast(xi)
+        (out * torch.linspace(-1, 1, 64)).sum().backward()
+        grads.append((out.detach(), xi.grad, fast.rel_pos_h.grad, fast.qkv.weight.grad,
+                      biggest[0]))
+    (o1, gx1, gh1, gw1, big1), (o2, gx2, gh2, gw2, big2) = grads
+    torch.testing.assert_close(o2, o1, rtol=1e-5, atol=1e-6)
+    for a, b in ((gx2, gx1), (gh2, gh1), (gw2, gw1)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
+    n = 12 * 20
+    assert big1 >= 2 * 4 * n * n > big2  # the masked path keeps (B, heads, N, N) tensors
 
 
 def _saved_bytes(net, batch) -> int:
