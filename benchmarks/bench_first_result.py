@@ -81,35 +81,57 @@ def _child(warm: int, n_images: int) -> dict:
             if self.t_end is None:
                 self.t_end = time.perf_counter()
 
-    def click_to_screen() -> tuple[float, int]:
+    result_at: list[float] = []
+
+    class ResultWatch(QtCore.QObject):
+        """Stamps the worker's result reaching the GUI thread: the first queued slot call
+        delivered there after the click (the prediction job reports no progress, so it is
+        the worker's ``finished``), seen before any slot runs."""
+
+        armed = False
+
+        def eventFilter(self, obj, ev):  # noqa: N802 (Qt naming)
+            if self.armed and ev.type() == QtCore.QEvent.Type.MetaCall and not result_at:
+                result_at.append(time.perf_counter())
+            return False
+
+    result_watch = ResultWatch()
+    app.installEventFilter(result_watch)
+
+    def click_to_screen() -> tuple[float, float, int]:
+        """(click -> masks painted, result in the GUI thread -> painted, model loads)."""
         from guv_app.services.engine.loading import load_count
 
         watch = PaintWatch()
         viewport.installEventFilter(watch)
         loads = load_count() if "guv_app.services.engine.loading" in sys.modules else 0
+        result_at.clear()
         t0 = time.perf_counter()
         QTest.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+        result_watch.armed = True
         _wait(app, lambda: watch.t_end is not None)
+        result_watch.armed = False
         viewport.removeEventFilter(watch)
-        seconds = watch.t_end - t0
+        seconds, gui_part = watch.t_end - t0, watch.t_end - result_at[0]
         n_loads = load_count() - loads
         assert hook.prediction is not None and hook.prediction.n_objects > 0
         hook.discard_prediction()
         app.processEvents()
-        return seconds, n_loads
+        return seconds, gui_part, n_loads
 
     torch_before = "torch" in sys.modules
-    cold, cold_loads = click_to_screen()
+    cold, _, cold_loads = click_to_screen()
     import numpy as np
 
     from guv_app.services.engine.inference import segment
     from guv_app.services.engine.loading import describe_model, load_count
 
     image = np.array(ctl.planes, copy=True)
-    gui, engine, warm_loads = [], [], 0
+    gui, drawing, engine, warm_loads = [], [], [], 0
     for _ in range(warm):
-        seconds, n = click_to_screen()
+        seconds, gui_part, n = click_to_screen()
         gui.append(seconds)
+        drawing.append(gui_part)
         warm_loads += n
         t0 = time.perf_counter()
         segment(image, model)
@@ -121,6 +143,7 @@ def _child(warm: int, n_images: int) -> dict:
     return {"model": model, "backbone": describe_model(model).backbone,
             "image": list(image.shape), "open_s": t_open, "torch_before_run": torch_before,
             "cold_s": cold, "cold_loads": cold_loads, "warm_s": gui, "engine_s": engine,
+            "drawing_s": drawing,
             "warm_loads": warm_loads, "analyzer": analyzer, "loads_total": load_count()}
 
 
@@ -198,6 +221,9 @@ def main() -> int:
           f"max {max(warm):.3f}; model loads in warm runs: {sum(r['warm_loads'] for r in runs)})")
     print(f"{'engine segment() alone (baseline)':34s} median {med_engine:6.3f} s  -> GUI adds "
           f"{med_warm - med_engine:+.3f} s = {med_warm / med_engine:.2f}x the engine")
+    drawing = [s for r in runs for s in r["drawing_s"]]
+    print(f"{'  of which result -> drawn (GUI)':34s} median {statistics.median(drawing):6.3f} s"
+          "  (GUI thread: preview layer built, view painted)")
     a = [r["analyzer"] for r in runs]
     print(f"{'Analyzer: Run folder':34s} {first['analyzer']['images']} images, median "
           f"{statistics.median(x['seconds'] for x in a):.2f} s, "
