@@ -5,15 +5,17 @@ per batch run).
 Each repeat is a fresh process that starts the Trainer on the sample as
 ``multicellpose-gui --sample`` does, waits for the image, then clicks the toolbar's "Run"
 button (a real mouse click) and waits until the prediction layer has been painted in the
-view (not only until the worker finished). The first click is "cold" (torch, cellpose and
-the model are loaded then); the next ones are "warm" (model cached). Between warm clicks the
+view (not only until the worker finished). The first click, ``--think`` seconds after the
+image appeared, is "cold": the model is built then (torch and cellpose are imported by then
+in the background, ``controllers.engine_warmup``; with ``--think 0`` at the click). The
+next ones are "warm" (model cached). Between warm clicks the
 same image is segmented by the engine's ``segment`` directly in the main thread: the
 baseline, so ``GUI / engine`` says what the GUI adds (thread, signals, drawing) whatever the
 machine's load. Then an Analyzer on a folder of copies of the sample runs the whole folder
 with a cleared model cache and counts the model loads (must be 1).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_first_result.py [--repeats 3]
-        [--warm 5] [--images 6]
+        [--warm 5] [--images 6] [--think 2]
 
 The model is the Trainer's default: the packaged ``nuclei-starter`` (``tiny`` backbone).
 """
@@ -44,7 +46,7 @@ def _wait(app, done, timeout_s: float = 600.0) -> None:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
 
 
-def _child(warm: int, n_images: int) -> dict:
+def _child(warm: int, n_images: int, think_s: float) -> dict:
     from PyQt6 import QtCore, QtWidgets
     from PyQt6.QtTest import QTest
 
@@ -119,6 +121,9 @@ def _child(warm: int, n_images: int) -> dict:
         app.processEvents()
         return seconds, gui_part, n_loads
 
+    if think_s > 0:  # the user looks at the image before pressing Run
+        deadline = time.perf_counter() + think_s
+        _wait(app, lambda: time.perf_counter() >= deadline)
     torch_before = "torch" in sys.modules
     cold, _, cold_loads = click_to_screen()
     import numpy as np
@@ -183,10 +188,12 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="fresh processes (cold runs)")
     ap.add_argument("--warm", type=int, default=5, help="warm runs per process")
     ap.add_argument("--images", type=int, default=6, help="images in the Analyzer's batch")
+    ap.add_argument("--think", type=float, default=2.0,
+                    help="seconds between the image on screen and the first click (0: at once)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(_child(args.warm, args.images)), flush=True)
+        print("RESULT " + json.dumps(_child(args.warm, args.images, args.think)), flush=True)
         os._exit(0)  # skip Qt/torch teardown at exit (it can crash after the windows closed)
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -195,7 +202,8 @@ def main() -> int:
     for i in range(args.repeats):
         env["MULTICELLPOSE_HOME"] = tempfile.mkdtemp(prefix="mcp_bench_home_")
         out = subprocess.run([sys.executable, __file__, "--child", "--warm", str(args.warm),
-                              "--images", str(args.images)], env=env, capture_output=True,
+                              "--images", str(args.images), "--think", str(args.think)],
+                             env=env, capture_output=True,
                              text=True, check=False)
         line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if out.returncode or line is None:
@@ -215,7 +223,8 @@ def main() -> int:
           "warm run(s)")
     print(f"{'window + image shown':34s} median {statistics.median(r['open_s'] for r in runs):6.3f} s")
     print(f"{'Run -> masks drawn, cold':34s} median {statistics.median(cold):6.3f} s  "
-          f"(torch imported before the click: {first['torch_before_run']}; loads "
+          f"(clicked {args.think:g} s after the image; torch imported by then: "
+          f"{first['torch_before_run']}; loads "
           f"{[r['cold_loads'] for r in runs]})")
     print(f"{'Run -> masks drawn, warm':34s} median {med_warm:6.3f} s  (min {min(warm):.3f}, "
           f"max {max(warm):.3f}; model loads in warm runs: {sum(r['warm_loads'] for r in runs)})")
