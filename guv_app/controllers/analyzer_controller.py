@@ -402,8 +402,11 @@ class AnalyzerController(QtCore.QObject):
 
 def open_analyzer(path: str | os.PathLike | None = None) -> AnalyzerController:
     """Create, show and return an Analyzer (optionally on a folder); home-window factory."""
+    from guv_app.controllers.engine_warmup import warm_up_engine_later
+
     ctl = AnalyzerController()
     ctl.show()
+    warm_up_engine_later()  # torch + cellpose imported before the first Run
     if path is not None:
         ctl.open_folder(path)
     return ctl

@@ -423,6 +423,8 @@ class TrainingController(QtCore.QObject):
 
     def _on_finished(self, outcome) -> None:
         d = self.dialog
+        if outcome.result is not None:  # saved (or checkpointed): do not keep the trained
+            outcome.result.net = None  # network alive (1.2 GB for vit_l) beside the one Run loads
         self.last_outcome = outcome
         d.set_running(False)
         self._curve_of = outcome.model_name
