@@ -16,7 +16,9 @@ and the others go on; a plugin that fails on a plane is reported and the other p
 columns are still written. The planes run through the one batch runner
 (``services.batch.run_batch``) with :func:`measure_plane` as the work function, so
 progress, cancel (between planes; files are then written for the planes done so far) and
-an optional ``executor`` behave as in ``predict``.
+an optional ``executor`` behave as in ``predict``. Each plane's rows are rendered as CSV
+text by the work function itself (``measurement.csv_parts``: on Dask workers, in
+parallel), so writing the files here only joins texts.
 """
 
 from __future__ import annotations
@@ -177,7 +179,8 @@ def run_planes(
     executor: Executor | None = None,
     plugin_timeout: float | None | str = "default",
     rows_only: bool = False,
-) -> tuple[list[str], list[PlaneStatus], list[tuple[PlaneStatus, ImageMeasurement]], bool]:
+) -> tuple[list[str], list[PlaneStatus],
+           list[tuple[PlaneStatus, ImageMeasurement | PlaneRows]], bool]:
     """Measure ``items``; (plugin names, statuses of the planes reached, (status,
     measurement) of the planes done, cancelled). Cancelled planes are left out.
     ``rows_only``: the measurements are :class:`PlaneRows` (CSV rows, for
