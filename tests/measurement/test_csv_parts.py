@@ -35,7 +35,8 @@ def _table(image: str, n: int, extra: dict | None = None) -> dict:
 def test_join_equals_one_csv_text_over_planes_with_different_columns():
     a = _table("a.png", 4)
     b = _table("b.png", 3, {"note": np.array(["line\nbreak", "-1", "x,y"], dtype=object),
-                            "flag": np.array([True, False, True])})
+                            "flag": np.array([True, False, True]),
+                            "two\nlines": np.arange(3.0)})  # a guest plugin's column name
     c = _table("c.png", 2)
     del c["area"]  # a plugin that failed on this plane: its cells stay empty
     empty = _table("d.png", 0)
@@ -50,6 +51,7 @@ def test_join_equals_one_csv_text_over_planes_with_different_columns():
     assert rows[0]["note"] == "" and rows[7]["area"] == "" and rows[4]["flag"] == "1"
     assert rows[0]["class_name"] == "'=SUM(A1)" and rows[1]["class_name"] == 'cell "a", b'
     assert rows[0]["mean"] == "nan" and float(rows[1]["mean"]) == a["mean"][1]
+    assert rows[5]["two\nlines"] == "1.0" and rows[0]["two\nlines"] == ""
 
 
 def test_no_parts_writes_the_given_header():

@@ -17,10 +17,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cellpose_io.csv_cells import spreadsheet_safe
 from guv_app.plugins.base import Table
 from guv_app.services.measurement.runner import ImageMeasurement
-from guv_app.services.measurement.tables import csv_text, merge_plugins, plane_summary
+from guv_app.services.measurement.tables import (
+    csv_header,
+    csv_rows,
+    merge_plugins,
+    plane_summary,
+)
 
 
 @dataclass
@@ -51,8 +55,7 @@ class PlaneRows:
 def render_part(table: Table) -> CsvPart:
     """``table``'s rows as CSV text under its own column order."""
     columns = tuple(table)
-    text = csv_text([table], columns)
-    return CsvPart(columns, text[text.index("\n") + 1:])
+    return CsvPart(columns, csv_rows([table], columns))
 
 
 def render_plane(measurement: ImageMeasurement | PlaneRows,
@@ -92,8 +95,6 @@ def join_parts(parts: Sequence[CsvPart], empty_columns: Sequence[str] = ()) -> s
     then every part's rows in order -- the bytes ``tables.csv_text`` writes for the
     tables the parts were rendered from."""
     columns = column_union(parts) or list(empty_columns)
-    head = io.StringIO()
-    csv.writer(head, lineterminator="\n").writerow([spreadsheet_safe(c) for c in columns])
     key = tuple(columns)
-    return head.getvalue() + "".join(
+    return csv_header(columns) + "".join(
         part.text if part.columns == key else _relaid(part, columns) for part in parts)

@@ -63,17 +63,29 @@ def _cells(values: np.ndarray) -> list[str]:
             for v in array.tolist()]
 
 
-def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
-    """The rows of ``tables`` one after the other under one header (union of columns)."""
-    columns = list(columns) if columns is not None else column_order(tables)
+def csv_header(columns: Sequence[str]) -> str:
+    """The header line of a table with ``columns`` (names spreadsheet-safe)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([spreadsheet_safe(c) for c in columns])
+    return out.getvalue()
+
+
+def csv_rows(tables: Sequence[Table], columns: Sequence[str]) -> str:
+    """The rows of ``tables`` under ``columns``, no header (cells of a column a table does
+    not have are left empty)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([spreadsheet_safe(c) for c in columns])
     for table in tables:
         n = len(next(iter(table.values()))) if table else 0
         cells = [_cells(table[c]) if c in table else [""] * n for c in columns]
         writer.writerows(zip(*cells, strict=True))
     return out.getvalue()
+
+
+def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
+    """The rows of ``tables`` one after the other under one header (union of columns)."""
+    columns = list(columns) if columns is not None else column_order(tables)
+    return csv_header(columns) + csv_rows(tables, columns)
 
 
 def write_csv(path: str | Path, tables: Sequence[Table], columns: Sequence[str] | None = None) -> Path:
