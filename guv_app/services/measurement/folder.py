@@ -18,7 +18,9 @@ and the others go on; a plugin that fails on a plane is reported and the other p
 columns are still written. The planes run through the one batch runner
 (``services.batch.run_batch``) with :func:`measure_plane` as the work function, so
 progress, cancel (between planes; files are then written for the planes done so far) and
-an optional ``executor`` behave as in ``predict``.
+an optional ``executor`` behave as in ``predict``. Each plane's rows are rendered as CSV
+text by the work function itself (``measurement.csv_parts``: on Dask workers, in
+parallel), so writing the files here only joins texts.
 """
 
 from __future__ import annotations
@@ -31,11 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from guv_app.plugins.base import MeasurementPlugin
 from guv_app.services.batch import ItemFailed, ItemSkipped, Outcome, PlaneStatus, run_batch
 from guv_app.services.batch.planes import read_plane
+from guv_app.services.measurement.csv_parts import PlaneRows, join_parts, render_plane
 from guv_app.services.measurement.labels import PlaneItem, find_items
 from guv_app.services.measurement.linked import measure_label_sets, per_link_table
 from guv_app.services.measurement.runner import (
@@ -43,13 +44,12 @@ from guv_app.services.measurement.runner import (
     ImageMeasurement,
     resolve_plugins,
 )
-from guv_app.services.measurement.tables import merge_plugins, summary_row, write_csv
+from guv_app.services.measurement.tables import summary_row, write_csv
 from guv_app.services.measurement.units import unit_kinds, with_plane_and_units
 from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
 
-_EMPTY = {column: np.zeros(0) for column in KEY_COLUMNS}  # header only, when nothing measured
 ImageStatus = PlaneStatus  # the one status record (kept under its old name for callers)
 
 
@@ -111,6 +111,13 @@ def measure_plane(task: MeasureTask) -> ImageMeasurement:
     return measured
 
 
+def measure_plane_rows(task: MeasureTask) -> PlaneRows:
+    """:func:`measure_plane` with its tables already rendered as CSV rows: the work
+    function of runs that only write files (the CLI), so the text is made where the plane
+    was measured (in parallel on Dask workers) and only text travels back."""
+    return render_plane(measure_plane(task), [plugin.name for plugin, _ in task.plugins])
+
+
 @dataclass
 class FolderResult:
     """Outcome of a run: per-plane status, files written, and whether it was cancelled."""
@@ -152,7 +159,7 @@ def output_paths(out: str | Path, plugin_names: Sequence[str]) -> dict[str, Path
 
 def _status(outcome: Outcome[MeasureTask]) -> PlaneStatus:
     plane = outcome.task.item.plane
-    measured: ImageMeasurement | None = outcome.result
+    measured: ImageMeasurement | PlaneRows | None = outcome.result
     labels = outcome.task.item.labels
     return PlaneStatus(
         str(plane.image), outcome.status, outcome.reason, plane.series, plane.t, plane.z,
@@ -172,14 +179,19 @@ def run_planes(
     cancel: threading.Event | CancelCheck | None = None,
     executor: Executor | None = None,
     plugin_timeout: float | None | str = "default",
-) -> tuple[list[str], list[PlaneStatus], list[tuple[PlaneStatus, ImageMeasurement]], bool]:
+    rows_only: bool = False,
+) -> tuple[list[str], list[PlaneStatus],
+           list[tuple[PlaneStatus, ImageMeasurement | PlaneRows]], bool]:
     """Measure ``items``; (plugin names, statuses of the planes reached, (status,
-    measurement) of the planes done, cancelled). Cancelled planes are left out."""
+    measurement) of the planes done, cancelled). Cancelled planes are left out.
+    ``rows_only``: the measurements are :class:`PlaneRows` (CSV rows, for
+    :func:`write_outputs`) instead of tables."""
     resolved = resolve_plugins(plugins, params)  # bad names/params fail before any work
     names = [plugin.name for plugin, _ in resolved]
     kinds = unit_kinds(resolved)
     tasks = [MeasureTask(item, resolved, pixel_size, kinds, plugin_timeout) for item in items]
-    report = run_batch(tasks, measure_plane, name=lambda t: t.item.plane.label,
+    work = measure_plane_rows if rows_only else measure_plane
+    report = run_batch(tasks, work, name=lambda t: t.item.plane.label,
                        executor=executor, progress=progress, cancel=cancel)
     statuses, done = [], []
     for outcome in report.outcomes:
@@ -213,7 +225,7 @@ def measure_items(
     """
     names, statuses, done, cancelled = run_planes(
         items, plugins, params, pixel_size=pixel_size, progress=progress, cancel=cancel,
-        executor=executor, plugin_timeout=plugin_timeout)
+        executor=executor, plugin_timeout=plugin_timeout, rows_only=True)
     outputs = write_outputs(out, names, statuses, done)
     return FolderResult(statuses, outputs, cancelled)
 
@@ -222,20 +234,29 @@ def write_outputs(
     out: str | Path,
     names: Sequence[str],
     statuses: Sequence[PlaneStatus],
-    done: Sequence[tuple[PlaneStatus, ImageMeasurement]],
+    done: Sequence[tuple[PlaneStatus, ImageMeasurement | PlaneRows]],
 ) -> dict[str, Path]:
-    """Write merged, per-plugin and summary CSVs (each atomically)."""
+    """Write merged, per-plugin and summary CSVs (each atomically); a measurement given as
+    tables is rendered here, one given as :class:`PlaneRows` is only joined."""
+    from cellpose_io.atomic import atomic_write_text
+
     paths = output_paths(out, names)
-    merged = {id(status): merge_plugins(m, names) for status, m in done}
-    write_csv(paths["merged"], list(merged.values()) or [_EMPTY])
+    rendered = {id(status): render_plane(m, names) for status, m in done}
+    planes = list(rendered.values())
+    atomic_write_text(paths["merged"], join_parts([p.merged for p in planes], KEY_COLUMNS))
     for name in names:
-        write_csv(paths[name], [m.tables[name] for _, m in done if name in m.tables] or [_EMPTY])
-    class_names = sorted({str(c) for table in merged.values() for c in table["class_name"]})
-    rows = [summary_row(Path(s.image).name, s.status, s.reason or "; ".join(
+        atomic_write_text(paths[name], join_parts(
+            [p.plugins[name] for p in planes if name in p.plugins], KEY_COLUMNS))
+    class_names = sorted({c for p in planes for c in p.class_counts})
+    rows = []
+    for s in statuses:
+        plane = rendered.get(id(s))
+        rows.append(summary_row(
+            Path(s.image).name, s.status, s.reason or "; ".join(
                 [f"{k}: {v}" for k, v in s.plugin_errors.items()]
                 + [f"{k}: warning: {v}" for k, v in s.plugin_warnings.items()]),
-                merged.get(id(s)), class_names, plane=(s.series, s.t, s.z))
-            for s in statuses]
+            None, class_names, plane=(s.series, s.t, s.z),
+            summary=(plane.class_counts, plane.summary) if plane is not None else None))
     write_csv(paths["summary"], rows)
     links = per_link_table(list(merged.values()))
     if links:  # labels with links across channels: one row per linked object
