@@ -13,6 +13,7 @@ an error rather than silently random weights.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -101,24 +102,33 @@ def read_state_dict(path: str | Path, *, mmap: bool = True) -> dict[str, torch.T
     return state
 
 
-def load_state_into(net: torch.nn.Module, state: dict, *, source: str = "weights") -> None:
-    """Load ``state`` into ``net``; only the class head may be missing, nothing unexpected.
-
-    A class head of a different size (e.g. a 2-class parent into a 3-class child) is
-    dropped and left fresh.
-    """
+def _fitting_state(net: torch.nn.Module, state: dict) -> tuple[dict, dict]:
+    """(``state`` without class-head tensors that do not fit ``net``, ``net``'s own state)."""
     own = net.state_dict()
     state = dict(state)
     for key in [k for k in state if k.startswith(_CLASS_PREFIXES)]:
         if key not in own or own[key].shape != state[key].shape:
             state.pop(key)
+    return state, own
+
+
+def load_state_into(net: torch.nn.Module, state: dict, *, source: str = "weights",
+                    assign: bool = False) -> None:
+    """Load ``state`` into ``net``; only the class head may be missing, nothing unexpected.
+
+    A class head of a different size (e.g. a 2-class parent into a 3-class child) is
+    dropped and left fresh. ``assign`` makes the network hold ``state``'s tensors instead
+    of copying them (``load_state_dict(assign=True)``: no second copy of the weights; the
+    way to fill a skeleton built on the meta device).
+    """
+    state, own = _fitting_state(net, state)
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if mismatched:
         raise ModelLoadError(
             f"{source}: weights do not fit the {getattr(net, 'arch', '?')} network "
             f"(shape mismatch in {', '.join(mismatched[:4])})"
         )
-    result = net.load_state_dict(state, strict=False)
+    result = net.load_state_dict(state, strict=False, assign=assign)
     missing = [k for k in result.missing_keys if not k.startswith(_CLASS_PREFIXES)]
     if missing or result.unexpected_keys:
         raise ModelLoadError(
@@ -187,13 +197,37 @@ def build_from_meta(
     adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`).
     """
     state = base_state(meta, folder, weights_path=weights_path, progress=progress)
-    net = build_network(meta.backbone, meta.n_classes)
-    if state is not None:
-        load_state_into(net, state, source=f"weights of model {meta.name!r}")
+    net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
+    del state  # the network holds the only reference to the weights now
     weights = meta.weights or {}
     if is_finetune(weights) and merged_path(folder, weights) is None:
         net = apply_finetune(net, folder, weights)
     return net.eval()
+
+
+def _network_holding(meta: ModelMeta, state: dict | None, *, source: str) -> torch.nn.Module:
+    """The network of ``meta`` holding ``state``'s tensors.
+
+    When ``state`` fills every tensor of the network, the network is built on the meta
+    device (no random initialisation: building vit_l that way took ~3 s of a CPU and 1.2 GB
+    that the weights then overwrote) and takes the state's tensors as they are
+    (``assign``: a memory-mapped file stays mapped, no second copy). Otherwise (a fresh
+    class head, or no state: the seeded ``tiny``) it is built for real and the state copied in.
+    """
+    if state is not None:
+        with torch.device("meta"):
+            skeleton = build_network(meta.backbone, meta.n_classes)
+        fitting, own = _fitting_state(skeleton, state)
+        if set(fitting) == set(own):
+            load_state_into(skeleton, fitting, source=source, assign=True)
+            if os.name == "nt":  # a mapped file cannot be replaced or deleted on Windows
+                for tensor in [*skeleton.parameters(), *skeleton.buffers()]:
+                    tensor.data = tensor.data.clone()
+            return skeleton.eval()
+    net = build_network(meta.backbone, meta.n_classes)
+    if state is not None:
+        load_state_into(net, state, source=source)
+    return net
 
 
 def describe_model(name_or_path: str | Path) -> ModelMeta:
@@ -238,6 +272,24 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """``"float32"``/``"bfloat16"`` (or a torch dtype) -> torch dtype; None: float32.
+
+    Raises ValueError for any other dtype (float16 is not offered: Cellpose-SAM's
+    activations overflow it)."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        if dtype in DTYPES.values():
+            return dtype
+    elif str(dtype) in DTYPES:
+        return DTYPES[str(dtype)]
+    raise ValueError(f"unknown dtype {dtype!r} (use {' or '.join(DTYPES)})")
+
+
 def _load_uncached(name_or_path, *, weights_path=None, progress=None) -> LoadedModel:
     meta, folder, ident = _resolve(name_or_path)
     net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress)
@@ -251,16 +303,21 @@ def load_model(
     cache: bool = True,
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
+    dtype: str | torch.dtype = "float32",
 ) -> LoadedModel:
     """Load a model (built-in, registry name, model folder or weights file) onto ``device``.
 
-    The network is float32 and in eval mode. ``weights_path`` points ``cpsam`` at a user's
-    weights file; ``progress`` reports a weights download. With ``cache`` the same
-    ``LoadedModel`` is returned for repeated calls until the model's files change.
+    The network is in eval mode with its weights in ``dtype`` (``"float32"``, the default,
+    for training and export; ``"bfloat16"`` halves the weights' memory and is what
+    inference uses by default, as upstream Cellpose's ``use_bfloat16=True``).
+    ``weights_path`` points ``cpsam`` at a user's weights file; ``progress`` reports a
+    weights download. With ``cache`` the same ``LoadedModel`` is returned for repeated
+    calls (per device and dtype) until the model's files change.
     """
     dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype)
     meta, _, ident = _resolve(name_or_path)
-    key = (ident, str(dev), str(weights_path or ""))
+    key = (ident, str(dev), str(weights_path or ""), str(torch_dtype))
     if cache:
         with _CACHE_LOCK:
             if key in _CACHE:
@@ -269,6 +326,8 @@ def load_model(
     loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress)
     with _CACHE_LOCK:
         _LOADS["count"] += 1
+    if torch_dtype != torch.float32:
+        loaded.net.dtype = torch_dtype  # upstream BaseModel's setter: casts the weights
     loaded.net = loaded.net.to(dev).eval()
     loaded.device = dev
     if cache:
@@ -276,8 +335,8 @@ def load_model(
             _CACHE[key] = loaded
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
-    log.info("loaded model %s (%s, %d classes) on %s", meta.name, meta.backbone,
-             meta.n_classes, dev)
+    log.info("loaded model %s (%s, %d classes) on %s in %s", meta.name, meta.backbone,
+             meta.n_classes, dev, str(torch_dtype).removeprefix("torch."))
     return loaded
 
 
