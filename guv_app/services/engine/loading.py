@@ -143,6 +143,7 @@ def base_state(
     *,
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
+    mmap: bool = True,
 ) -> dict | None:
     """The full state dict that goes into a freshly built network for ``meta`` (None for
     the seeded ``tiny``): the cpsam file, a model's weights file, a fine-tune's merged
@@ -156,17 +157,18 @@ def base_state(
     if kind == "seeded":
         return None
     if kind == "cpsam":
-        return read_state_dict(ensure_cpsam_weights(weights_path, progress=progress))
+        return read_state_dict(ensure_cpsam_weights(weights_path, progress=progress),
+                               mmap=mmap)
     if kind == "file":
-        return read_state_dict(weights["path"])
+        return read_state_dict(weights["path"], mmap=mmap)
     if folder is None:
         raise ModelLoadError(f"model {meta.name!r}: weights kind {kind!r} needs a model folder")
     if kind == "state_dict":
-        return read_state_dict(folder / weights.get("file", registry.WEIGHTS_FILE))
+        return read_state_dict(folder / weights.get("file", registry.WEIGHTS_FILE), mmap=mmap)
     if is_finetune(weights):
         merged = merged_path(folder, weights)
         if merged is not None:
-            return read_state_dict(merged)
+            return read_state_dict(merged, mmap=mmap)
         if not meta.parent:
             raise ModelLoadError(f"model {meta.name!r}: a fine-tune without a parent model")
         from guv_app.services.engine.lineage import check_parent
@@ -176,7 +178,7 @@ def base_state(
         if is_finetune(parent_meta.weights) and merged_path(parent_folder, parent_meta.weights) is None:
             # a fine-tune of a fine-tune: its weights only exist once it is built
             return _load_uncached(meta.parent, progress=progress).net.state_dict()
-        state = base_state(parent_meta, parent_folder, progress=progress)
+        state = base_state(parent_meta, parent_folder, progress=progress, mmap=mmap)
         if state is None:  # a seeded parent (tiny): its weights are its seeded build
             state = build_network(parent_meta.backbone, parent_meta.n_classes).state_dict()
         return state
@@ -189,19 +191,33 @@ def build_from_meta(
     *,
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.nn.Module:
-    """A CPU network for ``meta`` with its weights loaded (eval mode).
+    """A CPU network for ``meta`` with its weights loaded (eval mode), in ``dtype``.
 
     One straight path: weights located and read (:func:`base_state`; cpsam is found or
     downloaded before vit_l is built) -> network built -> weights loaded -> a fine-tune's
-    adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`).
+    adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`) -> cast.
+
+    Peak memory: a float32 file is memory-mapped and the network holds its tensors (one
+    copy); for another dtype the file is read into memory and cast tensor by tensor, each
+    float32 tensor freed once cast (at most the file's size, never file + network). A
+    fine-tune's adapter is merged in float32 first.
     """
-    state = base_state(meta, folder, weights_path=weights_path, progress=progress)
+    adapter = is_finetune(meta.weights or {}) and merged_path(folder, meta.weights) is None
+    cast_early = dtype != torch.float32 and not adapter
+    state = base_state(meta, folder, weights_path=weights_path, progress=progress,
+                       mmap=not cast_early)
+    if cast_early and state is not None:
+        for key in list(state):  # replacing each entry frees its float32 tensor at once
+            if state[key].is_floating_point():
+                state[key] = state[key].to(dtype)
     net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
     del state  # the network holds the only reference to the weights now
-    weights = meta.weights or {}
-    if is_finetune(weights) and merged_path(folder, weights) is None:
-        net = apply_finetune(net, folder, weights)
+    if adapter:
+        net = apply_finetune(net, folder, meta.weights)
+    if dtype != torch.float32:
+        net.dtype = dtype  # upstream BaseModel's setter: casts what is not cast yet
     return net.eval()
 
 
@@ -290,9 +306,11 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     raise ValueError(f"unknown dtype {dtype!r} (use {' or '.join(DTYPES)})")
 
 
-def _load_uncached(name_or_path, *, weights_path=None, progress=None) -> LoadedModel:
+def _load_uncached(name_or_path, *, weights_path=None, progress=None,
+                   dtype: torch.dtype = torch.float32) -> LoadedModel:
     meta, folder, ident = _resolve(name_or_path)
-    net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress)
+    net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress,
+                          dtype=dtype)
     return LoadedModel(net=net, meta=meta, device=torch.device("cpu"), source=ident)
 
 
@@ -323,11 +341,10 @@ def load_model(
             if key in _CACHE:
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
-    loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress)
+    loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress,
+                            dtype=torch_dtype)
     with _CACHE_LOCK:
         _LOADS["count"] += 1
-    if torch_dtype != torch.float32:
-        loaded.net.dtype = torch_dtype  # upstream BaseModel's setter: casts the weights
     loaded.net = loaded.net.to(dev).eval()
     loaded.device = dev
     if cache:
