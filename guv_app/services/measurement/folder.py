@@ -38,7 +38,7 @@ from guv_app.services.batch import ItemFailed, ItemSkipped, Outcome, PlaneStatus
 from guv_app.services.batch.planes import read_plane
 from guv_app.services.measurement.csv_parts import PlaneRows, join_parts, render_plane
 from guv_app.services.measurement.labels import PlaneItem, find_items
-from guv_app.services.measurement.linked import measure_label_sets, per_link_table
+from guv_app.services.measurement.linked import measure_label_sets
 from guv_app.services.measurement.runner import (
     KEY_COLUMNS,
     ImageMeasurement,
@@ -258,17 +258,16 @@ def write_outputs(
             None, class_names, plane=(s.series, s.t, s.z),
             summary=(plane.class_counts, plane.summary) if plane is not None else None))
     write_csv(paths["summary"], rows)
-    links = per_link_table(list(merged.values()))
+    links = [p.per_link for p in planes if p.per_link is not None]
     if links:  # labels with links across channels: one row per linked object
         paths["per_link"] = out_path_per_link(paths["merged"])
-        write_csv(paths["per_link"], [links])
+        atomic_write_text(paths["per_link"], join_parts(links))
     return paths
 
 
 def out_path_per_link(merged: Path) -> Path:
     """``results_per_link.csv`` beside ``results.csv``."""
     return merged.with_name(f"{merged.stem}_per_link{merged.suffix}")
-
 
 
 def measure_folder(
