@@ -1,23 +1,32 @@
-"""Training step time and peak RSS per mode, against full-graph LoRA measured in the same run.
+"""Training step time, crops/s and peak RSS per configuration, against a plain PyTorch step
+and upstream ``cellpose.train.train_seg`` measured in the same interleaved run.
 
-Modes (each in its own subprocess, so that peak RSS is its own):
+Configurations (each run in its own fresh subprocess, so that its peak RSS is its own; the
+configurations are run in turn, ``--rounds`` times, so that a change in machine load hits
+them all alike; the step time of a configuration is the median over its rounds):
 
-* ``lora-last-N``     -- our default: LoRA on the last N encoder blocks + head
-* ``unfreeze-last-N`` -- last N blocks fully trained + head
-* ``head-only``       -- readouts only
-* ``lora-all``        -- baseline, MultiCellPose-0.9-style: LoRA on every block, so gradients
-                         (and activations) go through the whole encoder
+* ``plain-last-N``    -- the floor: plain PyTorch on upstream's network (``cellpose.vit.CPSAM``
+                         for vit_l; upstream attention), the last N blocks + readout
+                         unfrozen, AdamW, upstream's loss (``train._loss_fn_seg``)
+* ``train_seg``       -- upstream ``cellpose.train.train_seg`` itself (whole network trained,
+                         its own batches and augmentation); its step is the time between two
+                         consecutive forward calls (a forward pre-hook stamps them)
+* ``lora-last-N``     -- our default as the trainer runs it: LoRA on the last N blocks +
+                         readouts, frozen prefix without autograd (``training.memory``)
+* ``lora-last-N-ckpt``-- the same with activation checkpointing (``--checkpointing``)
+* ``lora-last-N-graph``-- LoRA without the memory plan (how the step ran before)
+* ``unfreeze-last-N``, ``head-only``, ``lora-all`` -- the other modes (memory plan on)
 
 A step = forward + loss + backward + AdamW on a (batch, 3, bsize, bsize) batch in training
-mode, fp32 on CPU, exactly the trainer's loss. Random weights (no downloads).
+mode, fp32 on CPU. Random weights (no downloads); our side has a 2-class head.
 
 Usage::
 
-    python benchmarks/bench_train_step.py [--backbone tiny|vit_b|vit_l] [--steps 3]
-                                          [--blocks 4] [--batch 2] [--threads 2]
+    python benchmarks/bench_train_step.py [--backbone tiny|vit_b|vit_l] [--rounds 3]
+        [--steps 1] [--blocks 4] [--batch 2] [--threads 2] [--modes a,b,...]
 
-Orientation from the issue (vit_l, batch 2, 256 px): LoRA-last-4 16.8 s / 4.4 GB per step,
-LoRA all blocks 33.7 s / 13.6 GB. vit_b takes ~12 s per step on a 2-core machine.
+Orientation from issue 18 (vit_l, batch 2, 256 px, quiet 2-core machine): LoRA-last-4
+16.8 s / 4.4 GB, train_seg 66.7 s / 11.6 GB, plain PyTorch last-4 ~21.8 s / 3.28 GB.
 """
 
 from __future__ import annotations
@@ -25,9 +34,144 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+DEFAULT_MODES = "plain-last,train_seg,lora-last,lora-last-ckpt,lora-last-graph"
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def _batch(batch: int, bsize: int):
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, bsize, bsize, generator=g)
+    flows = torch.randn(batch, 2, bsize, bsize, generator=g).clamp(-1, 1)
+    cellprob = (torch.rand(batch, bsize, bsize, generator=g) > 0.5).float()
+    classes = torch.randint(0, 3, (batch, bsize, bsize), generator=g)
+    return x, flows, cellprob, classes
+
+
+def _timed_steps(step, steps: int) -> list[float]:
+    times = []
+    for i in range(steps + 1):  # the first step is warm-up
+        t0 = time.perf_counter()
+        step()
+        if i:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def _upstream_net(backbone: str):
+    """Upstream's network: ``cellpose.vit.CPSAM`` for vit_l; for the smaller backbones our
+    build with upstream's attention and no class head (the same modules)."""
+    import torch
+
+    torch.manual_seed(0)
+    if backbone == "vit_l":
+        from guv_app.services.engine.network import CPSAM
+
+        return CPSAM(nout=3)
+    from guv_app.services.engine.attention import use_fast_attention
+    from guv_app.services.engine.network import build_network
+
+    net = build_network(backbone, 0, seed=0)
+    use_fast_attention(net, False)
+    return net
+
+
+def _plain(backbone: str, blocks: int, batch: int, bsize: int, steps: int) -> dict:
+    import torch
+    from cellpose.train import _loss_fn_seg
+
+    net = _upstream_net(backbone)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    depth = len(net.encoder.blocks)
+    for blk in net.encoder.blocks[depth - blocks:]:
+        blk.requires_grad_(True)
+    net.out.requires_grad_(True)
+    net.train()
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4)
+    x, flows, cellprob, _ = _batch(batch, bsize)
+    lbl = torch.cat((cellprob[:, None], flows), dim=1)
+
+    def step() -> None:
+        loss = _loss_fn_seg(lbl, net(x)[0], x.device)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    times = _timed_steps(step, steps)
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    return {"blocks": list(range(depth - blocks, depth)), "trainable": trainable,
+            "times": times}
+
+
+def _train_seg(backbone: str, batch: int, bsize: int, steps: int) -> dict:
+    """Upstream ``train_seg`` on synthetic disc images; step = time between forwards."""
+    import numpy as np
+    from cellpose import train
+    from synthetic import disc_grid
+
+    net = _upstream_net(backbone)
+    if backbone != "vit_l":  # attributes train_seg reads from upstream's CPSAM
+        net.backbone = "sam_vitl"  # upstream only accepts its own 256 px crops this way
+    stamps: list[float] = []
+    net.register_forward_pre_hook(lambda *_: stamps.append(time.perf_counter()))
+    n_img = batch * (steps + 2)  # forwards k..k+1 bound step k; the first step is warm-up
+    labels = [disc_grid(bsize, 16, seed=i).astype(np.uint16) for i in range(n_img)]
+    rng = np.random.default_rng(0)
+    images = [(lab > 0).astype(np.float32) * 200 + rng.normal(20, 5, lab.shape).astype(np.float32)
+              for lab in labels]
+    with tempfile.TemporaryDirectory() as out:
+        train.train_seg(net, train_data=images, train_labels=labels, batch_size=batch,
+                        n_epochs=1, learning_rate=1e-5, save_path=out, bsize=bsize,
+                        nimg_per_epoch=n_img, min_train_masks=1, model_name="bench")
+    times = list(np.diff(stamps))[1:]
+    return {"blocks": list(range(len(net.encoder.blocks))),
+            "trainable": sum(p.numel() for p in net.parameters() if p.requires_grad),
+            "times": times}
+
+
+def _ours(backbone: str, mode: str, blocks: int, batch: int, bsize: int, steps: int) -> dict:
+    import contextlib
+
+    import torch
+
+    from guv_app.services.engine.network import build_network
+    from guv_app.services.training import adapt
+    from guv_app.services.training.losses import compute_loss
+    from guv_app.services.training.memory import memory_saving
+
+    kind, n = {"lora-last": ("lora", blocks), "lora-last-ckpt": ("lora", blocks),
+               "lora-last-graph": ("lora", blocks), "unfreeze-last": ("unfreeze", blocks),
+               "head-only": ("head", 0), "lora-all": ("lora", 0)}[mode]
+    torch.manual_seed(0)
+    net = build_network(backbone, 2, seed=0)
+    net, _, chosen = adapt.prepare(net, kind, n, rank=8, alpha=16, dropout=0.0)
+    net.train()
+    counts = adapt.count(net)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4)
+    x, flows, cellprob, classes = _batch(batch, bsize)
+
+    def step() -> None:
+        loss = compute_loss(net(x)[0], flows, cellprob, classes).total
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    plan = contextlib.nullcontext() if mode == "lora-last-graph" else \
+        memory_saving(net, checkpointing=mode.endswith("-ckpt"))
+    with plan:
+        times = _timed_steps(step, steps)
+    return {"blocks": chosen, "trainable": counts.trainable, "times": times}
 
 
 def _one(backbone: str, mode: str, blocks: int, batch: int, bsize: int, steps: int,
@@ -35,46 +179,35 @@ def _one(backbone: str, mode: str, blocks: int, batch: int, bsize: int, steps: i
     import torch
 
     torch.set_num_threads(threads)
-    from guv_app.services.engine.network import build_network
-    from guv_app.services.training import adapt
-    from guv_app.services.training.losses import compute_loss
+    if mode == "plain-last":
+        r = _plain(backbone, blocks, batch, bsize, steps)
+    elif mode == "train_seg":
+        r = _train_seg(backbone, batch, bsize, steps)
+    else:
+        r = _ours(backbone, mode, blocks, batch, bsize, steps)
+    r.update(mode=mode, step_s=statistics.median(r["times"]), peak_rss_gb=_peak_gb())
+    return r
 
-    torch.manual_seed(0)
-    net = build_network(backbone, 2, seed=0)
-    kind, n = {"lora-last": ("lora", blocks), "unfreeze-last": ("unfreeze", blocks),
-               "head-only": ("head", 0), "lora-all": ("lora", 0)}[mode]
-    net, _, chosen = adapt.prepare(net, kind, n, rank=8, alpha=16, dropout=0.0)
-    net.train()
-    counts = adapt.count(net)
-    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4)
-    x = torch.randn(batch, 3, bsize, bsize)
-    flows = torch.randn(batch, 2, bsize, bsize).clamp(-1, 1)
-    cellprob = (torch.rand(batch, bsize, bsize) > 0.5).float()
-    classes = torch.randint(0, 3, (batch, bsize, bsize))
-    times = []
-    for i in range(steps + 1):  # first step is warm-up
-        t0 = time.perf_counter()
-        y = net(x)[0]
-        loss = compute_loss(y, flows, cellprob, classes).total
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if i:
-            times.append(time.perf_counter() - t0)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"mode": mode, "blocks": chosen, "trainable": counts.trainable,
-            "step_s": sorted(times)[len(times) // 2], "peak_rss_gb": peak_kb / 1024**2}
+
+def _label(mode: str, blocks: int) -> str:
+    for end in ("-ckpt", "-graph"):
+        if mode.endswith(end):
+            return f"{mode.removesuffix(end)}-{blocks}{end}"
+    return f"{mode}-{blocks}" if mode.endswith("last") else mode
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backbone", default="tiny", choices=["tiny", "vit_b", "vit_l"])
-    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (processes)")
+    ap.add_argument("--steps", type=int, default=1, help="timed steps per process")
     ap.add_argument("--blocks", type=int, default=4, help="N in last-N (tiny has 2: uses 1)")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--bsize", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--modes", default="lora-all,lora-last,unfreeze-last,head-only")
+    ap.add_argument("--modes", default=DEFAULT_MODES,
+                    help=f"comma-separated (default {DEFAULT_MODES}; also unfreeze-last, "
+                    "head-only, lora-all)")
     ap.add_argument("--single", help=argparse.SUPPRESS)
     args = ap.parse_args()
     blocks = min(args.blocks, 1) if args.backbone == "tiny" else args.blocks
@@ -82,26 +215,48 @@ def main() -> None:
         print(json.dumps(_one(args.backbone, args.single, blocks, args.batch, args.bsize,
                               args.steps, args.threads)))
         return
-    results = []
-    for mode in args.modes.split(","):
-        cmd = [sys.executable, __file__, "--single", mode, "--backbone", args.backbone,
-               "--steps", str(args.steps), "--blocks", str(args.blocks), "--batch",
-               str(args.batch), "--bsize", str(args.bsize), "--threads", str(args.threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        r = results[-1]
-        print(f"  measured {mode}: {r['step_s']:.3f} s", file=sys.stderr, flush=True)
-    base = next((r for r in results if r["mode"] == "lora-all"), results[0])
-    print(f"backbone {args.backbone}, batch {args.batch}, {args.bsize}px, {args.threads} "
-          f"thread(s), median of {args.steps} steps; N = {blocks}; base = {base['mode']}")
-    print(f"{'mode':<16}{'blocks':<14}{'trainable':>12}{'step s':>10}{'x base':>8}"
-          f"{'peak GB':>9}{'x base':>8}")
-    for r in results:
-        label = r["mode"] + (f"-{blocks}" if r["mode"].endswith("last") else "")
+    modes = args.modes.split(",")
+    runs: dict[str, list[dict]] = {m: [] for m in modes}
+    for rnd in range(args.rounds):
+        for mode in modes:
+            cmd = [sys.executable, __file__, "--single", mode, "--backbone", args.backbone,
+                   "--steps", str(args.steps), "--blocks", str(args.blocks), "--batch",
+                   str(args.batch), "--bsize", str(args.bsize), "--threads", str(args.threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode:
+                sys.exit(f"{mode} failed:\n{out.stderr[-3000:]}")
+            runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            r = runs[mode][-1]
+            print(f"  round {rnd + 1} {mode}: {r['step_s']:.3f} s, {r['peak_rss_gb']:.2f} GB",
+                  file=sys.stderr, flush=True)
+    res = {m: {"step_s": statistics.median(r["step_s"] for r in rs),
+               "peak": statistics.median(r["peak_rss_gb"] for r in rs),
+               "blocks": rs[0]["blocks"], "trainable": rs[0]["trainable"]}
+           for m, rs in runs.items()}
+    plain, upstream = res.get("plain-last"), res.get("train_seg")
+    print(f"backbone {args.backbone}, batch {args.batch} crops of {args.bsize} px, "
+          f"{args.threads} thread(s), {args.rounds} interleaved round(s) x {args.steps} "
+          f"step(s) (median); N = {blocks}")
+    head = f"{'configuration':<22}{'blocks':<9}{'trainable':>12}{'step s':>9}{'crops/s':>9}"
+    head += f"{'x plain':>9}" if plain else ""
+    head += f"{'x train_seg':>12}" if upstream else ""
+    head += f"{'peak GB':>9}" + (f"{'x plain':>9}" if plain else "")
+    print(head)
+    for m, r in res.items():
         blk = f"{r['blocks'][0]}..{r['blocks'][-1]}" if r["blocks"] else "-"
-        print(f"{label:<16}{blk:<14}{r['trainable']:>12,}{r['step_s']:>10.3f}"
-              f"{r['step_s'] / base['step_s']:>8.2f}{r['peak_rss_gb']:>9.2f}"
-              f"{r['peak_rss_gb'] / base['peak_rss_gb']:>8.2f}")
+        line = (f"{_label(m, blocks):<22}{blk:<9}{r['trainable']:>12,}{r['step_s']:>9.3f}"
+                f"{args.batch / r['step_s']:>9.3f}")
+        line += f"{r['step_s'] / plain['step_s']:>9.2f}" if plain else ""
+        line += f"{r['step_s'] / upstream['step_s']:>12.2f}" if upstream else ""
+        line += f"{r['peak']:>9.2f}" + (f"{r['peak'] / plain['peak']:>9.2f}" if plain else "")
+        print(line)
+    if plain:
+        ours = [m for m in ("lora-last", "lora-last-ckpt") if m in res]
+        for m in ours:
+            below = res[m]["peak"] < plain["peak"]
+            print(f"{_label(m, blocks)}: peak RSS {res[m]['peak']:.2f} GB "
+                  f"{'below' if below else 'NOT below'} the plain PyTorch floor "
+                  f"{plain['peak']:.2f} GB")
 
 
 if __name__ == "__main__":

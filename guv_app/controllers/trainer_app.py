@@ -18,11 +18,13 @@ def open_trainer(
     With ``defer`` the window appears first and the image is read in the next event-loop
     turn, so the user sees the window without waiting for the file.
     """
+    from guv_app.controllers.engine_warmup import warm_up_engine_later
     from guv_app.controllers.training_attach import attach_training
 
     ctl = TrainerController()
     attach_training(ctl)  # Ctrl+T training, model list, "run model on current image"
     ctl.show()
+    warm_up_engine_later()  # torch + cellpose imported while the user looks at the image
     if path is not None:
         if defer:
             QtCore.QTimer.singleShot(0, lambda: ctl.files.open_path(Path(path)))

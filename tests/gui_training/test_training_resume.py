@@ -44,6 +44,7 @@ def test_resume_button_continues_the_loss_curve(training, qtbot):
     assert sig.args == [name]
     total = 2 * EPOCHS
     assert training.last_outcome.result.steps_done == total
+    assert training.last_outcome.result.net is None  # saved: the GUI keeps no second network
     x, y = d.progress.step_curve.getData()
     assert np.allclose(x, np.arange(1, total + 1) / 2) and np.all(np.isfinite(y))  # no restart
     assert d.progress.n_points()["train"] == EPOCHS

@@ -127,17 +127,31 @@ class MultiClassCPSAM(CPSAM):
         self.backbone = f"sam_{backbone.replace('_', '')}"
         self.arch = backbone
         self.bsize = bsize
+        self.set_class_head(n_classes)
+        use_fast_attention(self.encoder)  # same maths, fused (see engine.attention)
+        self.to(dtype)
+
+    def set_class_head(self, n_classes: int) -> None:
+        """(Re)create the class readout for ``n_classes`` user classes (0 = none) with fresh
+        weights, in place: the encoder and the flows readout are kept, not copied (giving a
+        loaded vit_l a class head this way needs no second 1.2 GB network)."""
+        if n_classes < 0:
+            raise ValueError("n_classes must be >= 0")
+        for name in ("class_out", "class_W2"):
+            if hasattr(self, name):
+                delattr(self, name)
         self.n_classes = int(n_classes)
         self.n_cls = self.n_classes + 1 if self.n_classes > 0 else 0
         if self.n_cls:
+            ps, like = self.ps, self.out.weight
             feat_dim = self.out.in_channels
             self.class_out = nn.Conv2d(feat_dim, self.n_cls * ps**2, kernel_size=1)
             self.class_W2 = nn.Parameter(
                 torch.eye(self.n_cls * ps**2).reshape(self.n_cls * ps**2, self.n_cls, ps, ps),
                 requires_grad=False,
             )
-        use_fast_attention(self.encoder)  # same maths, fused (see engine.attention)
-        self.to(dtype)
+            self.class_out.to(like.device, like.dtype)
+            self.class_W2.data = self.class_W2.data.to(like.device, like.dtype)
 
     def forward(self, x: torch.Tensor):  # noqa: D401 - same contract as upstream
         if not self.n_cls:

@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = _T["seed"].default
     device: str = _T["device"].default
     save_merged: bool = _T["save_merged"].default  # also write merged full weights (large)
+    activation_checkpointing: bool = _T["activation_checkpointing"].default  # less memory
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -75,6 +75,11 @@ ADVANCED_PARAMS: tuple[Param, ...] = (
     Param("device", "choice", "auto", "Where to train: auto picks a GPU (CUDA, Apple MPS) "
           "when there is one", choices=(("auto", "auto"), ("cpu", "cpu"), ("cuda", "cuda"),
                                         ("mps", "mps")), editable=True, label="Device"),
+    Param("activation_checkpointing", "bool", False, "Keep only each trained block's input "
+          "and recompute the block during the backward pass: less memory per "
+          "step (vit_l, LoRA on the last 4 blocks, batch 2: peak 3.3 -> 2.8 GB), a little "
+          "slower (those blocks run forward twice)",
+          label="Activation checkpointing", cli_flag="--checkpointing"),
     Param("save_merged", "bool", False, "Write full merged weights beside the adapter "
           "(large; loads in plain Cellpose)", label="Also save merged weights"),
 )

@@ -134,16 +134,23 @@ def is_name_unused(name: str) -> bool:
 
 
 def prepare_network(base_model: str, n_classes: int, device: str = "cpu"):
-    """A private copy of the base model's network with an ``n_classes`` class head."""
-    from guv_app.services.engine.loading import load_model, load_state_into
-    from guv_app.services.engine.network import build_network
+    """A private copy of the base model's network with an ``n_classes`` class head.
+
+    The head is replaced in place on the loaded copy (a fresh head, seeded like the
+    ``tiny`` backbone so a run is repeatable): one network in memory, never two.
+    """
+    import torch
+
+    from guv_app.services.engine.loading import load_model
+    from guv_app.services.engine.network import TINY_SEED
 
     base = load_model(base_model, device="cpu", cache=False)
     if base.meta.n_classes == n_classes:
         return base.net, base.meta
-    net = build_network(base.meta.backbone, n_classes)
-    load_state_into(net, base.net.state_dict(), source=f"base model {base_model}")
-    return net, base.meta
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(TINY_SEED)
+        base.net.set_class_head(n_classes)
+    return base.net, base.meta
 
 
 def predict_masks(net, meta, samples: Sequence[Sample], device="cpu",

@@ -294,14 +294,17 @@ def train_network(
     (validation, row, checkpoint). A cancel between two steps saves a checkpoint and
     returns ``cancelled=True``; ``resume`` continues from that checkpoint.
     """
+    from guv_app.services.training.memory import memory_saving
+
     run = _start(net, dataset, config, Path(run_dir), progress, resume)
-    run.emit("start", run.state.epoch, message=run.counts.summary())
-    for epoch in range(run.state.epoch, config.epochs):
-        if not _train_epoch(run, epoch, cancel):
-            run.save_checkpoint()
-            run.emit("cancelled", epoch, message=f"cancelled; checkpoint {run.ckpt_path}")
-            return run.result(True)
-        _end_epoch(run, epoch, cancel)
+    with memory_saving(run.net, config.activation_checkpointing):  # no graph in frozen prefix
+        run.emit("start", run.state.epoch, message=run.counts.summary())
+        for epoch in range(run.state.epoch, config.epochs):
+            if not _train_epoch(run, epoch, cancel):
+                run.save_checkpoint()
+                run.emit("cancelled", epoch, message=f"cancelled; checkpoint {run.ckpt_path}")
+                return run.result(True)
+            _end_epoch(run, epoch, cancel)
     run.net.eval()
     run.emit("done", config.epochs - 1, message="training finished")
     return run.result(False)

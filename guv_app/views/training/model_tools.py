@@ -63,9 +63,13 @@ class PredictionLayer:
                 if k == 0:
                     continue
                 lut[: len(cl)][cl == k, :3] = col[:3]
-        rgba = lut[masks] * outline_pixels(masks)[..., None]
+        # one 1-D uint32 lookup (RGBA packed) instead of an (N, 4) fancy index: ~5x faster
+        # on large images (shared notes), so masks appear as soon as the result arrives
+        rgba32 = lut.view(np.uint32).ravel()[masks]
+        rgba32 *= outline_pixels(masks)
         self.masks = masks
-        self.item.setImage(np.ascontiguousarray(rgba, np.uint8), autoLevels=False, levels=None)
+        self.item.setImage(rgba32.view(np.uint8).reshape(*masks.shape, 4), autoLevels=False,
+                           levels=None)
         self.item.setVisible(True)
 
     def hide(self) -> None:
