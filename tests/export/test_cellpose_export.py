@@ -86,7 +86,7 @@ def test_upstream_trained_file_imports_and_segments_like_the_source(tmp_path, im
     assert meta.extra["imported"]["source"] == str(path.resolve())
 
     reference = load_model(_as_file(tmp_path, source), "cpu")
-    params = SegmentParams(flow_threshold=0.0, diameter=40.0, device="cpu")
+    params = SegmentParams(flow_threshold=0.0, diameter=40.0, device="cpu", dtype="float32")
     ref = segment(image, reference, params)
     got = segment(image, "from-upstream", params)
     assert ref.n_objects > 3
@@ -138,7 +138,7 @@ def test_vit_l_export_runs_in_upstream_cellpose_with_equal_masks(tmp_path, image
     del weights
 
     ours_model = load_model(str(tmp_path / "vit_l_2class.pt"), "cpu", cache=False)
-    params = SegmentParams(flow_threshold=0.4, device="cpu")
+    params = SegmentParams(flow_threshold=0.4, device="cpu", dtype="float32")  # as upstream's
     ours = segment(image, ours_model, params)
     del ours_model
 

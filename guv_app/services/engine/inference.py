@@ -274,6 +274,9 @@ def segment(
     yf, rescale, diameter = run_network(image, loaded, params, progress=progress, cancel=cancel)
     cellprob = np.ascontiguousarray(yf[..., -1], dtype=np.float32)
     flows = np.ascontiguousarray(yf[..., -3:-1].transpose(2, 0, 1), dtype=np.float32)
+    n_cls = yf.shape[-1] - 3
+    logits = np.ascontiguousarray(yf[..., :n_cls].transpose(2, 0, 1)) if n_cls > 0 else None
+    del yf  # (Y, X, n_cls + 3) float32: not kept beside its copies during the dynamics
     niter = params.niter if params.niter else int(200 / rescale)
     if cancel is not None and cancel.is_set():
         raise SegmentationCancelled("segmentation cancelled")
@@ -282,10 +285,9 @@ def segment(
         flow_threshold=params.flow_threshold, min_size=params.min_size,
         max_size_fraction=params.max_size_fraction, device=loaded.device,
     ).astype(np.uint32)
-    n_cls = yf.shape[-1] - 3
     class_probs = None
-    if n_cls > 0:
-        class_probs = _softmax(np.ascontiguousarray(yf[..., :n_cls].transpose(2, 0, 1)))
+    if logits is not None:
+        class_probs = _softmax(logits)
         classes = classes_from_map(masks, class_probs.argmax(axis=0))
     else:
         classes = np.zeros(int(masks.max()) + 1, np.int32)
