@@ -58,13 +58,22 @@ def _batch(batch: int, bsize: int):
     return x, flows, cellprob, classes
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+CPU_TIMES: list[float] = []  # CPU seconds of the timed steps (less sensitive to a busy machine)
+
+
 def _timed_steps(step, steps: int) -> list[float]:
     times = []
     for i in range(steps + 1):  # the first step is warm-up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         step()
         if i:
             times.append(time.perf_counter() - t0)
+            CPU_TIMES.append(_cpu_s() - c0)
     return times
 
 
@@ -185,7 +194,8 @@ def _one(backbone: str, mode: str, blocks: int, batch: int, bsize: int, steps: i
         r = _train_seg(backbone, batch, bsize, steps)
     else:
         r = _ours(backbone, mode, blocks, batch, bsize, steps)
-    r.update(mode=mode, step_s=statistics.median(r["times"]), peak_rss_gb=_peak_gb())
+    r.update(mode=mode, step_s=statistics.median(r["times"]), peak_rss_gb=_peak_gb(),
+             cpu_s=statistics.median(CPU_TIMES) if CPU_TIMES else None)
     return r
 
 
@@ -230,6 +240,7 @@ def main() -> None:
             print(f"  round {rnd + 1} {mode}: {r['step_s']:.3f} s, {r['peak_rss_gb']:.2f} GB",
                   file=sys.stderr, flush=True)
     res = {m: {"step_s": statistics.median(r["step_s"] for r in rs),
+               "cpu_s": statistics.median(r["cpu_s"] for r in rs) if rs[0]["cpu_s"] else None,
                "peak": statistics.median(r["peak_rss_gb"] for r in rs),
                "blocks": rs[0]["blocks"], "trainable": rs[0]["trainable"]}
            for m, rs in runs.items()}
@@ -250,6 +261,11 @@ def main() -> None:
         line += f"{r['step_s'] / upstream['step_s']:>12.2f}" if upstream else ""
         line += f"{r['peak']:>9.2f}" + (f"{r['peak'] / plain['peak']:>9.2f}" if plain else "")
         print(line)
+    cpu = {m: r["cpu_s"] for m, r in res.items() if r["cpu_s"]}
+    if cpu:
+        base = cpu.get("plain-last") or next(iter(cpu.values()))
+        print("CPU seconds per step (user + sys; train_seg not counted): " + ", ".join(
+            f"{_label(m, blocks)} {c:.1f} ({c / base:.2f}x)" for m, c in cpu.items()))
     if plain:
         ours = [m for m in ("lora-last", "lora-last-ckpt") if m in res]
         for m in ours:
