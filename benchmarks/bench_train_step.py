@@ -27,6 +27,11 @@ Usage::
 
 Orientation from issue 18 (vit_l, batch 2, 256 px, quiet 2-core machine): LoRA-last-4
 16.8 s / 4.4 GB, train_seg 66.7 s / 11.6 GB, plain PyTorch last-4 ~21.8 s / 3.28 GB.
+Peak RSS measured here (vit_l, batch 2; not affected by machine load): plain-last-4 4.12 GB,
+lora-last-4 before the memory plan (``-graph``) 3.76 GB, lora-last-4 3.22 GB, with
+checkpointing 2.68 GB (a process that has imported torch and holds vit_l is ~1.9 GB).
+Quiet-machine run for vit_l: ``--backbone vit_l --rounds 3 --steps 1`` (~20 min; train_seg
+needs ~12 GB of free memory, leave it out with ``--modes`` otherwise).
 """
 
 from __future__ import annotations
