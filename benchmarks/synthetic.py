@@ -1,4 +1,5 @@
-"""Synthetic inputs the benchmarks share: grids of disc-shaped objects and an open Trainer.
+"""Synthetic inputs the benchmarks share: grids of disc-shaped objects, an open Trainer and a
+random-weight vit_l model file.
 
 Kept in one place so every benchmark measures on the same kind of label image.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -77,3 +79,23 @@ def timed_ms(app, fn: Callable[[], object]) -> float:
     fn()
     app.processEvents()
     return (time.perf_counter() - t0) * 1000
+
+
+def random_vit_l_file(path: Path, seed: int = 0) -> Path:
+    """Cellpose-SAM (vit_l) with random weights saved as a Cellpose model file (a float32
+    state dict, as upstream saves models) at ``path``; kept when it already exists.
+
+    Upstream's CLI loads it with ``--pretrained_model path``, ours with ``--model path``:
+    the stand-in for ``cpsam``, whose weights cannot be downloaded here (~1.2 GB, ~10 s)."""
+    path = Path(path)
+    if path.exists():
+        return path
+    import torch
+
+    from guv_app.services.engine.network import build_network
+
+    state = build_network("vit_l", 0, seed=seed).state_dict()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+    return path

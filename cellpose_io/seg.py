@@ -6,7 +6,10 @@ opens a file with only masks/outlines/filename/ismanual and ignores extra keys. 
 ``classes`` (int32 per object id), ``class_names`` (background first), ``class_colors``
 (uint8 (N+1, 3)) and ``mcp_seg_version``. We do not write MultiCellPose 0.9's per-pixel
 ``classes_map``: it duplicates ``classes`` at image size and goes stale after an edit;
-reading still derives classes from it by majority vote.
+reading still derives classes from it by majority vote. Label sets per channel and links
+across channels (0.9's ``channel_segmentations``, ``active_channel_index``, ``associations``,
+``object_ids``) are read and written by :mod:`cellpose_io.channel_labels`; the top-level
+``masks``/``classes`` stay the default (shared) set, the one the Cellpose GUI shows.
 
 Loading goes through a restricted unpickler (``safe_pickle``), so a crafted file cannot run
 code, and every problem surfaces as ``LabelReadError(path, reason)``.
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from cellpose_io import channel_labels
 from cellpose_io.atomic import atomic_write
 from cellpose_io.errors import LabelReadError
 from cellpose_io.label_classes import (
@@ -58,6 +62,7 @@ SEG_FORMAT_VERSION = 1
 _KNOWN_KEYS = {
     "masks", "outlines", "filename", "ismanual", "chan_choose", "diameter", "flows",
     "classes", "classes_map", "class_names", "class_colors", "mcp_seg_version",
+    *channel_labels.CHANNEL_KEYS,
 }
 #: The bookkeeping keys MultiCellPose may add to a ``_seg.npy`` (``save_seg(metadata=...)``);
 #: any other key is refused, so no stray key reaches a user's files.
@@ -71,6 +76,20 @@ METADATA_KEYS: dict[str, str] = {
     "mcp_labels_from": "the mask image these labels were made from: {file, sha256} (dict)",
     "mcp_imported_from": "name of the file (e.g. an ImageJ RoiSet) these labels came from (str)",
     "mcp_anisotropy": "Z sampling / XY pixel size a 3-D prediction was made with (float)",
+    # label sets per channel (MultiCellPose 0.9's keys; written through save_seg's
+    # channel_sets= / active_channel= / associations=, read into SegData; layout and rules in
+    # cellpose_io.channel_labels). The top-level masks/classes stay the shared set.
+    "channel_segmentations": "objects labelled per channel: {str(channel): {'masks': (H, W) "
+                             "uint16/uint32, 'classes': int16 per id, 'class_names', "
+                             "'class_colors'}} (0.9 also wrote 'mask_classes', "
+                             "'classes_map', 'instance_colors'; masks (1, H, W)) (dict)",
+    "active_channel_index": "the channel whose set was being labelled; absent when it was "
+                            "the shared set (int)",
+    "associations": "objects linked across channels: {'version': 1, 'next_object_id': int, "
+                    "'groups': [{'object_id': int, 'members': [{'channel': int, "
+                    "'mask_id': int}]}]}; object_id is measure's link_id (dict)",
+    "object_ids": "linked object id per mask id of the active channel, 0 = none; derived "
+                  "from associations on save (int32 array)",
 }
 
 
@@ -97,6 +116,13 @@ class SegData:
     flows: list[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    # label sets per channel (cellpose_io.channel_labels): {channel: ChannelSet}, the
+    # channel being labelled (None: the shared set), links across channels (0.9 layout)
+    # and 0.9's object_ids as read (int32 per mask id of the active channel, or None)
+    channel_sets: dict[int, channel_labels.ChannelSet] = field(default_factory=dict)
+    active_channel: int | None = None
+    associations: dict | None = None
+    object_ids: np.ndarray | None = None
 
     @property
     def max_id(self) -> int:
@@ -192,6 +218,9 @@ def save_seg(
     flows: list[Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     preserved: Mapping[str, Any] | None = None,
+    channel_sets: Mapping[int, channel_labels.ChannelSet] | None = None,
+    active_channel: int | None = None,
+    associations: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``masks`` (and classes) for ``image_path`` as a Cellpose-readable ``_seg.npy``.
 
@@ -201,8 +230,10 @@ def save_seg(
     ``class_names``, ``class_colors``, ``mcp_seg_version``), the ``metadata`` keys (each
     one of :data:`METADATA_KEYS`) and ``preserved``: keys read from an existing file that we
     do not interpret (``SegData.extra``, e.g. upstream's ``img``), written back unchanged so
-    a load/save round trip loses nothing. The write is atomic: a crash leaves the previous
-    file intact. Raises ValueError/TypeError for bad input (unknown metadata key, a
+    a load/save round trip loses nothing. ``channel_sets`` ({channel: ChannelSet}),
+    ``active_channel`` and ``associations`` add the per-channel keys of
+    :mod:`cellpose_io.channel_labels` (0.9's layout). The write is atomic: a crash leaves
+    the previous file intact. Raises ValueError/TypeError for bad input (unknown metadata key, a
     preserved key that clashes with ours, unstorable values) before anything is written.
     """
     masks = _as_masks(masks)
@@ -251,7 +282,14 @@ def save_seg(
     if unknown:
         raise ValueError(f"unknown _seg.npy metadata key(s) {', '.join(map(repr, unknown))} "
                          f"(known: {', '.join(METADATA_KEYS)})")
+    routed = sorted(set(metadata or {}) & set(channel_labels.CHANNEL_KEYS))
+    if routed:
+        raise ValueError(f"{', '.join(routed)}: pass label sets per channel as channel_sets= "
+                         "/ active_channel= / associations=, not as metadata")
     dat.update(metadata or {})
+    dat.update(channel_labels.channel_keys(
+        dict(channel_sets or {}), active_channel,
+        None if associations is None else dict(associations), masks.shape))
     for key, value in (preserved or {}).items():
         if key in dat or key in _KNOWN_KEYS or key in METADATA_KEYS:
             raise ValueError(f"preserved key {key!r} clashes with a key save_seg writes itself")
@@ -321,7 +359,8 @@ def write_seg(data: SegData, out_path: str | os.PathLike | None = None) -> Path:
         out_path=out_path if out_path is not None else data.path,
         outlines=data.outlines, ismanual=data.ismanual, diameter=data.diameter,
         chan_choose=data.chan_choose, flows=data.flows, metadata=metadata,
-        preserved=preserved,
+        preserved=preserved, channel_sets=data.channel_sets,
+        active_channel=data.active_channel, associations=data.associations,
     )
 
 
@@ -484,6 +523,8 @@ def _load_seg(path: Path) -> SegData:
     filename = filename.decode("utf-8", "replace") if isinstance(filename, bytes) else filename
     optional = _read_optional(path, obj, masks, max_id)
     extra = {k: v for k, v in obj.items() if k not in _KNOWN_KEYS}
+    per_channel = channel_labels.read_channel_keys(
+        path, obj, masks.shape, obj.get("class_names"), obj.get("class_colors"))
     return SegData(
         masks=masks,
         classes=classes,
@@ -493,4 +534,5 @@ def _load_seg(path: Path) -> SegData:
         extra=extra,
         path=path,
         **optional,
+        **per_channel,
     )

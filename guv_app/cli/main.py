@@ -17,7 +17,7 @@ from guv_app import __version__
 
 COMMAND_MODULES = (
     "info", "models", "predict", "train", "evaluate", "make_crops", "measure", "track",
-    "export", "import_",
+    "export", "import_", "promote",
 )
 
 

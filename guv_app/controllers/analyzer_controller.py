@@ -18,10 +18,12 @@ from pathlib import Path
 from PyQt6 import QtCore, QtWidgets, sip
 
 from guv_app.controllers.analyzer_editor import PredictionEditor
+from guv_app.controllers.analyzer_links import LinkPlotController
 from guv_app.controllers.analyzer_measure import MeasureController
 from guv_app.controllers.analyzer_tracks import TrackController
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
+from guv_app.controllers.promote_question import ask_promote_mode
 from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
 from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
@@ -59,6 +61,9 @@ class AnalyzerController(QtCore.QObject):
         self.last_promote: PromoteResult | None = None
         self.settings = app_settings()
         self.confirm: Callable[[str, str], bool] = self._confirm
+        # promote over existing labels: "replace" / "add" / "fill" / None (keep)
+        self.choose_promote: Callable[[str, str], str | None] = \
+            lambda title, text: ask_promote_mode(self.window, title, text)
         self.editor = PredictionEditor(self)
         self.window.set_editor(self.editor.widget)
         self.editor.saved.connect(lambda _path: self._refresh_row(self.current_row()))
@@ -67,6 +72,8 @@ class AnalyzerController(QtCore.QObject):
         self.tracks = TrackController(self.window, self.editor, parent=self)
         self.measure.finished.connect(
             lambda run: self.tracks.set_measurements(run.table, run.class_colors))
+        self.links = LinkPlotController(self.window, parent=self)  # per linked object
+        self.measure.finished.connect(lambda run: self.links.set_measurements(run.table))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.set_params(FORM_PARAMS)
         inf.runCurrent.connect(self.run_current)
@@ -333,19 +340,21 @@ class AnalyzerController(QtCore.QObject):
             return None
         conflicts = promote_conflicts(images)
         overwrite: list[str] = []
+        mode: str | None = None
         if conflicts:
             lost = sum(c.n_objects for c in conflicts)
             lines = "\n".join(c.describe() for c in conflicts[:10])
             more = f"\n… and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
-            if self.confirm(
-                    "Replace training labels?",
-                    f"{len(conflicts)} image(s) already have training labels:\n{lines}{more}"
-                    f"\n\nReplacing them with the predictions loses {lost} labelled "
-                    "object(s) from the training set (the files are kept as .bak backups; "
-                    "Undo promote puts them back).\n"
-                    "No: keep them and promote only the other images."):
+            mode = self.choose_promote(
+                "Replace training labels?",
+                f"{len(conflicts)} image(s) already have training labels:\n{lines}{more}"
+                f"\n\nReplacing them with the predictions loses {lost} labelled "
+                "object(s) from the training set (the files are kept as .bak backups; "
+                "Undo promote puts them back).\n"
+                "No: keep them and promote only the other images.")
+            if mode is not None:
                 overwrite = [c.image for c in conflicts]
-        result = promote(images, overwrite)
+        result = promote(images, overwrite, mode or "replace")
         self.last_promote = result
         parts = [f"{len(result.promoted)} promoted"]
         if result.kept_existing:
@@ -354,6 +363,9 @@ class AnalyzerController(QtCore.QObject):
             parts.append(f"{len(result.no_prediction)} without prediction")
         if result.failed:
             parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
+        if result.merged:
+            parts.append(f"{len(result.merged)} merged into their labels "
+                         f"({next(iter(result.merged.values()))})")
         if result.backups:
             parts.append(f"{len(result.backups)} replaced file(s) kept as .bak")
         self.window.show_message("Promote: " + ", ".join(parts))

@@ -34,6 +34,10 @@ class SaveJob:
     t: int | None = None  # cellpose_io.plane_tag (t/z None: a single-plane series)
     z: int | None = None
     extra: dict = field(default_factory=dict)  # save_seg metadata (mcp_labels_from)
+    # label sets per channel: save_seg's channel_sets / active_channel / associations, and
+    # the sets' versions at the snapshot (services.annotation.channel_sets.SetsSnapshot)
+    channels: dict = field(default_factory=dict)
+    sets_snapshot: object | None = None
 
     @property
     def out_path(self) -> Path:
@@ -47,7 +51,7 @@ def write_job(job: SaveJob) -> Path:
 
     return cellpose_io.save_seg(
         job.image_path, job.masks, job.classes, job.class_names, job.class_colors,
-        out_path=job.out_path, metadata=job.extra or None,
+        out_path=job.out_path, metadata=job.extra or None, **job.channels,
     )
 
 

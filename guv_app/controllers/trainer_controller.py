@@ -14,9 +14,12 @@ import threading
 import numpy as np
 from PyQt6 import QtCore
 
+from guv_app.controllers.trainer_channels import ChannelLabelSets
 from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
+from guv_app.controllers.trainer_links import TrainerLinks
 from guv_app.controllers.trainer_menus import TrainerMenus
+from guv_app.controllers.trainer_nudge import SelectionNudge
 from guv_app.controllers.trainer_regions import TrainingRegions
 from guv_app.services.annotation import (
     LabelDocument,
@@ -74,6 +77,9 @@ class TrainerController(QtCore.QObject):
         self.files.import_labels = self.exchange.import_path  # dropped RoiSet / GeoJSON
         self.menus = TrainerMenus(self)  # open folder, recent files, help, habits
         self.regions = TrainingRegions(self)  # training-region tools (outlines, not objects)
+        self.channels = ChannelLabelSets(self)  # label sets per channel (issue 14)
+        self.links = TrainerLinks(self)  # links across channels (issue 14), after channel sets
+        self.nudge = SelectionNudge(self)  # arrow keys move the selected objects
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)
@@ -312,6 +318,8 @@ class TrainerController(QtCore.QObject):
     def on_click(self, x: float, y: float, modifiers) -> None:
         from PyQt6.QtCore import Qt
 
+        if self.links.on_click(x, y, modifiers):  # link mode picks objects, edits nothing
+            return
         obj = self.doc.label_at(x, y)
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             if obj:

@@ -125,8 +125,12 @@ class LabelExchange(QtCore.QObject):
         names = list(doc.class_table.names)
         plane = (files.t, files.z)
 
+        sets = getattr(self.ctl, "channels", None)  # a _seg.npy gives the set being labelled
+        channel = None if sets is None else sets.sets.active
+
         def read() -> ImportedLabels:
-            return exchange.read_labels_file(path, doc.shape, names, plane=plane, stack=stack)
+            return exchange.read_labels_file(path, doc.shape, names, plane=plane, stack=stack,
+                                             label_channel=channel)
 
         big = path.is_file() and path.stat().st_size > self.ASYNC_BYTES
         opened = self._opened()
@@ -352,11 +356,13 @@ class LabelExchange(QtCore.QObject):
             found.append((files.path, current[1], None))  # the open plane, not saved yet
         t = doc.class_table
         open_data = (doc.masks.copy(), doc.classes, list(t.names), list(t.colors))
+        sets = getattr(self.ctl, "channels", None)  # the label set shown, on every plane
+        channel = None if sets is None else sets.sets.active
         planes = [exchange.PlaneExport(
             image, seg_path,
             Path(seg_path).name[: -len(exchange.SEG_SUFFIX)] if seg_path is not None
             else self._plane_name(),
-            open_data if (image, key) == current else None)
+            open_data if (image, key) == current else None, channel)
             for image, key, seg_path in found]
         size = sum(Path(p.seg_path).stat().st_size for p in planes
                    if p.seg_path is not None and Path(p.seg_path).is_file())

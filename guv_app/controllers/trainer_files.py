@@ -58,6 +58,13 @@ class TrainerFiles(QtCore.QObject):
         self.label_rule = LabelRule()  # Cellpose's X.png + X_masks.tif naming
         self.carries: dict | None = None  # mask image the open labels were made from
         self.told: set[Path] = set()  # _seg.npy files the user was told carry a mask
+        # label sets per channel (controllers.trainer_channels) hook in here: the file just
+        # loaded (SegData or None), the job to write, a written job, unsaved edits anywhere
+        self.loaded_seg = None
+        self.labels_loaded: Callable[[object], None] | None = None
+        self.job_hook: Callable[[SaveJob], SaveJob] | None = None
+        self.after_saved: Callable[[SaveJob], None] | None = None
+        self.is_dirty: Callable[[], bool] = lambda: self.doc.dirty
         self.settings = app_settings()
         self.autosave = self.settings.value(AUTOSAVE_KEY, True, type=bool)
         self.autosaver = Autosaver(self)
@@ -194,6 +201,13 @@ class TrainerFiles(QtCore.QObject):
 
     def _load_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
                      t: int = 0, z: int = 0) -> None:
+        self.loaded_seg = None
+        self._read_labels(path, shape, series, t, z)
+        if self.labels_loaded is not None:
+            self.labels_loaded(self.loaded_seg)
+
+    def _read_labels(self, path: Path, shape: tuple[int, int], series: int = 0,
+                     t: int = 0, z: int = 0) -> None:
         """Load the labels of plane (series, t, z) of ``path`` (each plane has its own file).
 
         The file is chosen by :func:`cellpose_io.label_sources.choose_labels`: the plane's
@@ -242,6 +256,7 @@ class TrainerFiles(QtCore.QObject):
                     return
                 marker = seg.extra.get(CARRIES_KEY)
                 self.carries = dict(marker) if isinstance(marker, dict) else None
+                self.loaded_seg = seg
                 doc.reset_from_seg(seg)
                 return
             except cellpose_io.CellposeIOError as exc:
@@ -368,13 +383,15 @@ class TrainerFiles(QtCore.QObject):
         doc = self.doc
         t = doc.class_table
         extra = {} if self.carries is None else {CARRIES_KEY: dict(self.carries)}
-        return SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
-                       list(t.colors), doc.version, self.token, self.series, *self.plane_key(),
-                       extra=extra)
+        job = SaveJob(self.path, doc.masks.copy(), doc.classes, list(t.names),
+                      list(t.colors), doc.version, self.token, self.series, *self.plane_key(),
+                      extra=extra)
+        return job if self.job_hook is None else self.job_hook(job)
 
     def _unlabelled(self, job: SaveJob) -> bool:
         """Nothing drawn on a plane that has no label file: it stays unlabelled (no file)."""
-        return not job.masks.any() and not job.out_path.exists() and not job.extra
+        return not job.masks.any() and not job.out_path.exists() and not job.extra \
+            and not job.channels
 
     def save(self) -> bool:
         """Save now, in the GUI thread (Ctrl+S): the user sees the result immediately."""
@@ -406,22 +423,27 @@ class TrainerFiles(QtCore.QObject):
 
     def on_state_changed(self) -> None:
         """Document changed: (re)start the autosave countdown."""
-        if self.autosave and self.path is not None and self.doc.dirty and not self.protect_seg:
+        if self.autosave and self.path is not None and self.is_dirty() and not self.protect_seg:
             self._timer.start()
 
     def autosave_now(self) -> None:
-        if self.path is not None and self.doc.dirty and not self.protect_seg:
+        if self.path is not None and self.is_dirty() and not self.protect_seg:
             self._submit(self._job())
 
     def _submit(self, job: SaveJob) -> None:
         if self._unlabelled(job):
-            self.doc.mark_saved(job.version)
+            self._mark_saved(job)
             return
         self.autosaver.submit(job)
 
-    def _on_saved(self, job: SaveJob, out: Path) -> None:
+    def _mark_saved(self, job: SaveJob) -> None:
         if job.token == self.token:
             self.doc.mark_saved(job.version)
+        if self.after_saved is not None:
+            self.after_saved(job)
+
+    def _on_saved(self, job: SaveJob, out: Path) -> None:
+        self._mark_saved(job)
         self.window.statusBar().showMessage(f"Saved {Path(out).name}", 3000)
         carried = job.extra.get(CARRIES_KEY)
         if carried and Path(out) not in self.told:  # say once where the mask's labels went
@@ -435,7 +457,7 @@ class TrainerFiles(QtCore.QObject):
     def leave_current(self) -> bool:
         """Before switching images: save (autosave) or ask; False = stay."""
         self._timer.stop()
-        if self.path is None or not self.doc.dirty:
+        if self.path is None or not self.is_dirty():
             return True
         if self.autosave and not self.protect_seg:
             self._submit(self._job())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from guv_app.controllers.open_dialogs import LAST_DIR_KEY
+from guv_app.controllers.trainer_nudge import HELP_ROW
 
 if TYPE_CHECKING:
     from guv_app.controllers.trainer_parts import TrainerParts
@@ -33,6 +34,7 @@ MOUSE = [
     ("Shift+left-click", "Give the object (or the selection) the current class"),
     ("Left-drag (Select tool) / wheel", "Pan / zoom"),
     ("1 … 9", "Pick class 1 … 9"),
+    HELP_ROW,  # arrows move the selection (trainer_nudge)
 ]
 
 

@@ -60,8 +60,9 @@ class TrainingHookup(QtCore.QObject):
         self.accept_action = QtGui.QAction("Accept prediction into labels", self.window)
         self.accept_action.setObjectName("action_accept_prediction")
         self.accept_action.setIconText("Accept")
-        self.accept_action.setToolTip("Replace the labels by the prediction (asks first when "
-                                      "there are labels; one undo step)")
+        self.accept_action.setToolTip("Take the prediction into the labels: when there are "
+                                      "labels, asks whether to replace them, add only new "
+                                      "objects or fill unlabelled pixels (one undo step)")
         self.accept_action.setShortcut(QtGui.QKeySequence("Ctrl+Return"))
         self.accept_action.triggered.connect(self.accept_prediction)
         self.discard_action = QtGui.QAction("Discard prediction", self.window)
@@ -107,6 +108,13 @@ class TrainingHookup(QtCore.QObject):
             self.training.modelTrained.connect(self.select_model)
         path = self.trainer.files.path
         self.training.open(path.parent if path is not None else None)
+        sets = getattr(self.trainer, "channels", None)  # train on the set being labelled
+        if sets is not None and not self.training.running:
+            from guv_app.controllers.training_label_set import SHARED_VALUE
+
+            active = sets.sets.active
+            self.training.dialog.advanced.editors["label_channel"].setValue(
+                SHARED_VALUE if active is None else int(active))
         return self.training
 
     def save_labels(self) -> bool:
@@ -114,7 +122,7 @@ class TrainingHookup(QtCore.QObject):
         files = self.trainer.files
         if files.path is None:
             return True
-        if self.trainer.doc.dirty:
+        if files.is_dirty():  # a parked channel's label set counts too
             return bool(files.save())
         files.autosaver.wait()
         return True
@@ -190,32 +198,47 @@ class TrainingHookup(QtCore.QObject):
         self.predictionFailed.emit(message)
 
     def accept_prediction(self) -> bool:
-        """Replace the labels by the prediction as one undo step; Ctrl+Z brings them back.
+        """Take the prediction into the labels as one undo step; Ctrl+Z brings them back.
 
-        When the plane has objects the user is asked first, naming how many are lost
-        (:func:`confirm_replace`); returns True once accepted.
+        When the plane has objects the user is asked first, naming how many a replacement
+        loses, and may instead keep them frozen and add only the predicted objects that
+        overlap none, or fill only unlabelled pixels (:func:`confirm_replace`,
+        :mod:`guv_app.services.annotation.merge`); returns True once accepted.
         """
         r = self.prediction
         if r is None:
             return False
         return confirm_replace(self.trainer, "the prediction", r.n_objects,
-                               lambda: self._accept(r))
+                               lambda: self.accept_as(r, "replace"),
+                               merge=lambda mode: self.accept_as(r, mode))
 
-    def _accept(self, r) -> bool:
+    def accept_as(self, r, mode: str) -> bool:
+        """Take prediction ``r`` into the labels by merge ``mode`` (replace, add, fill)."""
+        from guv_app.services.annotation.class_table import ClassTable
+        from guv_app.services.annotation.merge import merge_into_document
+
         if r is not self.prediction:  # discarded or another image opened meanwhile
             return False
         doc = self.trainer.doc
         t = doc.class_table
         names, colors, classes = merge_classes(t.names, t.colors, list(r.class_names),
                                                list(r.class_colors), r.classes)
-        same = names == list(t.names)
+        table = None
+        if names != list(t.names):
+            table = ClassTable.from_lists(names, colors)
+            if mode != "replace":  # classes keep their visibility
+                table.visible = t.visible + [True] * (len(names) - len(t.names))
         try:
-            doc.accept_prediction(r.masks, classes, None if same else names,
-                                  None if same else colors)
+            result = merge_into_document(doc, r.masks, classes, table, mode=mode,
+                                         name="accept prediction")
         except ValueError as exc:
             self.window.show_message(f"Cannot accept the prediction: {exc}")
             return False
-        self._clear(f"Accepted {r.n_objects} object(s) (Ctrl+Z undoes)")
+        if mode == "replace":
+            self._clear(f"Accepted {r.n_objects} object(s) (Ctrl+Z undoes)")
+        else:
+            undo = " (Ctrl+Z undoes)" if result.n_added else ""
+            self._clear(f"Prediction: {result.summary()}{undo}")
         return True
 
     def discard_prediction(self) -> None:

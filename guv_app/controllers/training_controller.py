@@ -23,6 +23,7 @@ from guv_app.controllers.model_catalog import ModelCatalog, default_catalog, def
 from guv_app.controllers.run_on import scheduler_from_values
 from guv_app.controllers.task_runner import Step, TaskRunner, step_reporter
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
+from guv_app.controllers.training_label_set import label_set_options, label_set_specs
 from guv_app.services.datasets.builder import DatasetOptions
 from guv_app.services.engine import registry
 from guv_app.services.engine.errors import ModelNameError
@@ -67,10 +68,12 @@ def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
             raise ValueError("choose a validation folder, or validate on a share of the images")
         if not Path(folder).is_dir():
             raise ValueError(f"{folder}: validation folder does not exist")
-        options = DatasetOptions(test_dir=Path(folder), seed=int(values.get("val_seed", 0)))
+        options = DatasetOptions(test_dir=Path(folder), seed=int(values.get("val_seed", 0)),
+                                 **label_set_options(values))
     else:
         options = DatasetOptions(test_ratio=float(values.get("val_ratio", 0.2)),
-                                 seed=int(values.get("val_seed", 0)))
+                                 seed=int(values.get("val_seed", 0)),
+                                 **label_set_options(values))
     from guv_app.services.training.runner import check_crop_size
 
     check_crop_size(config, options)  # a message before any data is prepared
@@ -132,7 +135,8 @@ class TrainingController(QtCore.QObject):
         self._name_touched = False
         self._curve_of = ""  # model name whose curve the progress panel shows
         self.dialog = TrainingDialog(parent_widget, basic_fields=field_specs(BASIC_PARAMS),
-                                     advanced_fields=field_specs(ADVANCED_PARAMS))
+                                     advanced_fields=field_specs(ADVANCED_PARAMS)
+                                     + label_set_specs())
         d = self.dialog
         d.startRequested.connect(self.start)
         d.resumeRequested.connect(self.resume)
@@ -143,6 +147,8 @@ class TrainingController(QtCore.QObject):
         d.basic.baseModelChanged.connect(self._base_changed)
         d.dataset.changeFolderRequested.connect(self._ask_folder)
         d.dataset.browseValFolderRequested.connect(self._ask_val_folder)
+        d.advanced.editors["label_channel"].valueChanged.connect(
+            lambda _v: self.running or self.refresh_summary())
         self.catalog.bind_combo(d.basic.base_model)
         d.set_values(training_settings.load_values())
         combo = d.basic.base_model  # offline: start from a model that can run (tiny)
@@ -183,7 +189,11 @@ class TrainingController(QtCore.QObject):
             self.summary = None
             panel.set_summary(0, 0, [], [], "Open an image in the Trainer, or choose a folder.")
             return
-        self.summary = s = summarize_folder(self.folder)
+        try:  # counted on the label set training will take
+            options = DatasetOptions(**label_set_options(self.dialog.values()))
+        except ValueError:
+            options = None
+        self.summary = s = summarize_folder(self.folder, options)
         note = s.error or ("" if s.n_labelled else "No labelled images yet: label some "
                            "objects and save (Ctrl+S) first.")
         extra = [f"{name}: {warning}" for name, warning in s.notes]

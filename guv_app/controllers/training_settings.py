@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from guv_app import paths
+from guv_app.controllers.training_label_set import DEFAULTS as LABEL_SET_DEFAULTS
 from guv_app.services.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def default_values() -> dict:
     """Every dialog value: the training service's defaults plus the validation choice."""
     values = TrainConfig().to_dict()
     values.update(VALIDATION_DEFAULTS)
+    values.update(LABEL_SET_DEFAULTS)
     for key in NOT_REMEMBERED:
         values.pop(key, None)
     return values

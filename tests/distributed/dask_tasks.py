@@ -55,3 +55,14 @@ def failing_item(task: tuple[str, int]) -> int:
 def killing_item(task: tuple[str, int]) -> tuple[int, int]:
     """Kills its worker on the first attempt (as the OOM killer would), then succeeds."""
     return kill_worker_once(*task)
+
+
+def worker_settings(dask_worker) -> dict:
+    """What a worker process runs with: malloc trimming, profiler, BLAS threads (for
+    ``client.run``, which passes the worker as ``dask_worker``)."""
+    import dask
+
+    return {"MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "profile": dask.config.get("distributed.worker.profile.enabled"),
+            "callbacks": sorted(dask_worker.periodic_callbacks)}

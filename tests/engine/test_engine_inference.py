@@ -62,7 +62,8 @@ def test_segment_gives_consistent_masks_and_classes(class_model, image):
 
 def test_same_masks_and_flows_as_upstream_cellpose(image):
     """Same network, same image: upstream CellposeModel.eval and our segment agree exactly,
-    with the flow check on (our faster check keeps exactly upstream's objects)."""
+    with the flow check on (our faster check keeps exactly upstream's objects), both in
+    float32 (bfloat16 agreement: test_engine_precision.py)."""
     from cellpose.models import CellposeModel
 
     net = build_network("tiny", 0)
@@ -76,8 +77,9 @@ def test_same_masks_and_flows_as_upstream_cellpose(image):
         theirs, flows, _ = upstream.eval(x, channel_axis=2, flow_threshold=flow_threshold,
                                          diameter=diameter)
         ours = segment(image, loaded, SegmentParams(flow_threshold=flow_threshold,
-                                                    diameter=diameter))
-        unchecked = segment(image, loaded, SegmentParams(flow_threshold=0.0, diameter=diameter))
+                                                    diameter=diameter, dtype="float32"))
+        unchecked = segment(image, loaded, SegmentParams(flow_threshold=0.0, diameter=diameter,
+                                                         dtype="float32"))
         assert 0 < ours.masks.max() < unchecked.masks.max()
         assert np.array_equal(ours.masks, theirs)
         assert np.array_equal(ours.flows, flows[1])

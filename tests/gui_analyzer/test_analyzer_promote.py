@@ -30,12 +30,12 @@ def test_promote_asks_before_overwriting(qtbot, analyzer, analyzer_folder):
     questions = []
 
     def say(answer):
-        def confirm(title, text):
+        def choose(title, text):
             questions.append(text)
             return answer
-        return confirm
+        return choose
 
-    ctl.confirm = say(False)
+    ctl.choose_promote = say(None)  # keep the labels
     result = ctl.window.files.promote.click() or ctl.last_promote
     assert len(questions) == 1 and images[1].name in questions[0]
     assert images[0].name not in questions[0]
@@ -45,7 +45,7 @@ def test_promote_asks_before_overwriting(qtbot, analyzer, analyzer_folder):
         assert np.array_equal(cellpose_io.load_seg(label_path_for(p)).masks, truth[p])
     assert "1 kept their labels" in ctl.window.statusBar().currentMessage()
 
-    ctl.confirm = say(True)
+    ctl.choose_promote = say("replace")
     ctl.window.files.promote.click()
     assert len(questions) == 2
     assert np.array_equal(cellpose_io.load_seg(label_path_for(images[1])).masks,
@@ -58,7 +58,7 @@ def test_promote_without_conflicts_does_not_ask(qtbot, analyzer, analyzer_folder
     _predict_from_truth(image)
     ctl.open_folder(analyzer_folder)
     asked = []
-    ctl.confirm = lambda title, text: asked.append(text) or True
+    ctl.choose_promote = lambda title, text: asked.append(text) or "replace"
     ctl.window.files.set_current(0)
     result = ctl.promote_selected()
     assert asked == [] and result.promoted == [str(image)]

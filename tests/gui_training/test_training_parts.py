@@ -47,13 +47,14 @@ def test_describe_error_one_readable_line():
 
 def test_every_training_parameter_has_an_editor(qtbot):
     from guv_app.controllers.training_controller import config_from_values, field_specs
+    from guv_app.controllers.training_label_set import label_set_specs
     from guv_app.controllers.training_settings import default_values
     from guv_app.services.training.config import TrainConfig
     from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS, TRAIN_PARAMS
     from guv_app.views.training.dialog import TrainingDialog
 
     d = TrainingDialog(basic_fields=field_specs(BASIC_PARAMS),
-                       advanced_fields=field_specs(ADVANCED_PARAMS))
+                       advanced_fields=field_specs(ADVANCED_PARAMS) + label_set_specs())
     qtbot.addWidget(d)
     d.basic.set_base_models(["cpsam", "tiny"])
     fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra"}
@@ -78,6 +79,9 @@ def test_every_training_parameter_has_an_editor(qtbot):
         assert back[k] == pytest.approx(v) if isinstance(v, float) else back[k] == v, k
     cfg, opts = config_from_values({**back, "model_name": "m", "class_weights": "1, 2 3"})
     assert cfg.class_weights == [1.0, 2.0, 3.0] and opts.test_ratio == pytest.approx(0.2)
+    assert opts.label_channel is None and opts.input_channels == "same"  # the shared set
+    d.advanced.editors["label_channel"].setValue(1)
+    assert config_from_values({**d.values(), "model_name": "m"})[1].network_channels == [1]
     assert cfg.to_dict() == TrainConfig(**{**TrainConfig().to_dict(), "model_name": "m",
                                           "class_weights": [1.0, 2.0, 3.0]}).to_dict()
 

@@ -15,7 +15,7 @@ from guv_app.cli.label_args import add_label_arguments
 from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.services.params import add_arguments
 
-EVAL_PARAMS = ("diameter", "flow_threshold", "cellprob_threshold", "niter", "min_size")
+EVAL_PARAMS = ("diameter", "flow_threshold", "cellprob_threshold", "niter", "min_size", "dtype")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

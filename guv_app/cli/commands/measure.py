@@ -22,6 +22,13 @@ Files written for --out results.csv (one run, several plugins):
   results_<plugin>.csv the same rows with only that plugin's columns, one file per plugin
   results_summary.csv  one row per image: status, error, n_objects, count_<class> per class
                        and mean_<column> of every numeric measurement
+  results_per_link.csv only for label files with one set of objects per channel linked
+                       across channels (Trainer: Links menu; MultiCellPose 0.9 files): one
+                       row per linked object (link_id), each channel's object's columns
+                       side by side as <column>_set<channel>, e.g. ch0_mean_set0 (membrane
+                       intensity of the channel-0 object) vs ch1_mean_set1
+Rows of such files are per channel set: label_channel (the channel whose set the object
+belongs to; -1 the shared set) and link_id (0 = not linked) follow class_name.
 Every row carries image, series, t, z, and time_s / z_um when the file records a frame
 interval / Z step. Lengths, areas and positions are in pixels, and also in µm / µm² (columns
 <name>_um, <name>_um2) when the file has a pixel size, or --pixel-size gives one. A failing
@@ -175,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     n_files = len({s.image for s in result.images})
     print(f"measured {n_objects} objects in {len(measured)}/{len(result.images)} plane(s) of "
           f"{n_files} file(s); wrote {result.outputs['merged']}")
+    if "per_link" in result.outputs:
+        print(f"linked objects across channels: wrote {result.outputs['per_link']}")
     for line in result.failures:
         print(f"  problem: {line}", file=sys.stderr)
     for line in result.warnings:

@@ -110,12 +110,8 @@ def run(args: argparse.Namespace) -> int:
     from guv_app.services.batch import PlaneSelection
     from guv_app.services.engine.inference import SegmentParams
 
-    params = SegmentParams(
-        channels=channels, diameter=args.diameter,
-        flow_threshold=args.flow_threshold, cellprob_threshold=args.cellprob_threshold,
-        niter=args.niter, min_size=args.min_size, tile_overlap=args.tile_overlap,
-        batch_size=args.batch_size, device=args.device,
-    )
+    params = SegmentParams(channels=channels, device=args.device,
+                           **{p.name: getattr(args, p.name) for p in INFERENCE_PARAMS})
     if not Path(args.model).exists():  # a name: fail on a typo before touching any image
         from guv_app.services.engine.errors import EngineError
         from guv_app.services.engine.registry import get_model_meta

@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_label_arguments(data)
     data.add_argument("--channels", metavar="C[,C...]",
                       help="image channels feeding the network, in order (e.g. 1,0)")
+    from guv_app.services.datasets.label_set_params import LABEL_SET_PARAMS
+
+    add_arguments(data, LABEL_SET_PARAMS)  # --label-channel N --input-channels same|all
     data.add_argument("--min-objects", type=int, default=1,
                       help="skip images with fewer labelled objects")
     data.add_argument("--tile-size", type=int, default=512,
@@ -143,7 +146,8 @@ def _options(args):
             subfolders=args.subfolders, channels=parse_int_list(args.channels, "--channels"),
             min_objects=args.min_objects, tile_size=args.tile_size,
             test_dir=Path(args.test_dir) if args.test_dir else None, seed=args.seed,
-            region_source=args.regions, **extra,
+            region_source=args.regions, label_channel=args.label_channel,
+            input_channels=args.input_channels, **extra,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc

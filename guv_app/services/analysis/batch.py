@@ -161,7 +161,8 @@ def predict_plane(task: PredictTask) -> PlaneResult:
 
     plane, params = task.plane, task.params
     try:
-        loaded = load_model(task.model, params.device, weights_path=task.weights_path)
+        loaded = load_model(task.model, params.device, weights_path=task.weights_path,
+                            dtype=params.dtype)
     except (EngineError, OSError, ValueError, RuntimeError) as exc:
         raise ItemFailed(f"cannot load model {task.model!r}: {exc}") from None
     if task.stack:

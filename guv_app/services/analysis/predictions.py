@@ -116,17 +116,24 @@ def _now() -> str:
 def keep_unreadable(path: Path) -> None:
     """Move an existing prediction file that cannot be read aside (``<name>.unreadable``)
     before it is replaced: it may hold hours of hand corrections a newer reader could
-    recover. A readable file is left for the caller's own rules (edited/skip)."""
+    recover. A prediction corrected by hand (which only a forced rerun replaces) is copied
+    to ``<name>.bak`` first: the corrections are a person's work. Another readable file is
+    left for the caller's own rules (skip or replace)."""
     from cellpose_io import CellposeIOError
     from cellpose_io.atomic import set_aside
+    from cellpose_io.label_sources import backup_copy
 
     if not path.exists():
         return
     try:
-        read_prediction_info(path)
+        info = read_prediction_info(path)
     except CellposeIOError as exc:
         log.warning("prediction %s unreadable (%s); kept aside", path, exc.reason)
         set_aside(path)
+        return
+    if info.edited:
+        log.warning("prediction %s was corrected by hand; kept as %s before it is replaced",
+                    path, backup_copy(path).name)
 
 
 def save_prediction(

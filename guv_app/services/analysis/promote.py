@@ -6,6 +6,12 @@ image such as ``X_masks.tif`` (the app's one rule, :mod:`cellpose_io.label_sourc
 how many objects each holds, then :func:`promote` copies, replacing only the images the
 caller explicitly allows. Replaced label files are never deleted: they are renamed to
 backups (``X_masks.tif.bak``), and :func:`undo_promote` puts them back.
+
+Instead of replacing them, existing labels can be kept frozen and the prediction merged in
+(``mode="add"``: only predicted objects that overlap none; ``mode="fill"``: predicted objects
+cut to the unlabelled pixels; :mod:`guv_app.services.annotation.merge`). The merged labels
+are written as the ``_seg.npy`` (keeping the label file's other keys) and the label files
+of before are still kept as backups, so Undo promote restores them byte for byte.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class PromoteResult:
     failed: dict[str, str] = field(default_factory=dict)
     backups: dict[str, str] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
+    merged: dict[str, str] = field(default_factory=dict)  # image -> what the merge did
 
 
 def _training_sources(image: Path):
@@ -88,19 +95,24 @@ def _key(path: str | os.PathLike) -> str:
 def promote(
     images: Sequence[str | os.PathLike],
     overwrite: Collection[str | os.PathLike] = (),
+    mode: str = "replace",
 ) -> PromoteResult:
     """Copy each image's prediction to its training labels.
 
-    Existing training labels (``_seg.npy`` or mask image) are replaced only when the image
-    is in ``overwrite``; they are then renamed to backups first (``result.backups``).
-    Otherwise they are kept and the image reported in ``kept_existing``. The written file is
-    a plain label file (prediction bookkeeping dropped, ``promoted_from`` recording the
-    model); atomic.
+    Existing training labels (``_seg.npy`` or mask image) are changed only when the image
+    is in ``overwrite``: replaced (``mode="replace"``) or kept with the prediction merged in
+    (``"add"``, ``"fill"``); either way the files of before are renamed to backups first
+    (``result.backups``). Otherwise they are kept and the image reported in
+    ``kept_existing``. The written file is a plain label file (prediction bookkeeping
+    dropped, ``promoted_from`` recording the model); atomic. Raises ValueError for an
+    unknown ``mode``; a label file that cannot be read or merged fails its image only.
     """
     from cellpose_io import CellposeIOError, load_seg, save_seg
     from cellpose_io.label_sources import keep_aside
     from cellpose_io.seg import METADATA_KEYS
+    from guv_app.services.annotation.merge import check_mode
 
+    check_mode(mode)
     allowed = {_key(p) for p in overwrite}
     result = PromoteResult()
     for image in images:
@@ -118,6 +130,15 @@ def promote(
             kept = {k: v for k, v in seg.extra.items() if k not in PRED_KEYS}
             metadata = {k: v for k, v in kept.items() if k in METADATA_KEYS}
             metadata["promoted_from"] = str(seg.extra.get("mcp_pred_model", ""))
+            if existing and mode != "replace":
+                merged = _merge_into_existing(image, seg, mode)
+                for source in existing:
+                    result.backups[str(source.path)] = str(keep_aside(source.path))
+                merged.save(image, labels, str(metadata["promoted_from"]))
+                result.merged[str(image)] = merged.summary
+                result.written.append(str(labels))
+                result.promoted.append(str(image))
+                continue
             for source in existing:
                 result.backups[str(source.path)] = str(keep_aside(source.path))
             save_seg(
@@ -134,6 +155,45 @@ def promote(
         result.written.append(str(labels))
         result.promoted.append(str(image))
     return result
+
+
+@dataclass
+class _Merged:
+    """The existing labels of an image with a prediction merged in, ready to save."""
+
+    labels: object  # cellpose_io.SegData of the labels that counted
+    merged: object  # guv_app.services.annotation.merge.MergedLabels
+
+    @property
+    def summary(self) -> str:
+        return self.merged.result.summary()
+
+    def save(self, image: Path, out: Path, model: str) -> None:
+        from cellpose_io import save_seg
+        from cellpose_io.seg import METADATA_KEYS
+
+        extra = dict(self.labels.extra)
+        metadata = {k: v for k, v in extra.items() if k in METADATA_KEYS}
+        metadata["promoted_from"] = model
+        m = self.merged
+        save_seg(image, m.result.masks, m.result.classes, m.class_names, m.class_colors,
+                 out_path=out, ismanual=m.ismanual, diameter=self.labels.diameter,
+                 chan_choose=self.labels.chan_choose, metadata=metadata,
+                 preserved={k: v for k, v in extra.items() if k not in METADATA_KEYS})
+
+
+def _merge_into_existing(image: Path, prediction, mode: str) -> _Merged:
+    """Read the training labels that count for ``image`` and merge ``prediction`` into
+    them. Raises ValueError when two label files disagree (nothing counts: the user
+    chooses in the Trainer) or the shapes differ."""
+    from cellpose_io.label_sources import choose_labels, read_label_source
+    from guv_app.services.annotation.merge import merge_seg_data
+
+    choice = choose_labels(image, use="training")
+    if choice.chosen is None:
+        raise ValueError(f"{image.name}: {choice.reason or 'no training labels'}")
+    labels = read_label_source(choice.chosen)
+    return _Merged(labels, merge_seg_data(labels, prediction, mode))
 
 
 def _restore(result: PromoteResult, originals: Sequence[str]) -> None:

@@ -74,7 +74,9 @@ class LabelDocument:
         from cellpose_io.label_classes import renumber_sparse_ids
 
         masks, classes, _renumbered = renumber_sparse_ids(masks, classes)
-        self._masks = np.ascontiguousarray(masks, dtype=np.uint32)
+        # a copy: edits write in place, and the caller's array (a file's, a prediction's)
+        # must not change with them
+        self._masks = np.array(masks, dtype=np.uint32, order="C")
         self._table = class_table.copy() if class_table is not None else ClassTable()
         n = int(self._masks.max()) + 1 if self._masks.size else 1
         self._areas = np.bincount(self._masks.ravel(), minlength=n).astype(np.int64)
@@ -98,6 +100,22 @@ class LabelDocument:
         classes, class names and colours)."""
         self.reset(seg.masks, seg.classes,
                    ClassTable.from_lists(seg.class_names, seg.class_colors))
+
+    def swap_contents(self, other: LabelDocument) -> None:
+        """Exchange everything but the event listeners with ``other``: labels, classes,
+        class table, undo history, selection and saved version. Label sets per channel
+        (:mod:`guv_app.services.annotation.channel_sets`) take turns in the one document
+        the Trainer edits this way, each keeping its own undo. Emits "reset" and "state" on
+        both. RuntimeError inside an open undo group (e.g. during a brush stroke).
+        """
+        if self._group_depth or other._group_depth:
+            raise RuntimeError("cannot switch label sets during an edit")
+        mine, theirs = vars(self), vars(other)
+        for key in (set(mine) | set(theirs)) - {"events"}:
+            mine[key], theirs[key] = theirs[key], mine[key]
+        for doc in (self, other):
+            doc.events.emit(LabelEvent("reset"))
+            doc.events.emit(LabelEvent("state"))
 
     # --------------------------------------------------------------- read-only
     @property
@@ -241,6 +259,17 @@ class LabelDocument:
             self._history.push(Step(type(atom).__name__, [atom], self.current_class,
                                     self.current_class))
             self._changed()
+
+    @property
+    def in_group(self) -> bool:
+        """True while an undo group is open (an edit is under way, not an undo/redo)."""
+        return self._group_depth > 0
+
+    def record(self, atom) -> None:
+        """Add a caller's undoable atom (an object with ``apply(doc, forward)``, e.g. a
+        link edit of ``services.linking``) to this document's history: one undo step, or
+        part of the open :meth:`group`. The caller applies the change itself."""
+        self._record(atom)
 
     def _changed(self) -> None:
         self.version += 1

@@ -87,8 +87,12 @@ def _size(shape) -> str:
 def read_labels_file(
     path: str | os.PathLike, shape: tuple[int, int], class_names: list[str] | None = None,
     plane: tuple[int, int] | None = None, stack: tuple[int, int, int] = (1, 1, 1),
+    label_channel: int | None = None,
 ) -> ImportedLabels:
     """Read labels for an image of ``shape`` (H, W) from any exchange format.
+
+    ``label_channel``: from a ``_seg.npy`` with label sets per channel, take that channel's
+    set (the file's shared set when it has none for it).
 
     ``class_names`` (background first) name ImageJ ROI groups. An ImageJ RoiSet read for
     ``plane`` (t, z) of an image whose ``stack`` is (size_t, size_z, size_c) gives only the
@@ -116,6 +120,7 @@ def read_labels_file(
             if seg.masks.shape != shape:
                 raise ExchangeError(f"{path.name} is {_size(seg.masks.shape)} but the image is "
                                     f"{_size(shape)}")
+            seg = seg.channel_sets.get(label_channel, seg)  # type: ignore[arg-type]
             out = ImportedLabels(seg.masks.astype(np.uint32), np.asarray(seg.classes, np.int64),
                                  list(seg.class_names), list(seg.class_colors), path)
             out.check = cellpose_io.check_label_image(out.masks)
@@ -239,12 +244,14 @@ def export_for_cellpose(
 class PlaneExport:
     """One labelled plane to export: its image, its saved label file (None: use ``data``),
     the output name without extension, and for the open plane its in-memory labels
-    ``(masks, classes, class_names, class_colors)``."""
+    ``(masks, classes, class_names, class_colors)``. ``label_channel``: export that
+    channel's label set of the file (``channel_segmentations``) instead of the shared set."""
 
     image: Path
     seg_path: Path | None
     name: str
     data: tuple | None = None
+    label_channel: int | None = None
 
 
 def export_planes(
@@ -277,6 +284,9 @@ def export_planes(
                 masks, classes, names, colors = item.data
             else:
                 seg = cellpose_io.load_seg(item.seg_path)
+                if item.label_channel is not None:  # a plane without that set: nothing
+                    seg = seg.channel_sets.get(item.label_channel, dataclasses.replace(
+                        seg, masks=np.zeros_like(seg.masks)))
                 masks, classes = seg.masks, seg.classes
                 names, colors = seg.class_names, seg.class_colors
             if np.any(masks):

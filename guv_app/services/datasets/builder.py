@@ -61,14 +61,35 @@ class DatasetOptions:
     base_class_names: list[str] | None = None
     base_class_colors: list[tuple[int, int, int]] | None = None
     use_flow_cache: bool = True
+    # label set per channel (label_set_params): None = the shared set (top-level masks)
+    label_channel: int | None = None
+    input_channels: str = "same"  # with label_channel: "same" (that channel) or "all"
 
     def __post_init__(self) -> None:
+        from guv_app.services.datasets.label_set_params import LABEL_SET_PARAMS
+        from guv_app.services.params import check_values
+
+        check_values(self, LABEL_SET_PARAMS)
+        if self.label_channel is not None and self.input_channels == "same" and \
+                self.channels is not None and list(self.channels) != [self.label_channel]:
+            raise ValueError(f"channels {list(self.channels)} and input channels 'same' "
+                             f"(channel {self.label_channel} only) disagree: choose 'all' to "
+                             "feed the chosen channels")
         if self.min_objects < 0:
             raise ValueError(f"min_objects must be >= 0, got {self.min_objects}")
         if self.tile_size < 0:
             raise ValueError(f"tile size must be >= 0 px (0 = never tile), got {self.tile_size}")
         if not 0 <= self.test_ratio < 1:
             raise ValueError(f"validation share must be in [0, 1), got {self.test_ratio}")
+
+
+    @property
+    def network_channels(self) -> list[int] | None:
+        """The image channels fed to the network, in order (stored with the model):
+        the labelled channel alone with ``input_channels="same"``, else ``channels``."""
+        if self.label_channel is not None and self.input_channels == "same":
+            return [self.label_channel]
+        return None if self.channels is None else list(self.channels)
 
 
 class DatasetCancelled(Exception):
@@ -178,7 +199,7 @@ def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _
     else:
         shape = read_plane_shape(pair.image, series=pair.series)
         plane = np.zeros((0, 0, 0), np.float32)
-    raw = read_labels(pair)
+    raw = read_labels(pair, options.label_channel)
     if raw.masks.ndim != 2:
         raise LabelProblem(f"labels are {raw.masks.ndim}-D, expected 2-D")
     if raw.masks.shape != tuple(shape[-2:]):
@@ -186,8 +207,10 @@ def _load(pair: LabelledPair, options: DatasetOptions, pixels: bool = True) -> _
             f"shape mismatch: image {shape[-2]}x{shape[-1]}, "
             f"labels {raw.masks.shape[0]}x{raw.masks.shape[1]}"
         )
-    if options.channels is not None:
-        bad = [c for c in options.channels if not 0 <= c < shape[0]]
+    wanted = [*(options.network_channels or []), *(
+        [] if options.label_channel is None else [options.label_channel])]
+    if wanted:
+        bad = [c for c in wanted if not 0 <= c < shape[0]]
         if bad:
             raise LabelProblem(f"channel {bad[0]} does not exist (image has {shape[0]})")
     file_boxes: list[regions.Box] = []
@@ -307,7 +330,7 @@ def build_training_set(
     colors = _colors(keep, loaded, options)
     if progress:
         progress(len(roles) * 2, len(roles) * 2, "dataset ready")
-    return TrainingSet(train, val, keep, colors, options.channels, files, skipped,
+    return TrainingSet(train, val, keep, colors, options.network_channels, files, skipped,
                        _median_diameter([s.masks for s in train]))
 
 
@@ -325,7 +348,7 @@ def _samples(
         return None
     cmap = classmap.build_class_map(masks, item.raw.classes, to_keep[remap])
     flows = flows_for(masks, use_cache=options.use_flow_cache)
-    x = to_network_input(item.plane, options.channels)
+    x = to_network_input(item.plane, options.network_channels)
     return [
         Sample(pair.image, pair.labels, box, regions.crop(x, box), regions.crop(masks, box),
                regions.crop(flows, box), regions.crop(cmap, box))

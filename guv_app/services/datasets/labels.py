@@ -71,14 +71,17 @@ def item_fault(exc: BaseException) -> str:
     return f"unreadable ({type(exc).__name__}{': ' + text if text else ''})"
 
 
-def read_labels(pair: LabelledPair) -> RawLabels:
+def read_labels(pair: LabelledPair, label_channel: int | None = None) -> RawLabels:
     """Masks and classes of a pair, from ``_seg.npy`` or a mask image.
+
+    ``label_channel``: the label set of that channel (``channel_segmentations``) instead of
+    the shared set; :class:`LabelProblem` when the file has none for it.
 
     A binary mask (one value over many blobs) or a class-id image (few values, each over
     many blobs) is turned into an instance mask by connected components, with ``note``
     saying so; a class-id image's values become classes ``class <value>``.
     """
-    return as_instances(_read_labels(pair), pair.labels.name)
+    return as_instances(_read_labels(pair, label_channel), pair.labels.name)
 
 
 def as_instances(raw: RawLabels, name: str) -> RawLabels:
@@ -101,7 +104,7 @@ def as_instances(raw: RawLabels, name: str) -> RawLabels:
                      f"objects in {len(distinct)} classes")
 
 
-def _read_labels(pair: LabelledPair) -> RawLabels:
+def _read_labels(pair: LabelledPair, label_channel: int | None = None) -> RawLabels:
     from cellpose_io import CellposeIOError
 
     try:
@@ -109,6 +112,13 @@ def _read_labels(pair: LabelledPair) -> RawLabels:
     except CellposeIOError as exc:
         what = "labels" if pair.kind == "seg" else "mask"
         raise LabelProblem(f"unreadable {what} {pair.labels.name} ({exc.reason})") from exc
+    if label_channel is not None:
+        if pair.kind != "seg" or label_channel not in seg.channel_sets:
+            raise LabelProblem(f"no labels for channel {label_channel} in {pair.labels.name}")
+        seg = seg.channel_sets[label_channel]
+        return RawLabels(np.asarray(seg.masks), np.asarray(seg.classes, np.int64),
+                         list(seg.class_names), [tuple(int(v) for v in c)
+                                                 for c in seg.class_colors])
     masks = np.asarray(seg.masks)
     if pair.kind != "seg":
         return RawLabels(masks.astype(np.uint32), None, ["background"], [])

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import torch
 
 from cellpose_io.label_classes import classes_from_map
 from guv_app.services.engine.errors import SegmentationCancelled
-from guv_app.services.engine.loading import LoadedModel, load_model
+from guv_app.services.engine.loading import LoadedModel, load_model, resolve_dtype
 from guv_app.services.engine.masks import compute_masks
 from guv_app.services.engine.params import INFERENCE as _P
 from guv_app.services.engine.params import INFERENCE_PARAMS
@@ -54,6 +55,7 @@ class SegmentParams:
     min_size: int = _P["min_size"].default  # px²
     tile_overlap: float = _P["tile_overlap"].default
     batch_size: int = _P["batch_size"].default  # tiles per forward pass
+    dtype: str = _P["dtype"].default  # "bfloat16" (Cellpose's default) or "float32"
     device: str = "auto"  # used when a model is given by name
     normalize: bool = True  # 1st-99th percentile per channel, like Cellpose
     max_size_fraction: float = 0.4
@@ -113,8 +115,8 @@ class WatchedNet(torch.nn.Module):
         return next(self.net.parameters()).device
 
     @property
-    def dtype(self):
-        return getattr(self.net, "dtype", torch.float32)
+    def dtype(self):  # upstream's run_net casts the tiles to this before the forward pass
+        return next(self.net.parameters()).dtype
 
     def forward(self, x):
         if self._cancel is not None and self._cancel.is_set():
@@ -124,6 +126,38 @@ class WatchedNet(torch.nn.Module):
         if self._on_tiles is not None:
             self._on_tiles(self.tiles_done)
         return out
+
+
+def load_for(model: LoadedModel | str, params: SegmentParams) -> LoadedModel:
+    """``model`` itself, or the model of that name loaded on ``params.device`` in
+    ``params.dtype`` (cached)."""
+    if isinstance(model, LoadedModel):
+        return model
+    return load_model(model, params.device, dtype=params.dtype)
+
+
+@contextmanager
+def inference_precision(net: torch.nn.Module, dtype: str) -> Iterator[None]:
+    """Run ``net`` at the precision ``dtype`` asks for, without changing the (possibly
+    shared, cached) network.
+
+    A network whose weights already are in ``dtype`` runs as it is (upstream's way: weights
+    and activations in bfloat16, ``cellpose.core`` casts the tiles to the network's dtype
+    and the outputs back to float32 before the flow dynamics). A float32 network asked for
+    bfloat16 runs under ``torch.autocast`` (bfloat16 matrix products, float32 weights).
+    A bfloat16 network cannot give float32 results: ValueError (load it with
+    ``load_model(..., dtype="float32")``).
+    """
+    wanted = resolve_dtype(dtype)
+    param = next(net.parameters())
+    if param.dtype == wanted:
+        yield
+        return
+    if wanted == torch.float32:
+        raise ValueError("this model was loaded in bfloat16; float32 results need it loaded "
+                         "in float32 (load_model(..., dtype='float32'))")
+    with torch.autocast(param.device.type, dtype=wanted):
+        yield
 
 
 def prepare_image(image: np.ndarray, channels: list[int] | None) -> np.ndarray:
@@ -212,7 +246,8 @@ def run_network(
     was_training = net.training  # run_net switches to eval (rdrop off); give it back as it was
     try:
         # no autograd bookkeeping at all (run_net: no_grad); one position-bias buffer
-        with torch.inference_mode(), reuse_bias_buffer():
+        with torch.inference_mode(), reuse_bias_buffer(), \
+                inference_precision(net, params.dtype):
             yf, _ = core.run_net(
                 watched, x, bsize=bsize, batch_size=params.batch_size,
                 tile_overlap=params.tile_overlap, rsz=rescale if rescale != 1.0 else None,
@@ -234,7 +269,7 @@ def segment(
 ) -> SegmentResult:
     """Segment one (C, Y, X) or (Y, X) image; raises :class:`SegmentationCancelled` on cancel."""
     params = params or SegmentParams()
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, params.device)
+    loaded = load_for(model, params)
     meta = loaded.meta
     yf, rescale, diameter = run_network(image, loaded, params, progress=progress, cancel=cancel)
     cellprob = np.ascontiguousarray(yf[..., -1], dtype=np.float32)
@@ -286,7 +321,7 @@ def segment_batch(
     params = params or SegmentParams()
     items = list(items)
     total = len(items)
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, params.device)
+    loaded = load_for(model, params)
     for index, item in enumerate(items):
         if cancel is not None and cancel.is_set():
             log.info("batch cancelled after %d of %d items", index, total)

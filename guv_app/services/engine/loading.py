@@ -13,6 +13,7 @@ an error rather than silently random weights.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -101,24 +102,33 @@ def read_state_dict(path: str | Path, *, mmap: bool = True) -> dict[str, torch.T
     return state
 
 
-def load_state_into(net: torch.nn.Module, state: dict, *, source: str = "weights") -> None:
-    """Load ``state`` into ``net``; only the class head may be missing, nothing unexpected.
-
-    A class head of a different size (e.g. a 2-class parent into a 3-class child) is
-    dropped and left fresh.
-    """
+def _fitting_state(net: torch.nn.Module, state: dict) -> tuple[dict, dict]:
+    """(``state`` without class-head tensors that do not fit ``net``, ``net``'s own state)."""
     own = net.state_dict()
     state = dict(state)
     for key in [k for k in state if k.startswith(_CLASS_PREFIXES)]:
         if key not in own or own[key].shape != state[key].shape:
             state.pop(key)
+    return state, own
+
+
+def load_state_into(net: torch.nn.Module, state: dict, *, source: str = "weights",
+                    assign: bool = False) -> None:
+    """Load ``state`` into ``net``; only the class head may be missing, nothing unexpected.
+
+    A class head of a different size (e.g. a 2-class parent into a 3-class child) is
+    dropped and left fresh. ``assign`` makes the network hold ``state``'s tensors instead
+    of copying them (``load_state_dict(assign=True)``: no second copy of the weights; the
+    way to fill a skeleton built on the meta device).
+    """
+    state, own = _fitting_state(net, state)
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if mismatched:
         raise ModelLoadError(
             f"{source}: weights do not fit the {getattr(net, 'arch', '?')} network "
             f"(shape mismatch in {', '.join(mismatched[:4])})"
         )
-    result = net.load_state_dict(state, strict=False)
+    result = net.load_state_dict(state, strict=False, assign=assign)
     missing = [k for k in result.missing_keys if not k.startswith(_CLASS_PREFIXES)]
     if missing or result.unexpected_keys:
         raise ModelLoadError(
@@ -133,6 +143,7 @@ def base_state(
     *,
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
+    mmap: bool = True,
 ) -> dict | None:
     """The full state dict that goes into a freshly built network for ``meta`` (None for
     the seeded ``tiny``): the cpsam file, a model's weights file, a fine-tune's merged
@@ -146,17 +157,18 @@ def base_state(
     if kind == "seeded":
         return None
     if kind == "cpsam":
-        return read_state_dict(ensure_cpsam_weights(weights_path, progress=progress))
+        return read_state_dict(ensure_cpsam_weights(weights_path, progress=progress),
+                               mmap=mmap)
     if kind == "file":
-        return read_state_dict(weights["path"])
+        return read_state_dict(weights["path"], mmap=mmap)
     if folder is None:
         raise ModelLoadError(f"model {meta.name!r}: weights kind {kind!r} needs a model folder")
     if kind == "state_dict":
-        return read_state_dict(folder / weights.get("file", registry.WEIGHTS_FILE))
+        return read_state_dict(folder / weights.get("file", registry.WEIGHTS_FILE), mmap=mmap)
     if is_finetune(weights):
         merged = merged_path(folder, weights)
         if merged is not None:
-            return read_state_dict(merged)
+            return read_state_dict(merged, mmap=mmap)
         if not meta.parent:
             raise ModelLoadError(f"model {meta.name!r}: a fine-tune without a parent model")
         from guv_app.services.engine.lineage import check_parent
@@ -166,7 +178,7 @@ def base_state(
         if is_finetune(parent_meta.weights) and merged_path(parent_folder, parent_meta.weights) is None:
             # a fine-tune of a fine-tune: its weights only exist once it is built
             return _load_uncached(meta.parent, progress=progress).net.state_dict()
-        state = base_state(parent_meta, parent_folder, progress=progress)
+        state = base_state(parent_meta, parent_folder, progress=progress, mmap=mmap)
         if state is None:  # a seeded parent (tiny): its weights are its seeded build
             state = build_network(parent_meta.backbone, parent_meta.n_classes).state_dict()
         return state
@@ -179,21 +191,59 @@ def build_from_meta(
     *,
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.nn.Module:
-    """A CPU network for ``meta`` with its weights loaded (eval mode).
+    """A CPU network for ``meta`` with its weights loaded (eval mode), in ``dtype``.
 
     One straight path: weights located and read (:func:`base_state`; cpsam is found or
     downloaded before vit_l is built) -> network built -> weights loaded -> a fine-tune's
-    adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`).
+    adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`) -> cast.
+
+    Peak memory: a float32 file is memory-mapped and the network holds its tensors (one
+    copy); for another dtype the file is read into memory and cast tensor by tensor, each
+    float32 tensor freed once cast (at most the file's size, never file + network). A
+    fine-tune's adapter is merged in float32 first.
     """
-    state = base_state(meta, folder, weights_path=weights_path, progress=progress)
+    adapter = is_finetune(meta.weights or {}) and merged_path(folder, meta.weights) is None
+    cast_early = dtype != torch.float32 and not adapter
+    state = base_state(meta, folder, weights_path=weights_path, progress=progress,
+                       mmap=not cast_early)
+    if cast_early and state is not None:
+        for key in list(state):  # replacing each entry frees its float32 tensor at once
+            if state[key].is_floating_point():
+                state[key] = state[key].to(dtype)
+    net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
+    del state  # the network holds the only reference to the weights now
+    if adapter:
+        net = apply_finetune(net, folder, meta.weights)
+    if dtype != torch.float32:
+        net.dtype = dtype  # upstream BaseModel's setter: casts what is not cast yet
+    return net.eval()
+
+
+def _network_holding(meta: ModelMeta, state: dict | None, *, source: str) -> torch.nn.Module:
+    """The network of ``meta`` holding ``state``'s tensors.
+
+    When ``state`` fills every tensor of the network, the network is built on the meta
+    device (no random initialisation: building vit_l that way took ~3 s of a CPU and 1.2 GB
+    that the weights then overwrote) and takes the state's tensors as they are
+    (``assign``: a memory-mapped file stays mapped, no second copy). Otherwise (a fresh
+    class head, or no state: the seeded ``tiny``) it is built for real and the state copied in.
+    """
+    if state is not None:
+        with torch.device("meta"):
+            skeleton = build_network(meta.backbone, meta.n_classes)
+        fitting, own = _fitting_state(skeleton, state)
+        if set(fitting) == set(own):
+            load_state_into(skeleton, fitting, source=source, assign=True)
+            if os.name == "nt":  # a mapped file cannot be replaced or deleted on Windows
+                for tensor in [*skeleton.parameters(), *skeleton.buffers()]:
+                    tensor.data = tensor.data.clone()
+            return skeleton.eval()
     net = build_network(meta.backbone, meta.n_classes)
     if state is not None:
-        load_state_into(net, state, source=f"weights of model {meta.name!r}")
-    weights = meta.weights or {}
-    if is_finetune(weights) and merged_path(folder, weights) is None:
-        net = apply_finetune(net, folder, weights)
-    return net.eval()
+        load_state_into(net, state, source=source)
+    return net
 
 
 def describe_model(name_or_path: str | Path) -> ModelMeta:
@@ -238,9 +288,29 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _load_uncached(name_or_path, *, weights_path=None, progress=None) -> LoadedModel:
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """``"float32"``/``"bfloat16"`` (or a torch dtype) -> torch dtype; None: float32.
+
+    Raises ValueError for any other dtype (float16 is not offered: Cellpose-SAM's
+    activations overflow it)."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        if dtype in DTYPES.values():
+            return dtype
+    elif str(dtype) in DTYPES:
+        return DTYPES[str(dtype)]
+    raise ValueError(f"unknown dtype {dtype!r} (use {' or '.join(DTYPES)})")
+
+
+def _load_uncached(name_or_path, *, weights_path=None, progress=None,
+                   dtype: torch.dtype = torch.float32) -> LoadedModel:
     meta, folder, ident = _resolve(name_or_path)
-    net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress)
+    net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress,
+                          dtype=dtype)
     return LoadedModel(net=net, meta=meta, device=torch.device("cpu"), source=ident)
 
 
@@ -251,22 +321,28 @@ def load_model(
     cache: bool = True,
     weights_path: str | Path | None = None,
     progress: Progress | None = None,
+    dtype: str | torch.dtype = "float32",
 ) -> LoadedModel:
     """Load a model (built-in, registry name, model folder or weights file) onto ``device``.
 
-    The network is float32 and in eval mode. ``weights_path`` points ``cpsam`` at a user's
-    weights file; ``progress`` reports a weights download. With ``cache`` the same
-    ``LoadedModel`` is returned for repeated calls until the model's files change.
+    The network is in eval mode with its weights in ``dtype`` (``"float32"``, the default,
+    for training and export; ``"bfloat16"`` halves the weights' memory and is what
+    inference uses by default, as upstream Cellpose's ``use_bfloat16=True``).
+    ``weights_path`` points ``cpsam`` at a user's weights file; ``progress`` reports a
+    weights download. With ``cache`` the same ``LoadedModel`` is returned for repeated
+    calls (per device and dtype) until the model's files change.
     """
     dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype)
     meta, _, ident = _resolve(name_or_path)
-    key = (ident, str(dev), str(weights_path or ""))
+    key = (ident, str(dev), str(weights_path or ""), str(torch_dtype))
     if cache:
         with _CACHE_LOCK:
             if key in _CACHE:
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
-    loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress)
+    loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress,
+                            dtype=torch_dtype)
     with _CACHE_LOCK:
         _LOADS["count"] += 1
     loaded.net = loaded.net.to(dev).eval()
@@ -276,8 +352,8 @@ def load_model(
             _CACHE[key] = loaded
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
-    log.info("loaded model %s (%s, %d classes) on %s", meta.name, meta.backbone,
-             meta.n_classes, dev)
+    log.info("loaded model %s (%s, %d classes) on %s in %s", meta.name, meta.backbone,
+             meta.n_classes, dev, str(torch_dtype).removeprefix("torch."))
     return loaded
 
 

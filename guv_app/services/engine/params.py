@@ -22,5 +22,9 @@ INFERENCE_PARAMS: tuple[Param, ...] = (
           "the tile", minimum=0, maximum=0.5, below_max=True, step=0.05),
     Param("batch_size", "int", 8, "tiles per network pass (lower it when memory runs out)",
           minimum=1, maximum=1024),
+    Param("dtype", "choice", "bfloat16", "precision of the network's weights and "
+          "activations; bfloat16 is Cellpose's default (half the weights' memory, faster "
+          "on GPUs and recent CPUs), float32 gives bit-exact upstream float32 results",
+          choices=(("bfloat16", "bfloat16"), ("float32", "float32")), label="precision"),
 )
 INFERENCE = by_name(INFERENCE_PARAMS)

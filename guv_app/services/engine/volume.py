@@ -24,9 +24,11 @@ from guv_app.services.engine.inference import (
     SegmentParams,
     WatchedNet,
     _rescale_for,
+    inference_precision,
+    load_for,
     prepare_image,
 )
-from guv_app.services.engine.loading import LoadedModel, load_model
+from guv_app.services.engine.loading import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def segment_volume(
     from guv_app.services.engine.attention import reuse_bias_buffer
 
     params = params or SegmentParams()
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, params.device)
+    loaded = load_for(model, params)
     stack = np.asarray(stack)
     if stack.ndim != 4 or stack.shape[0] < 2:
         raise ValueError(f"expected a (Z, C, Y, X) stack of 2 or more slices, got {stack.shape}")
@@ -93,7 +95,8 @@ def segment_volume(
     net = loaded.net
     was_training = net.training
     try:
-        with torch.inference_mode(), reuse_bias_buffer():
+        with torch.inference_mode(), reuse_bias_buffer(), \
+                inference_precision(net, params.dtype):
             yf, _ = core.run_3D(_FlowsOnly(net, cancel), x, batch_size=params.batch_size,
                                 tile_overlap=params.tile_overlap,
                                 bsize=int(getattr(net, "bsize", 256)))

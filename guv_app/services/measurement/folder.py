@@ -9,14 +9,18 @@ Files written for ``out = results.csv`` (see :func:`output_paths`):
 * ``results_<plugin>.csv`` — the same rows with only that plugin's columns (one per plugin);
 * ``results_summary.csv`` — one row per plane: ``status`` (done/failed/skipped),
   ``error``, ``n_objects``, ``count_<class>`` per class and ``mean_<column>`` per numeric
-  measurement.
+  measurement;
+* ``results_per_link.csv`` — only for label files with objects linked across channels
+  (``measurement.linked``): one row per linked object, each channel's columns side by side.
 
 A plane that cannot be read, has no label file or whose labels do not match is reported
 and the others go on; a plugin that fails on a plane is reported and the other plugins'
 columns are still written. The planes run through the one batch runner
 (``services.batch.run_batch``) with :func:`measure_plane` as the work function, so
 progress, cancel (between planes; files are then written for the planes done so far) and
-an optional ``executor`` behave as in ``predict``.
+an optional ``executor`` behave as in ``predict``. Each plane's rows are rendered as CSV
+text by the work function itself (``measurement.csv_parts``: on Dask workers, in
+parallel), so writing the files here only joins texts.
 """
 
 from __future__ import annotations
@@ -29,25 +33,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from guv_app.plugins.base import MeasurementPlugin
 from guv_app.services.batch import ItemFailed, ItemSkipped, Outcome, PlaneStatus, run_batch
 from guv_app.services.batch.planes import read_plane
+from guv_app.services.measurement.csv_parts import PlaneRows, join_parts, render_plane
 from guv_app.services.measurement.labels import PlaneItem, find_items
+from guv_app.services.measurement.linked import measure_label_sets, per_link_table
 from guv_app.services.measurement.runner import (
     KEY_COLUMNS,
     ImageMeasurement,
-    measure_arrays,
     resolve_plugins,
 )
-from guv_app.services.measurement.tables import merge_plugins, summary_row, write_csv
+from guv_app.services.measurement.tables import read_csv, summary_row, write_csv
 from guv_app.services.measurement.units import unit_kinds, with_plane_and_units
 from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
 
-_EMPTY = {column: np.zeros(0) for column in KEY_COLUMNS}  # header only, when nothing measured
 ImageStatus = PlaneStatus  # the one status record (kept under its old name for callers)
 
 
@@ -97,9 +99,8 @@ def measure_plane(task: MeasureTask) -> ImageMeasurement:
     item = task.item
     channels, seg = load_plane(item)
     try:
-        measured = measure_arrays(channels, seg.masks, seg.classes,
-                                  list(seg.class_names or []), task.plugins, item.image.name,
-                                  task.plugin_timeout)
+        measured = measure_label_sets(channels, seg, task.plugins, item.image.name,
+                                      task.plugin_timeout)  # per-channel sets and links
     except MeasurementError as exc:
         raise ItemFailed(str(exc)) from None
     pixel_size = item.plane.pixel_size_um or task.pixel_size
@@ -108,6 +109,13 @@ def measure_plane(task: MeasureTask) -> ImageMeasurement:
     measured.tables = {name: with_plane_and_units(table, item.plane, pixel_size, kinds)
                        for name, table in measured.tables.items()}
     return measured
+
+
+def measure_plane_rows(task: MeasureTask) -> PlaneRows:
+    """:func:`measure_plane` with its tables already rendered as CSV rows: the work
+    function of runs that only write files (the CLI), so the text is made where the plane
+    was measured (in parallel on Dask workers) and only text travels back."""
+    return render_plane(measure_plane(task), [plugin.name for plugin, _ in task.plugins])
 
 
 @dataclass
@@ -151,7 +159,7 @@ def output_paths(out: str | Path, plugin_names: Sequence[str]) -> dict[str, Path
 
 def _status(outcome: Outcome[MeasureTask]) -> PlaneStatus:
     plane = outcome.task.item.plane
-    measured: ImageMeasurement | None = outcome.result
+    measured: ImageMeasurement | PlaneRows | None = outcome.result
     labels = outcome.task.item.labels
     return PlaneStatus(
         str(plane.image), outcome.status, outcome.reason, plane.series, plane.t, plane.z,
@@ -171,14 +179,19 @@ def run_planes(
     cancel: threading.Event | CancelCheck | None = None,
     executor: Executor | None = None,
     plugin_timeout: float | None | str = "default",
-) -> tuple[list[str], list[PlaneStatus], list[tuple[PlaneStatus, ImageMeasurement]], bool]:
+    rows_only: bool = False,
+) -> tuple[list[str], list[PlaneStatus],
+           list[tuple[PlaneStatus, ImageMeasurement | PlaneRows]], bool]:
     """Measure ``items``; (plugin names, statuses of the planes reached, (status,
-    measurement) of the planes done, cancelled). Cancelled planes are left out."""
+    measurement) of the planes done, cancelled). Cancelled planes are left out.
+    ``rows_only``: the measurements are :class:`PlaneRows` (CSV rows, for
+    :func:`write_outputs`) instead of tables."""
     resolved = resolve_plugins(plugins, params)  # bad names/params fail before any work
     names = [plugin.name for plugin, _ in resolved]
     kinds = unit_kinds(resolved)
     tasks = [MeasureTask(item, resolved, pixel_size, kinds, plugin_timeout) for item in items]
-    report = run_batch(tasks, measure_plane, name=lambda t: t.item.plane.label,
+    work = measure_plane_rows if rows_only else measure_plane
+    report = run_batch(tasks, work, name=lambda t: t.item.plane.label,
                        executor=executor, progress=progress, cancel=cancel)
     statuses, done = [], []
     for outcome in report.outcomes:
@@ -212,7 +225,7 @@ def measure_items(
     """
     names, statuses, done, cancelled = run_planes(
         items, plugins, params, pixel_size=pixel_size, progress=progress, cancel=cancel,
-        executor=executor, plugin_timeout=plugin_timeout)
+        executor=executor, plugin_timeout=plugin_timeout, rows_only=True)
     outputs = write_outputs(out, names, statuses, done)
     return FolderResult(statuses, outputs, cancelled)
 
@@ -221,22 +234,51 @@ def write_outputs(
     out: str | Path,
     names: Sequence[str],
     statuses: Sequence[PlaneStatus],
-    done: Sequence[tuple[PlaneStatus, ImageMeasurement]],
+    done: Sequence[tuple[PlaneStatus, ImageMeasurement | PlaneRows]],
 ) -> dict[str, Path]:
-    """Write merged, per-plugin and summary CSVs (each atomically)."""
+    """Write merged, per-plugin and summary CSVs (each atomically); a measurement given as
+    tables is rendered here, one given as :class:`PlaneRows` is only joined."""
+    from cellpose_io.atomic import atomic_write_text
+
     paths = output_paths(out, names)
-    merged = {id(status): merge_plugins(m, names) for status, m in done}
-    write_csv(paths["merged"], list(merged.values()) or [_EMPTY])
+    rendered = {id(status): render_plane(m, names) for status, m in done}
+    planes = list(rendered.values())
+    atomic_write_text(paths["merged"], join_parts([p.merged for p in planes], KEY_COLUMNS))
     for name in names:
-        write_csv(paths[name], [m.tables[name] for _, m in done if name in m.tables] or [_EMPTY])
-    class_names = sorted({str(c) for table in merged.values() for c in table["class_name"]})
-    rows = [summary_row(Path(s.image).name, s.status, s.reason or "; ".join(
+        atomic_write_text(paths[name], join_parts(
+            [p.plugins[name] for p in planes if name in p.plugins], KEY_COLUMNS))
+    class_names = sorted({c for p in planes for c in p.class_counts})
+    rows = []
+    for s in statuses:
+        plane = rendered.get(id(s))
+        rows.append(summary_row(
+            Path(s.image).name, s.status, s.reason or "; ".join(
                 [f"{k}: {v}" for k, v in s.plugin_errors.items()]
                 + [f"{k}: warning: {v}" for k, v in s.plugin_warnings.items()]),
-                merged.get(id(s)), class_names, plane=(s.series, s.t, s.z))
-            for s in statuses]
+            None, class_names, plane=(s.series, s.t, s.z),
+            summary=(plane.class_counts, plane.summary) if plane is not None else None))
     write_csv(paths["summary"], rows)
+    links = _per_link_from_csv(paths["merged"])
+    if links:  # labels with links across channels: one row per linked object
+        paths["per_link"] = out_path_per_link(paths["merged"])
+        write_csv(paths["per_link"], [links])
     return paths
+
+
+def _per_link_from_csv(merged: Path) -> dict:
+    """The per-link table of the merged CSV just written; empty (and the file not parsed)
+    when its header has no ``link_id`` column, i.e. no label file had links."""
+    with open(merged, encoding="utf-8") as handle:
+        header = handle.readline()
+    if "link_id" not in header.strip().split(","):
+        return {}
+    return per_link_table(read_csv(merged))
+
+
+def out_path_per_link(merged: Path) -> Path:
+    """``results_per_link.csv`` beside ``results.csv``."""
+    return merged.with_name(f"{merged.stem}_per_link{merged.suffix}")
+
 
 
 def measure_folder(

@@ -52,8 +52,8 @@ def column_order(tables: Iterable[Table]) -> list[str]:
 
 def _cells(values: np.ndarray) -> list[str]:
     array = np.asarray(values)
-    if array.dtype.kind == "f":
-        return [repr(float(v)) if v == v else "nan" for v in array.tolist()]
+    if array.dtype.kind == "f":  # shortest round-trip text; repr of any NaN is "nan"
+        return list(map(repr, array.astype(np.float64, copy=False).tolist()))
     if array.dtype.kind == "b":
         return ["1" if v else "0" for v in array.tolist()]
     if array.dtype.kind in "iu":
@@ -63,17 +63,29 @@ def _cells(values: np.ndarray) -> list[str]:
             for v in array.tolist()]
 
 
-def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
-    """The rows of ``tables`` one after the other under one header (union of columns)."""
-    columns = list(columns) if columns is not None else column_order(tables)
+def csv_header(columns: Sequence[str]) -> str:
+    """The header line of a table with ``columns`` (names spreadsheet-safe)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([spreadsheet_safe(c) for c in columns])
+    return out.getvalue()
+
+
+def csv_rows(tables: Sequence[Table], columns: Sequence[str]) -> str:
+    """The rows of ``tables`` under ``columns``, no header (cells of a column a table does
+    not have are left empty)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([spreadsheet_safe(c) for c in columns])
     for table in tables:
         n = len(next(iter(table.values()))) if table else 0
         cells = [_cells(table[c]) if c in table else [""] * n for c in columns]
         writer.writerows(zip(*cells, strict=True))
     return out.getvalue()
+
+
+def csv_text(tables: Sequence[Table], columns: Sequence[str] | None = None) -> str:
+    """The rows of ``tables`` one after the other under one header (union of columns)."""
+    columns = list(columns) if columns is not None else column_order(tables)
+    return csv_header(columns) + csv_rows(tables, columns)
 
 
 def write_csv(path: str | Path, tables: Sequence[Table], columns: Sequence[str] | None = None) -> Path:
@@ -83,29 +95,44 @@ def write_csv(path: str | Path, tables: Sequence[Table], columns: Sequence[str] 
     return atomic_write_text(path, csv_text(tables, columns))
 
 
+def plane_summary(merged: Table) -> tuple[dict[str, int], dict[str, float]]:
+    """What the summary row of one plane holds, from its merged table: (objects per class
+    name present, ``{"n_objects", "time_s", "z_um", "mean_<column>"...: value}`` in column
+    order). Computed where the plane was measured (a Dask worker) so only numbers travel."""
+    names = np.asarray(merged["class_name"])
+    found, counts = np.unique(names.astype(str), return_counts=True) if len(names) else ((), ())
+    values: dict[str, float] = {"n_objects": len(names)}
+    for column in ("time_s", "z_um"):
+        if column in merged and len(merged[column]):
+            values[column] = float(np.asarray(merged[column])[0])
+    for column, column_values in merged.items():
+        array = np.asarray(column_values)
+        if column in NOT_AVERAGED or column in KEY_COLUMNS or array.dtype.kind not in "iuf":
+            continue
+        with np.errstate(invalid="ignore"):
+            values[f"mean_{column}"] = float(np.nanmean(array)) if np.isfinite(array).any() \
+                else float("nan")
+    return dict(zip(map(str, found), map(int, counts), strict=True)), values
+
+
 def summary_row(
     image: str, status: str, error: str, merged: Table | None, class_names: Sequence[str],
     plane: tuple[int, int, int] = (0, 0, 0),
+    summary: tuple[dict[str, int], dict[str, float]] | None = None,
 ) -> Table:
     """One summary row (one plane): object count per class and the mean of every numeric
-    measurement; ``plane`` is (series, t, z)."""
+    measurement; ``plane`` is (series, t, z). ``summary`` is :func:`plane_summary` of
+    ``merged`` when it was computed already (then ``merged`` is not needed)."""
     row: dict[str, object] = {"image": image, "series": plane[0], "t": plane[1],
                               "z": plane[2], "status": status, "error": error}
-    if merged is not None:
-        names = merged["class_name"]
-        row["n_objects"] = len(names)
+    if summary is None and merged is not None:
+        summary = plane_summary(merged)
+    if summary is not None:
+        counts, values = summary
+        row["n_objects"] = values["n_objects"]
         for name in class_names:
-            row[f"count_{name}"] = int(np.sum(names == name))
-        for column in ("time_s", "z_um"):
-            if column in merged and len(merged[column]):
-                row[column] = float(np.asarray(merged[column])[0])
-        for column, values in merged.items():
-            array = np.asarray(values)
-            if column in NOT_AVERAGED or column in KEY_COLUMNS or array.dtype.kind not in "iuf":
-                continue
-            with np.errstate(invalid="ignore"):
-                row[f"mean_{column}"] = float(np.nanmean(array)) if np.isfinite(array).any() \
-                    else float("nan")
+            row[f"count_{name}"] = counts.get(name, 0)
+        row.update((k, v) for k, v in values.items() if k != "n_objects")
     return {k: np.array([v], dtype=object if isinstance(v, str) else None)
             for k, v in row.items()}
 

@@ -1,6 +1,7 @@
 """Link the objects of a measurement table into tracks over time (laptrack's LAP tracker).
 
-A *movie* is one (image, series, z) of the table -- whichever of those columns it has; its
+A *movie* is one (image, series, z) of the table -- whichever of those columns it has, and
+one label set per channel (``label_channel``: each channel's objects are tracked apart); its
 frames are the values of the frame column (``t``). Frames are the multiples of the smallest
 step between the t values present, so a movie measured every 10th frame (``--t ::10``) is
 tracked frame to frame and a t that has no objects at all still counts as a frame.
@@ -30,8 +31,9 @@ from guv_app.services.tracking.costs import TrackingError, feature_matrix, metri
 
 log = logging.getLogger(__name__)
 
-#: Columns that tell movies apart, when the table has them (planes of a run: image, series, z).
-MOVIE_COLUMNS = ("image", "series", "z")
+#: Columns that tell movies apart, when the table has them (planes of a run: image, series,
+#: z; the label set of a channel, ``measurement.linked``).
+MOVIE_COLUMNS = ("image", "series", "z", "label_channel")
 #: Columns this module adds, in this order, after ``object_id``.
 TRACK_COLUMNS = ("track_id", "track_status", "track_age", "parent_track_id", "lineage_id")
 
@@ -65,7 +67,8 @@ class TrackingResult:
 
 
 def movie_groups(table: Table) -> list[np.ndarray]:
-    """Row indices of each movie (same image, series, z), in order of first appearance."""
+    """Row indices of each movie (same image, series, z, label_channel), in order of first
+    appearance."""
     n = len(next(iter(table.values()))) if table else 0
     keys = [np.asarray(table[c]).astype(str) for c in MOVIE_COLUMNS if c in table]
     if not keys:

@@ -98,7 +98,7 @@ def evaluate_pair(task: EvaluateTask) -> PairScore:
     if task.prediction is not None:
         pred_masks, pred_classes, class_names = _read_prediction(task.prediction)
     else:
-        loaded = load_model(task.model, task.params.device)
+        loaded = load_model(task.model, task.params.device, dtype=task.params.dtype)
         from guv_app.services.engine.inference import segment
 
         try:
@@ -164,7 +164,8 @@ def evaluate_folder(
     if predictions_dir is None:
         if not model:
             raise ValueError("give a model to segment with, or a predictions folder")
-        class_names = list(load_model(model, params.device).meta.class_names)  # fail early
+        loaded = load_model(model, params.device, dtype=params.dtype)  # fail early
+        class_names = list(loaded.meta.class_names)
     report = find_labelled_images(folder, img_filter=img_filter, mask_filter=mask_filter,
                                   mask_dir=mask_dir, subfolders=subfolders)
     skipped = list(report.skipped)

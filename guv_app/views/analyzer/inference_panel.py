@@ -41,6 +41,19 @@ def param_spin(spec) -> QtWidgets.QAbstractSpinBox:
     return w
 
 
+def param_editor(spec) -> QtWidgets.QWidget:
+    """The editor of a ``Param``: a combo box (values as item data) for a choice, else
+    :func:`param_spin`."""
+    if spec.kind != "choice":
+        return param_spin(spec)
+    w = QtWidgets.QComboBox()
+    for value, text in spec.choices:
+        w.addItem(text, value)
+    w.setCurrentIndex(max(w.findData(spec.default), 0))
+    w.setToolTip(spec.help_text())
+    return w
+
+
 class InferencePanel(QtWidgets.QGroupBox):
     """Settings as plain values (``settings()``); the controller turns them into params."""
 
@@ -111,7 +124,7 @@ class InferencePanel(QtWidgets.QGroupBox):
     def set_params(self, specs) -> None:
         """One editor per setting description, named and titled after it (``self.<name>``)."""
         for k, spec in enumerate(specs):
-            w = param_spin(spec)
+            w = param_editor(spec)
             w.setObjectName(spec.name)
             setattr(self, spec.name, w)
             self.form.insertRow(len(self.params) + k, spec.title, w)
@@ -134,7 +147,11 @@ class InferencePanel(QtWidgets.QGroupBox):
         text = self.channels.text().strip()
         out: dict[str, Any] = {"model": self.model.currentText()}
         for spec in self.params:
-            value = getattr(self, spec.name).value()
+            w = getattr(self, spec.name)
+            if isinstance(w, QtWidgets.QComboBox):
+                out[spec.name] = w.currentData()
+                continue
+            value = w.value()
             out[spec.name] = None if spec.auto and value == 0 else value
         out["channels"] = [int(c) for c in text.split(",") if c.strip()] if text else None
         out["force"] = self.force.isChecked()
