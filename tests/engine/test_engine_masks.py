@@ -63,3 +63,24 @@ def test_removed_objects_match_upstream(labels, noisy_flows):
     got = fast.remove_bad_flow_masks(labels.copy(), noisy_flows, threshold=threshold)
     assert 0 < got.max() < labels.max()
     assert np.array_equal(got, want)
+
+
+def test_follow_flows_equals_upstream_and_keeps_the_thread_count(labels, noisy_flows):
+    """Bit-identical to upstream's Euler steps (``dynamics.steps_interp``), computed on one
+    thread whatever torch is set to, and torch's thread count is left as it was."""
+    import torch
+    from cellpose import dynamics
+
+    dP = noisy_flows * (labels > 0) / 5.0
+    inds = np.nonzero(labels)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ours = fast.follow_flows(dP, inds, 50).numpy()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    p = np.stack(inds).astype(np.float32)
+    ref = dynamics.steps_interp(dP, p, 50, device=torch.device("cpu"))
+    ref = ref.numpy() if hasattr(ref, "numpy") else np.asarray(ref)
+    assert np.array_equal(ours, ref)
