@@ -75,9 +75,10 @@ class DaskExecutor(ClientExecutor):
         self._shutdown = True
         try:
             self._client.cancel(list(self._futures))
-        finally:  # even with the connection gone, nobody waits on these any more
-            for cf_future in list(self._handed_out):
-                self._settle_cancelled(cf_future)
+        except Exception as exc:  # noqa: BLE001 - a lost scheduler drops the tasks anyway
+            log.warning("could not cancel the queued tasks: %s", exc)
+        for cf_future in list(self._handed_out):  # nobody waits on these any more
+            self._settle_cancelled(cf_future)
 
     def _wrap_future(self, future) -> cf.Future:
         """The ``concurrent.futures.Future`` for a Dask future (replaces Dask's, see module
