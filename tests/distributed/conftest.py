@@ -10,10 +10,39 @@ workers get their own MULTICELLPOSE_HOME, fixed for the module.
 
 from __future__ import annotations
 
+import faulthandler
+import os
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from dask_cluster import WORKER_PATH, dask_pair
+
+# far above the slowest test here (a model trained on workers); a hung one must not eat the suite
+HANG_S = float(os.environ.get("MULTICELLPOSE_TEST_HANG_S", "600"))
+
+
+@pytest.fixture(autouse=True)
+def _hang_watchdog(request):
+    """A test still running after HANG_S prints every thread's stack and ends the run (exit
+    code 1), so a wait without an end fails the suite instead of hanging it (each wait in
+    these tests has its own timeout; this catches the ones inside our code)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def hung() -> None:
+        if capture is not None:  # to the terminal, not into the captured output that dies
+            capture.suspend_global_capture(in_=True)
+        print(f"\n{request.node.nodeid} still running after {HANG_S:.0f} s; stacks:",
+              file=sys.stderr, flush=True)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(1)
+
+    timer = threading.Timer(HANG_S, hung)
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
 
 
 @pytest.fixture(scope="module")

@@ -63,8 +63,9 @@ def test_item_failing_twice_is_reported_for_that_item_only(local_client):
     futures = {i: executor.submit(always_fails if i == 2 else slow_square, i) for i in range(5)}
     cf.wait(list(futures.values()), timeout=120)
     with pytest.raises(ValueError, match="item 2 is broken"):
-        futures[2].result()
-    assert {i: f.result() for i, f in futures.items() if i != 2} == {0: 0, 1: 1, 3: 9, 4: 16}
+        futures[2].result(timeout=5)
+    assert {i: f.result(timeout=5) for i, f in futures.items() if i != 2} == {
+        0: 0, 1: 1, 3: 9, 4: 16}
 
 
 def test_killed_worker_is_survived(local_client, tmp_path):
@@ -84,11 +85,51 @@ def test_shutdown_with_cancel_drops_queued_items_and_keeps_finished_ones(local_c
     futures = [executor.submit(slow_square, i, 0.5) for i in range(12)]
     next(cf.as_completed(futures, timeout=60))
     executor.shutdown(wait=False, cancel_futures=True)
-    cf.wait(futures, timeout=60)
+    assert all(f.done() for f in futures)  # settled by shutdown itself, nothing to wait for
+    _, not_done = cf.wait(futures, timeout=5)  # and their waiters were woken
+    assert not not_done
     finished = [f for f in futures if not f.cancelled()]
     assert 1 <= len(finished) < 12 and any(f.cancelled() for f in futures)
     for f in finished:
-        assert f.result() == futures.index(f) ** 2
+        assert f.result(timeout=5) == futures.index(f) ** 2
+
+
+def test_task_cancelled_while_its_result_is_fetched_ends_cancelled(local_client):
+    """The race that hung a cancelled batch: the task finished, the client went to fetch its
+    result, and the cancel arrived first. Dask's own executor left that future pending for
+    ever (its relay coroutine died on ``FutureCancelledError``). Made deterministic on the
+    client's event loop: the cancel runs right after the relay woke for "finished" (asyncio
+    wakes an event's waiters in order) and before the fetch's first step."""
+    executor = dask_executor(local_client)
+    future = executor.submit(slow_square, 3, 0.2)
+    (task,) = list(executor._futures)
+
+    async def cancel_once_finished():
+        await task._state.wait()  # woken after the executor's relay, which waited first
+        await local_client._cancel([task])
+
+    local_client.loop.add_callback(cancel_once_finished)
+    done, _ = cf.wait([future], timeout=60)
+    assert done == {future} and future.cancelled()
+    with pytest.raises(cf.CancelledError):
+        future.result(timeout=5)
+
+
+def test_each_outcome_reaches_its_future_after_a_cancelled_run(local_client, tmp_path):
+    """After ``shutdown(cancel_futures=True)`` the executor refuses work, and a fresh one on
+    the same client runs results, errors and retries as before (nothing left stuck)."""
+    executor = dask_executor(local_client)
+    queued = [executor.submit(slow_square, i, 0.5) for i in range(6)]
+    executor.shutdown(wait=False, cancel_futures=True)
+    assert all(f.done() for f in queued)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(slow_square, 1)
+    fresh = dask_executor(local_client)
+    ok, bad = fresh.submit(slow_square, 5, 0.0), fresh.submit(always_fails, 9)
+    retried = fresh.submit(flaky_once, str(tmp_path / "marker"), 2)
+    assert ok.result(timeout=60) == 25 and retried.result(timeout=60) == 20
+    with pytest.raises(ValueError, match="item 9 is broken"):
+        bad.result(timeout=60)
 
 
 def test_measure_image_on_workers_equals_in_process(local_client, data_dir, tmp_path):
