@@ -27,6 +27,11 @@ Usage::
 
 Orientation from issue 18 (vit_l, batch 2, 256 px, quiet 2-core machine): LoRA-last-4
 16.8 s / 4.4 GB, train_seg 66.7 s / 11.6 GB, plain PyTorch last-4 ~21.8 s / 3.28 GB.
+Peak RSS measured here (vit_l, batch 2; not affected by machine load): plain-last-4 4.12 GB,
+lora-last-4 before the memory plan (``-graph``) 3.76 GB, lora-last-4 3.22 GB, with
+checkpointing 2.68 GB (a process that has imported torch and holds vit_l is ~1.9 GB).
+Quiet-machine run for vit_l: ``--backbone vit_l --rounds 3 --steps 1`` (~20 min; train_seg
+needs ~12 GB of free memory, leave it out with ``--modes`` otherwise).
 """
 
 from __future__ import annotations
@@ -58,13 +63,22 @@ def _batch(batch: int, bsize: int):
     return x, flows, cellprob, classes
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+CPU_TIMES: list[float] = []  # CPU seconds of the timed steps (less sensitive to a busy machine)
+
+
 def _timed_steps(step, steps: int) -> list[float]:
     times = []
     for i in range(steps + 1):  # the first step is warm-up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         step()
         if i:
             times.append(time.perf_counter() - t0)
+            CPU_TIMES.append(_cpu_s() - c0)
     return times
 
 
@@ -185,7 +199,8 @@ def _one(backbone: str, mode: str, blocks: int, batch: int, bsize: int, steps: i
         r = _train_seg(backbone, batch, bsize, steps)
     else:
         r = _ours(backbone, mode, blocks, batch, bsize, steps)
-    r.update(mode=mode, step_s=statistics.median(r["times"]), peak_rss_gb=_peak_gb())
+    r.update(mode=mode, step_s=statistics.median(r["times"]), peak_rss_gb=_peak_gb(),
+             cpu_s=statistics.median(CPU_TIMES) if CPU_TIMES else None)
     return r
 
 
@@ -230,6 +245,7 @@ def main() -> None:
             print(f"  round {rnd + 1} {mode}: {r['step_s']:.3f} s, {r['peak_rss_gb']:.2f} GB",
                   file=sys.stderr, flush=True)
     res = {m: {"step_s": statistics.median(r["step_s"] for r in rs),
+               "cpu_s": statistics.median(r["cpu_s"] for r in rs) if rs[0]["cpu_s"] else None,
                "peak": statistics.median(r["peak_rss_gb"] for r in rs),
                "blocks": rs[0]["blocks"], "trainable": rs[0]["trainable"]}
            for m, rs in runs.items()}
@@ -250,6 +266,11 @@ def main() -> None:
         line += f"{r['step_s'] / upstream['step_s']:>12.2f}" if upstream else ""
         line += f"{r['peak']:>9.2f}" + (f"{r['peak'] / plain['peak']:>9.2f}" if plain else "")
         print(line)
+    cpu = {m: r["cpu_s"] for m, r in res.items() if r["cpu_s"]}
+    if cpu:
+        base = cpu.get("plain-last") or next(iter(cpu.values()))
+        print("CPU seconds per step (user + sys; train_seg not counted): " + ", ".join(
+            f"{_label(m, blocks)} {c:.1f} ({c / base:.2f}x)" for m, c in cpu.items()))
     if plain:
         ours = [m for m in ("lora-last", "lora-last-ckpt") if m in res]
         for m in ours:

@@ -183,3 +183,25 @@ def test_base_network_gets_its_class_head_in_place():
         assert net(torch.zeros(1, 3, 256, 256))[0].shape == (1, 6, 256, 256)
     net.set_class_head(0)
     assert not hasattr(net, "class_out") and list(net.state_dict()) == list(base.state_dict())
+
+
+def test_a_frozen_block_between_trained_ones_still_passes_gradients():
+    """Block 0 trained, block 1 frozen: gradients reach block 0 through block 1, which is
+    therefore not part of the prefix (its attention and checkpointing apply too)."""
+    def prepared():
+        net, _, _ = adapt.prepare(fresh_net(), "head", 0)
+        net.encoder.blocks[0].requires_grad_(True)
+        return net.train()
+
+    batch = _batch()
+    loss_ref, grads_ref = _step(prepared(), batch)
+    net = prepared()
+    with memory_saving(net, checkpointing=True) as plan:
+        assert plan.prefix == 0 and plan.checkpointed == [0, 1]
+        assert type(net.encoder.blocks[1].attn) is LowMemoryAttention
+        loss, grads = _step(net, batch)
+    assert loss == pytest.approx(loss_ref, rel=1e-6)
+    assert any(n.startswith("encoder.blocks.0.") and g.abs().sum() > 0 for n, g in grads.items())
+    for name, g in grads.items():
+        torch.testing.assert_close(g, grads_ref[name], rtol=1e-4,
+                                   atol=1e-5 * float(grads_ref[name].abs().max()), msg=name)

@@ -54,7 +54,7 @@ def worker_env(threads: int = 1) -> dict[str, str]:
 
 
 #: Dask settings of the clusters we start on this computer (see :func:`local_cluster`).
-WORKER_CONFIG = {
+LOCAL_CLUSTER_CONFIG = {
     # Dask exports MALLOC_TRIM_THRESHOLD_=65536 to its workers to hand freed memory back to
     # the OS; that also switches off glibc's adaptive mmap threshold, so every array over
     # 128 KiB is mmapped, page-faulted in and unmapped again: measuring 256x256 planes took
@@ -74,7 +74,7 @@ WORKER_CONFIG = {
 def local_cluster(n_workers: int, threads_per_worker: int = 1, gpus_per_worker: int = 0):
     """A ``LocalCluster`` of ``n_workers`` processes on 127.0.0.1 (no dashboard); with
     ``gpus_per_worker`` each worker offers that many of the ``GPU`` resource. Workers run
-    with :data:`WORKER_CONFIG` (the nannies take the configuration when they are made)."""
+    with :data:`LOCAL_CLUSTER_CONFIG` (the nannies take the configuration when they are made)."""
     import dask
     from distributed import LocalCluster
 
@@ -82,7 +82,7 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1, gpus_per_worker: 
 
     # dashboard_address=None would still start the scheduler's HTTP server (health and
     # metrics routes) on port 8787 of *every* interface: bind it to loopback, dashboard off.
-    with dask.config.set(WORKER_CONFIG):
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         return LocalCluster(
             n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
             host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=None,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from guv_app.plugins.base import Table
+from guv_app.services.measurement.linked import per_link_table
 from guv_app.services.measurement.runner import ImageMeasurement
 from guv_app.services.measurement.tables import (
     csv_header,
@@ -50,6 +51,7 @@ class PlaneRows:
     summary: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, str] = field(default_factory=dict)
+    per_link: CsvPart | None = None  # one row per linked object (measurement.linked)
 
 
 def render_part(table: Table) -> CsvPart:
@@ -65,10 +67,12 @@ def render_plane(measurement: ImageMeasurement | PlaneRows,
         return measurement
     merged = merge_plugins(measurement, plugin_order)
     counts, summary = plane_summary(merged)
+    links = per_link_table(merged)  # empty unless the plane's labels are linked
     return PlaneRows(
         measurement.image, measurement.n_objects, render_part(merged),
         {name: render_part(table) for name, table in measurement.tables.items()},
-        counts, summary, dict(measurement.errors), dict(getattr(measurement, "warnings", {})))
+        counts, summary, dict(measurement.errors), dict(getattr(measurement, "warnings", {})),
+        render_part(links) if links else None)
 
 
 def column_union(parts: Sequence[CsvPart]) -> list[str]:

@@ -38,13 +38,13 @@ from guv_app.services.batch import ItemFailed, ItemSkipped, Outcome, PlaneStatus
 from guv_app.services.batch.planes import read_plane
 from guv_app.services.measurement.csv_parts import PlaneRows, join_parts, render_plane
 from guv_app.services.measurement.labels import PlaneItem, find_items
-from guv_app.services.measurement.linked import measure_label_sets, per_link_table
+from guv_app.services.measurement.linked import measure_label_sets
 from guv_app.services.measurement.runner import (
     KEY_COLUMNS,
     ImageMeasurement,
     resolve_plugins,
 )
-from guv_app.services.measurement.tables import read_csv, summary_row, write_csv
+from guv_app.services.measurement.tables import summary_row, write_csv
 from guv_app.services.measurement.units import unit_kinds, with_plane_and_units
 from guv_app.services.progress import CancelCheck, Progress
 
@@ -258,27 +258,16 @@ def write_outputs(
             None, class_names, plane=(s.series, s.t, s.z),
             summary=(plane.class_counts, plane.summary) if plane is not None else None))
     write_csv(paths["summary"], rows)
-    links = _per_link_from_csv(paths["merged"])
+    links = [p.per_link for p in planes if p.per_link is not None]
     if links:  # labels with links across channels: one row per linked object
         paths["per_link"] = out_path_per_link(paths["merged"])
-        write_csv(paths["per_link"], [links])
+        atomic_write_text(paths["per_link"], join_parts(links))
     return paths
-
-
-def _per_link_from_csv(merged: Path) -> dict:
-    """The per-link table of the merged CSV just written; empty (and the file not parsed)
-    when its header has no ``link_id`` column, i.e. no label file had links."""
-    with open(merged, encoding="utf-8") as handle:
-        header = handle.readline()
-    if "link_id" not in header.strip().split(","):
-        return {}
-    return per_link_table(read_csv(merged))
 
 
 def out_path_per_link(merged: Path) -> Path:
     """``results_per_link.csv`` beside ``results.csv``."""
     return merged.with_name(f"{merged.stem}_per_link{merged.suffix}")
-
 
 
 def measure_folder(

@@ -94,7 +94,7 @@ class MemoryPlan:
     """What :func:`memory_saving` did to the encoder blocks of one network."""
 
     prefix: int = 0  # leading blocks run without autograd
-    checkpointed: list[int] = field(default_factory=list)  # trained blocks checkpointed
+    checkpointed: list[int] = field(default_factory=list)  # blocks after it, checkpointed
 
     def summary(self) -> str:
         ckpt = (f"; activation checkpointing of blocks {self.checkpointed[0]}.."
@@ -123,8 +123,10 @@ def frozen_prefix(net) -> int:
 def plan(net, checkpointing: bool = False) -> MemoryPlan:
     """The blocks :func:`memory_saving` would switch, without switching them."""
     prefix = frozen_prefix(net)
-    trained = [i for i, blk in enumerate(net.encoder.blocks) if i >= prefix and _trains(blk)]
-    return MemoryPlan(prefix, trained if checkpointing else [])
+    # every block after the prefix carries gradients (to a trained block before it), even
+    # one without trained parameters of its own
+    after = list(range(prefix, len(net.encoder.blocks)))
+    return MemoryPlan(prefix, after if checkpointing else [])
 
 
 @contextmanager
@@ -142,7 +144,7 @@ def memory_saving(net, checkpointing: bool = False) -> Iterator[MemoryPlan]:
             if target is not None and type(blk) is Block:
                 switched.append((blk, type(blk)))
                 blk.__class__ = target
-            if i >= chosen.prefix and _trains(blk) and type(blk.attn) is FastAttention:
+            if i >= chosen.prefix and type(blk.attn) is FastAttention:
                 switched.append((blk.attn, FastAttention))
                 blk.attn.__class__ = LowMemoryAttention
         log.info("training memory: %s", chosen.summary())
