@@ -194,8 +194,7 @@ def training(torch, model: Path, batch: int, repeats: int) -> list[dict]:
 
             s, gb = _sync_time(torch, step, repeats)
             mode = "autocast bfloat16" if autocast else "float32"
-            what = "LoRA last 4" if side == "ours" else "all weights"
-            rows.append({"task": f"train step ({what})", "side": side, "mode": mode,
+            rows.append({"task": "train step (256 px crops)", "side": side, "mode": mode,
                          "per_s": batch / s, "unit": "crops/s", "peak_gb": gb})
             del net, opt
     return rows
@@ -224,6 +223,8 @@ def main() -> None:
             torch, model, images([int(s) for s in args.sizes.split(",")]), args.repeats)
         if not args.no_train:
             rows += training(torch, model, args.train_batch, args.repeats)
+    print("train step: ours = LoRA r=8 on the last 4 blocks + readout; upstream = every "
+          "weight (train_seg)")
     print(f"{'task':28} {'mode':19} {'side':9} {'rate':>9} {'unit':9} {'peak GPU GB':>11} "
           f"{'ours/upstream':>13}")
     for r in rows:
