@@ -11,7 +11,9 @@ so both programs find cell-like objects, saved as a plain Cellpose model file (t
 for ``cpsam``, whose weights cannot be downloaded here); built once and kept in ``--work``.
 
 Inputs: the 512x512 stardist image (9 tiles of 256 px), and a folder of ``--folder-images``
-images of ``--folder-size`` px cut from it (flipped/rotated, so they differ).
+images of ``--folder-size`` px cut from it (flipped/rotated, so they differ). The default
+240 px is one tile per image: Cellpose pads every image by 8 px per side before tiling, so a
+256x256 image becomes 272x272 and is run as 4 tiles (in both programs).
 
 Runs, interleaved in every repeat (median of ``--repeats``), each in a fresh folder:
 
@@ -33,10 +35,12 @@ The masks of each pair are compared (AP@0.5 and mean IoU of matched objects, ups
     python benchmarks/bench_cli.py [--repeats 3] [--folder-images 20] [--folder-size 256]
         [--matched] [--no-folder] [--work DIR]
 
-Duration (2-core CPU, quiet): vit_l is ~3 s per 256 px tile in bfloat16, so one 512x512 run
-is ~40 s and a folder of 20 images of 256 px ~80 s per program; the default (3 repeats,
-single image and folder, both programs) is ~12 minutes plus ~2 minutes to build the model
-once; ``--matched`` adds float32 runs of the single image (~5 minutes).
+Duration (2-core CPU): vit_l takes ~6.5 s of CPU per 256 px tile in bfloat16 (~3.3 s of
+wall time on 2 free cores), so one 512x512 run is ~40 s and a folder of 20 one-tile images
+~80 s per program on a quiet machine; the default (3 repeats, single image and folder, both
+programs) is ~15 minutes plus ~2 minutes to build the model once; ``--matched`` adds float32
+runs of the single image (~6 minutes). On the loaded development machine a 512x512 run took
+~110 s.
 Goals (issue 18): ours / upstream default <= 0.7 in wall time and <= 1.0 in peak RSS.
 """
 
@@ -204,7 +208,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--folder-images", type=int, default=20)
-    parser.add_argument("--folder-size", type=int, default=256, help="px (square)")
+    parser.add_argument("--folder-size", type=int, default=240,
+                        help="px (square); 240 is one 256 px tile after Cellpose's 8 px "
+                             "padding, 256 pads to 272 and takes 4 tiles")
     parser.add_argument("--no-folder", action="store_true", help="single image only")
     parser.add_argument("--no-single", action="store_true", help="folder only")
     parser.add_argument("--matched", action="store_true",

@@ -194,8 +194,7 @@ def training(torch, model: Path, batch: int, repeats: int) -> list[dict]:
 
             s, gb = _sync_time(torch, step, repeats)
             mode = "autocast bfloat16" if autocast else "float32"
-            what = "LoRA last 4" if side == "ours" else "all weights"
-            rows.append({"task": f"train step ({what})", "side": side, "mode": mode,
+            rows.append({"task": "train step (256 px crops)", "side": side, "mode": mode,
                          "per_s": batch / s, "unit": "crops/s", "peak_gb": gb})
             del net, opt
     return rows
@@ -207,6 +206,7 @@ def main() -> None:
     parser.add_argument("--train-batch", type=int, default=8)
     parser.add_argument("--sizes", default="512,2048")
     parser.add_argument("--no-train", action="store_true")
+    parser.add_argument("--no-inference", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--device", default="cuda",
                         help="cuda (the figures) or cpu (a slow check that the script runs)")
@@ -219,10 +219,12 @@ def main() -> None:
           f"(readout fitted), median of {args.repeats}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         model = make_model(torch, Path(tmp) / "vit_l_fitted.pt")
-        rows = inference(torch, model, images([int(s) for s in args.sizes.split(",")]),
-                         args.repeats)
+        rows = [] if args.no_inference else inference(
+            torch, model, images([int(s) for s in args.sizes.split(",")]), args.repeats)
         if not args.no_train:
             rows += training(torch, model, args.train_batch, args.repeats)
+    print("train step: ours = LoRA r=8 on the last 4 blocks + readout; upstream = every "
+          "weight (train_seg)")
     print(f"{'task':28} {'mode':19} {'side':9} {'rate':>9} {'unit':9} {'peak GPU GB':>11} "
           f"{'ours/upstream':>13}")
     for r in rows:

@@ -267,17 +267,29 @@ def _resolve(name_or_path: str | Path) -> tuple[ModelMeta, Path | None, str]:
     if path.is_dir():
         return registry.read_meta(path), path, f"{path.resolve()}:{_mtime(path)}"
     if path.is_file():
-        state = read_state_dict(path)
-        try:
-            backbone, n_classes = infer_architecture(state)
-        except ValueError as exc:
-            raise ModelLoadError(f"{path}: {exc}") from exc
+        backbone, n_classes = _file_architecture(path)
         meta = ModelMeta(name=path.stem, backbone=backbone, n_classes=n_classes,
                          kind="trained", description=f"weights file {path}",
                          weights={"kind": "file", "path": str(path)})
         return meta, None, f"{path.resolve()}:{_mtime(path)}"
     known = ", ".join(m.name for m in registry.list_models())
     raise ModelNotFoundError(f"no model or file named {name!r} (models: {known})")
+
+
+_ARCHITECTURES: dict[tuple, tuple[str, int]] = {}  # (path, mtime_ns, size) -> architecture
+
+
+def _file_architecture(path: Path) -> tuple[str, int]:
+    """(backbone, n_classes) of a weights file, read once per file version: every plane of
+    a batch resolves its model by name, and unpickling a vit_l file's index costs ~0.2 s."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _ARCHITECTURES:
+        try:
+            _ARCHITECTURES[key] = infer_architecture(read_state_dict(path))
+        except ValueError as exc:
+            raise ModelLoadError(f"{path}: {exc}") from exc
+    return _ARCHITECTURES[key]
 
 
 def _mtime(path: Path) -> float:
@@ -307,8 +319,8 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 
 
 def _load_uncached(name_or_path, *, weights_path=None, progress=None,
-                   dtype: torch.dtype = torch.float32) -> LoadedModel:
-    meta, folder, ident = _resolve(name_or_path)
+                   dtype: torch.dtype = torch.float32, resolved=None) -> LoadedModel:
+    meta, folder, ident = resolved or _resolve(name_or_path)
     net = build_from_meta(meta, folder, weights_path=weights_path, progress=progress,
                           dtype=dtype)
     return LoadedModel(net=net, meta=meta, device=torch.device("cpu"), source=ident)
@@ -334,7 +346,8 @@ def load_model(
     """
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)
-    meta, _, ident = _resolve(name_or_path)
+    resolved = _resolve(name_or_path)
+    meta, _, ident = resolved
     key = (ident, str(dev), str(weights_path or ""), str(torch_dtype))
     if cache:
         with _CACHE_LOCK:
@@ -342,7 +355,7 @@ def load_model(
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
     loaded = _load_uncached(name_or_path, weights_path=weights_path, progress=progress,
-                            dtype=torch_dtype)
+                            dtype=torch_dtype, resolved=resolved)
     with _CACHE_LOCK:
         _LOADS["count"] += 1
     loaded.net = loaded.net.to(dev).eval()
