@@ -50,3 +50,12 @@ def lif_file(tmp_path, data_dir) -> Path:
     folder = tmp_path / "lif"
     folder.mkdir()
     return Path(shutil.copy2(data_dir / "formats" / "lif" / LIF, folder / LIF))
+
+
+@pytest.fixture(params=["nd2", "lif"])
+def two_channel_sample(request, tmp_path, data_dir):
+    """A two-channel sample copied to a fresh folder: the nd2 Z stack or the lif tile series."""
+    name = "cluster.nd2" if request.param == "nd2" else LIF
+    folder = tmp_path / request.param
+    folder.mkdir()
+    return shutil.copy2(data_dir / "formats" / request.param / name, folder / name)

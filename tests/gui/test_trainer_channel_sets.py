@@ -4,14 +4,11 @@ shared set stays what the Cellpose GUI sees, and a reopened plane gives every se
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
-import pytest
 from modal_answers import answer_modal
 from PyQt6 import QtCore, QtWidgets
-from trainer_gestures import key, trace
-from trainer_helpers import LIF, open_trainer
+from trainer_gestures import key
+from trainer_helpers import draw_object, open_trainer, press
 
 import cellpose_io
 
@@ -24,27 +21,6 @@ TRIANGLE_C = [(20.0, 18.0), (34.0, 18.0), (20.0, 28.0)]
 SQUARE_D = [(4.0, 18.0), (14.0, 18.0), (14.0, 28.0), (4.0, 28.0)]
 
 
-@pytest.fixture(params=["nd2", "lif"])
-def two_channel_image(request, tmp_path, data_dir):
-    name = "cluster.nd2" if request.param == "nd2" else LIF
-    folder = tmp_path / request.param
-    folder.mkdir()
-    return shutil.copy2(data_dir / "formats" / request.param / name, folder / name)
-
-
-def _draw(ctl, qtbot, pts) -> None:
-    with qtbot.waitSignal(ctl.canvas.traceFinished):
-        trace(ctl.canvas, pts)
-
-
-def _press(ctl, qtbot, k, mods=Qt.KeyboardModifier.NoModifier) -> None:
-    if QtWidgets.QApplication.activeWindow() is not ctl.window:
-        ctl.window.activateWindow()
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window)
-    ctl.canvas.setFocus()
-    key(ctl.canvas, k, mods)
-
-
 def _inside(masks: np.ndarray, pts) -> int:
     """The object id at the centre of a drawn shape (0: nothing there)."""
     x, y = np.mean(np.asarray(pts), axis=0)
@@ -52,37 +28,37 @@ def _inside(masks: np.ndarray, pts) -> int:
 
 
 def test_each_channel_keeps_its_objects_and_undo_through_save_and_reopen(
-        qtbot, wait_exposed, two_channel_image):
-    path = two_channel_image
+        qtbot, wait_exposed, two_channel_sample):
+    path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     try:
         assert ctl.channels.sets.active is None  # one shared set is the default
-        _press(ctl, qtbot, Qt.Key.Key_L, Ctrl | Shift)  # label each channel separately
+        press(ctl, qtbot, Qt.Key.Key_L, Ctrl | Shift)  # label each channel separately
         assert ctl.channels.sets.active == 0
         status = ctl.window.findChild(QtWidgets.QLabel, "label_set_label").text()
         assert status.startswith("Labels: ") and status.endswith("(channel 0)")  # named
         names = ctl.files.channel_names(2)
         assert names[0] in status and names[1] in ctl.window.actions[
             "label_set_channel_2"].text()
-        _draw(ctl, qtbot, SQUARE_A)
+        draw_object(ctl, qtbot, SQUARE_A)
         assert ctl.doc.n_objects == 1 and _inside(ctl.doc.masks, SQUARE_A)
 
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)  # channel 2: its own, empty set
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)  # channel 2: its own, empty set
         assert ctl.channels.sets.active == 1 and ctl.doc.n_objects == 0
-        _draw(ctl, qtbot, SQUARE_B)
-        _draw(ctl, qtbot, TRIANGLE_C)
+        draw_object(ctl, qtbot, SQUARE_B)
+        draw_object(ctl, qtbot, TRIANGLE_C)
         assert ctl.doc.n_objects == 2
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # undo acts on channel 2's set only
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # undo acts on channel 2's set only
         assert ctl.doc.n_objects == 1 and not _inside(ctl.doc.masks, TRIANGLE_C)
         assert _inside(ctl.doc.masks, SQUARE_B)
         channel_2 = ctl.doc.masks.copy()
 
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # channel 1: its square, its history
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)  # channel 1: its square, its history
         assert ctl.doc.n_objects == 1 and _inside(ctl.doc.masks, SQUARE_A)
         assert not _inside(ctl.doc.masks, SQUARE_B)
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
         assert ctl.doc.n_objects == 0
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)  # redo
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)  # redo
         assert ctl.doc.n_objects == 1
         channel_1 = ctl.doc.masks.copy()
 
@@ -93,16 +69,16 @@ def test_each_channel_keeps_its_objects_and_undo_through_save_and_reopen(
         key(combo, Qt.Key.Key_Up)
         assert ctl.channels.sets.active is None and ctl.doc.n_objects == 0
         assert ctl.window.actions["label_set_shared"].isChecked()
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
-        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # Alt+0: the shared set too
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        press(ctl, qtbot, Qt.Key.Key_0, Alt)  # Alt+0: the shared set too
         assert ctl.channels.sets.active is None and combo.currentIndex() == 0
-        _draw(ctl, qtbot, SQUARE_D)
+        draw_object(ctl, qtbot, SQUARE_D)
         shared = ctl.doc.masks.copy()
-        _press(ctl, qtbot, Qt.Key.Key_L, Ctrl | Shift)  # back to the last channel (1)
+        press(ctl, qtbot, Qt.Key.Key_L, Ctrl | Shift)  # back to the last channel (1)
         assert ctl.channels.sets.active == 0
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)
         assert np.array_equal(ctl.doc.masks, channel_2)
-        _press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
         assert not ctl.window.isWindowModified()
         seg_file = ctl.files.label_file()
     finally:
@@ -128,18 +104,18 @@ def test_each_channel_keeps_its_objects_and_undo_through_save_and_reopen(
         again.files.autosaver.shutdown()
 
 
-def test_autosave_keeps_a_parked_channels_edits(qtbot, wait_exposed, two_channel_image):
+def test_autosave_keeps_a_parked_channels_edits(qtbot, wait_exposed, two_channel_sample):
     """Edits on channel 1, then a switch to channel 2 and to another plane: autosave
     writes both channels (nothing waits unsaved in a parked set)."""
-    path = two_channel_image
+    path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     ctl.files.set_autosave(True)
     try:
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
-        _draw(ctl, qtbot, SQUARE_A)
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        draw_object(ctl, qtbot, SQUARE_A)
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)
         assert ctl.window.isWindowModified()  # channel 1's edit is not on disk yet
-        _press(ctl, qtbot, Qt.Key.Key_PageUp)  # next Z plane: the first plane is saved
+        press(ctl, qtbot, Qt.Key.Key_PageUp)  # next Z plane: the first plane is saved
         assert ctl.files.z == 1 and ctl.doc.n_objects == 0
         assert ctl.channels.sets.active == 1  # still labelling channel 2
         ctl.files.autosaver.wait()
@@ -151,21 +127,21 @@ def test_autosave_keeps_a_parked_channels_edits(qtbot, wait_exposed, two_channel
     assert _inside(seg.channel_sets[0].masks, SQUARE_A)
 
 
-def test_import_and_export_act_on_the_active_set(qtbot, wait_exposed, two_channel_image,
+def test_import_and_export_act_on_the_active_set(qtbot, wait_exposed, two_channel_sample,
                                                  tmp_path):
-    path = two_channel_image
+    path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     try:
-        _draw(ctl, qtbot, SQUARE_D)  # shared set
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
-        _draw(ctl, qtbot, SQUARE_B)
+        draw_object(ctl, qtbot, SQUARE_D)  # shared set
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        draw_object(ctl, qtbot, SQUARE_B)
         out = ctl.exchange.export_path(tmp_path / "channel2.tif")
         import tifffile
 
         exported = tifffile.imread(out)
         np.testing.assert_array_equal(exported > 0, ctl.doc.masks > 0)
         assert not _inside(exported, SQUARE_D)
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)
         assert ctl.exchange.import_path(out, mode="merge", as_objects=False)
         assert _inside(ctl.doc.masks, SQUARE_B) and ctl.doc.n_objects == 1
         assert ctl.channels.sets.document(None).n_objects == 1  # the shared set untouched
@@ -196,8 +172,8 @@ def _v09_plane_file(image, shape) -> tuple[object, dict]:
 
 
 def test_a_v09_file_opens_on_its_channel_with_its_sets_and_links(
-        qtbot, wait_exposed, two_channel_image):
-    path = two_channel_image
+        qtbot, wait_exposed, two_channel_sample):
+    path = two_channel_sample
     shape = cellpose_io.read_image(path).plane_shape[1:]
     seg_file, dat = _v09_plane_file(path, shape)
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
@@ -207,10 +183,10 @@ def test_a_v09_file_opens_on_its_channel_with_its_sets_and_links(
         np.testing.assert_array_equal(ctl.doc.masks, dat["channel_segmentations"]["1"]["masks"][0])
         assert ctl.doc.class_of(1) == 2
         assert list(sets.document(0).classes) == [0, 1, 1]  # 0.9: unclassified = class 1
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
-        _draw(ctl, qtbot, TRIANGLE_C)
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        draw_object(ctl, qtbot, TRIANGLE_C)
         assert sets.document(0).n_objects == 3
-        _press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
     finally:
         ctl.window.close()
         ctl.files.autosaver.shutdown()
@@ -222,8 +198,8 @@ def test_a_v09_file_opens_on_its_channel_with_its_sets_and_links(
 
 
 def test_a_malformed_v09_file_is_named_kept_and_not_overwritten(
-        qtbot, wait_exposed, two_channel_image):
-    path = two_channel_image
+        qtbot, wait_exposed, two_channel_sample):
+    path = two_channel_sample
     shape = cellpose_io.read_image(path).plane_shape[1:]
     seg_file, dat = _v09_plane_file(path, shape)
     dat["channel_segmentations"]["1"]["masks"] = np.zeros((5, 5), np.uint16)
@@ -234,7 +210,7 @@ def test_a_malformed_v09_file_is_named_kept_and_not_overwritten(
         text = ctl.window.message_box.text()
         assert seg_file.name in text and "channel '1': masks are 5x5" in text
         ctl.window.message_box.close()
-        _draw(ctl, qtbot, SQUARE_A)
+        draw_object(ctl, qtbot, SQUARE_A)
         qtbot.wait(ctl.files.AUTOSAVE_DELAY_MS + 300)
         ctl.files.autosaver.wait()
         assert seg_file.read_bytes() == before  # autosave never writes over it
@@ -249,20 +225,20 @@ def test_a_malformed_v09_file_is_named_kept_and_not_overwritten(
 
 
 def test_ctrl_t_trains_on_the_set_being_labelled_and_saves_parked_sets(
-        qtbot, wait_exposed, two_channel_image):
+        qtbot, wait_exposed, two_channel_sample):
     from guv_app.controllers.model_catalog import ModelCatalog
     from guv_app.controllers.training_attach import attach_training
 
-    path = two_channel_image
+    path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     ctl.files.set_autosave(False)
     hook = attach_training(ctl, ModelCatalog())
     try:
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
-        _draw(ctl, qtbot, SQUARE_B)  # channel 1's set ...
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # ... parked, unsaved, while channel 0 is shown
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        draw_object(ctl, qtbot, SQUARE_B)  # channel 1's set ...
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)  # ... parked, unsaved, while channel 0 is shown
         assert ctl.window.isWindowModified()
-        _press(ctl, qtbot, Qt.Key.Key_T, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_T, Ctrl)
         dlg = hook.training.dialog
         qtbot.waitUntil(dlg.isVisible, timeout=5000)
         assert dlg.advanced.editors["label_channel"].value() == 0  # the set being labelled
@@ -286,18 +262,18 @@ def test_ctrl_t_trains_on_the_set_being_labelled_and_saves_parked_sets(
 
 
 def test_export_of_all_planes_takes_the_channel_set_of_each_plane(
-        qtbot, wait_exposed, two_channel_image, tmp_path):
+        qtbot, wait_exposed, two_channel_sample, tmp_path):
     import tifffile
 
-    path = two_channel_image
+    path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     ctl.files.set_autosave(True)
     try:
-        _draw(ctl, qtbot, SQUARE_D)  # shared set of plane z0
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)
-        _draw(ctl, qtbot, SQUARE_A)  # channel 1 of plane z0
-        _press(ctl, qtbot, Qt.Key.Key_PageUp)  # plane z1 (z0 autosaved), still channel 1
-        _draw(ctl, qtbot, SQUARE_B)
+        draw_object(ctl, qtbot, SQUARE_D)  # shared set of plane z0
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)
+        draw_object(ctl, qtbot, SQUARE_A)  # channel 1 of plane z0
+        press(ctl, qtbot, Qt.Key.Key_PageUp)  # plane z1 (z0 autosaved), still channel 1
+        draw_object(ctl, qtbot, SQUARE_B)
         out = tmp_path / "exported"
         out.mkdir()
         written = ctl.exchange.export_all(out, ".tif")
@@ -314,19 +290,19 @@ def test_export_of_all_planes_takes_the_channel_set_of_each_plane(
 
 
 def test_importing_a_v09_file_takes_the_set_of_the_channel_being_labelled(
-        qtbot, wait_exposed, two_channel_image, tmp_path):
-    path = two_channel_image
+        qtbot, wait_exposed, two_channel_sample, tmp_path):
+    path = two_channel_sample
     shape = cellpose_io.read_image(path).plane_shape[1:]
     seg_file, dat = _v09_plane_file(path, shape)
     other = tmp_path / "from_elsewhere_seg.npy"
     seg_file.rename(other)
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     try:
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)
         assert ctl.exchange.import_path(other, mode="merge", as_objects=False)
         ch0 = dat["channel_segmentations"]["0"]["masks"][0]
         np.testing.assert_array_equal(ctl.doc.masks > 0, ch0 > 0)
-        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: nothing imported there
+        press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: nothing imported there
         assert ctl.doc.n_objects == 0
     finally:
         ctl.window.close()

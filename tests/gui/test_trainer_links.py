@@ -6,15 +6,14 @@ reopen (0.9's associations layout), and measure's per-link rows from the saved f
 from __future__ import annotations
 
 import csv
-import shutil
 
 import numpy as np
 import pytest
 import tifffile
 from linked_channels import two_channel_image, two_channel_labels, write_09_file
 from PyQt6 import QtCore, QtWidgets
-from trainer_gestures import click, key, trace
-from trainer_helpers import LIF, open_trainer
+from trainer_gestures import click
+from trainer_helpers import draw_object, open_trainer, press
 
 import cellpose_io
 
@@ -24,21 +23,6 @@ Shift = Qt.KeyboardModifier.ShiftModifier
 OUTER = [(4.0, 4.0), (16.0, 4.0), (16.0, 16.0), (4.0, 16.0)]  # channel 1's object
 INNER = [(7.0, 7.0), (13.0, 7.0), (13.0, 13.0), (7.0, 13.0)]  # channel 2's, inside it
 OTHER = [(22.0, 4.0), (34.0, 4.0), (34.0, 14.0), (22.0, 14.0)]  # channel 2, unlinked
-
-
-def _press(ctl, qtbot, k, mods=Qt.KeyboardModifier.NoModifier) -> None:
-    if QtWidgets.QApplication.activeWindow() is not ctl.window:
-        ctl.window.activateWindow()
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window)
-    ctl.canvas.setFocus()
-    key(ctl.canvas, k, mods)
-
-
-def _draw(ctl, qtbot, pts) -> int:
-    with qtbot.waitSignal(ctl.canvas.traceFinished):
-        trace(ctl.canvas, pts)
-    x, y = np.mean(np.asarray(pts), axis=0)
-    return int(ctl.doc.masks[int(y), int(x)])
 
 
 def _close(ctl) -> None:
@@ -51,28 +35,19 @@ def _centroid_xy(masks, obj):
     return xs.mean(), ys.mean()
 
 
-@pytest.fixture(params=["nd2", "lif"])
-def two_channel_sample(request, tmp_path, data_dir):
-    """A two-channel sample: the nd2 Z stack or the lif tile series."""
-    name = "cluster.nd2" if request.param == "nd2" else LIF
-    folder = tmp_path / request.param
-    folder.mkdir()
-    return shutil.copy2(data_dir / "formats" / request.param / name, folder / name)
-
-
 def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, two_channel_sample, tmp_path):
     path = two_channel_sample
     ctl = open_trainer(qtbot, wait_exposed, path, region=((0, 38), (0, 31)))
     try:
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # label channel 1 ...
-        outer = _draw(ctl, qtbot, OUTER)
-        _press(ctl, qtbot, Qt.Key.Key_2, Alt)  # ... and channel 2 differently
-        inner = _draw(ctl, qtbot, INNER)
-        other = _draw(ctl, qtbot, OTHER)
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)  # label channel 1 ...
+        outer = draw_object(ctl, qtbot, OUTER)
+        press(ctl, qtbot, Qt.Key.Key_2, Alt)  # ... and channel 2 differently
+        inner = draw_object(ctl, qtbot, INNER)
+        other = draw_object(ctl, qtbot, OTHER)
         assert ctl.channels.sets.active == 1 and ctl.links.reference == 0
         # channel 1's objects are drawn as outlines over channel 2's labels
         qtbot.waitUntil(ctl.links.overlay.outlines.isVisible)
-        _press(ctl, qtbot, Qt.Key.Key_J)  # link mode
+        press(ctl, qtbot, Qt.Key.Key_J)  # link mode
         click(ctl.canvas, 10.0, 10.0)  # channel 2's inner object ...
         assert ctl.links.pending == inner
         click(ctl.canvas, 5.0, 5.0)  # ... then channel 1's object around it
@@ -86,20 +61,20 @@ def test_hand_link_undo_save_reopen_and_measure(qtbot, wait_exposed, two_channel
         click(ctl.canvas, 28.0, 9.0)  # OTHER picked, then background: refused, no link
         click(ctl.canvas, 36.0, 28.0)
         assert len(ctl.links.links) == 1 and ctl.links.pending == other
-        _press(ctl, qtbot, Qt.Key.Key_Escape)  # Esc drops the pick, link mode stays
+        press(ctl, qtbot, Qt.Key.Key_Escape)  # Esc drops the pick, link mode stays
         assert ctl.links.pending == 0 and ctl.links.link_mode
         click(ctl.canvas, 28.0, 9.0)
         assert ctl.links.pending == other
-        _press(ctl, qtbot, Qt.Key.Key_J)  # leave link mode (the pick is dropped)
+        press(ctl, qtbot, Qt.Key.Key_J)  # leave link mode (the pick is dropped)
         assert ctl.links.pending == 0
 
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # one Ctrl+Z undoes the link, not a drawing
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # one Ctrl+Z undoes the link, not a drawing
         assert len(ctl.links.links) == 0 and ctl.doc.n_objects == 2
         qtbot.waitUntil(lambda: len(ctl.links.overlay.segments) == 0)
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)
         assert list(ctl.links.links.groups.values()) == [{0: outer, 1: inner}]
         link_id = next(iter(ctl.links.links.groups))
-        _press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
         assert not ctl.window.isWindowModified()
         seg_file = ctl.files.label_file()
     finally:
@@ -192,43 +167,43 @@ def test_auto_match_finds_the_right_pairs_in_one_undo_step(qtbot, wait_exposed,
         assert ctl.channels.sets.active == 0 and ctl.links.reference == 1
         seen: list = []
         _answer_auto_match(qtbot, "0.25", seen)
-        _press(ctl, qtbot, Qt.Key.Key_J, Ctrl | Shift)
+        press(ctl, qtbot, Qt.Key.Key_J, Ctrl | Shift)
         assert seen == [pytest.approx(0.25)]  # the default threshold was offered
         pairs = {(m[0], m[1]) for m in ctl.links.links.groups.values()}
         assert pairs == right
         qtbot.waitUntil(lambda: len(ctl.links.overlay.segments) == len(right))
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # the whole auto-match is one step
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)  # the whole auto-match is one step
         assert len(ctl.links.links) == 0
 
         # labels replaced (a prediction accepted): objects A1 and A6 trade ids, so those
         # ids now name other objects -- their links go, in the same undo step
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)  # the auto-match again
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl | Shift)  # the auto-match again
         qtbot.waitUntil(lambda: len(ctl.links.overlay.segments) == len(right))
         swapped = a.astype(np.uint32)
         swapped[a == 1], swapped[a == 6] = 6, 1
         ctl.accept_prediction(swapped)
         assert {(m[0], m[1]) for m in ctl.links.links.groups.values()} == {(2, 2), (5, 8)}
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
         assert {(m[0], m[1]) for m in ctl.links.links.groups.values()} == right
         np.testing.assert_array_equal(ctl.doc.masks, a)
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
         assert len(ctl.links.links) == 0
 
         _answer_auto_match(qtbot, "0.6", seen)  # a stricter threshold: only A2/B2
-        _press(ctl, qtbot, Qt.Key.Key_J, Ctrl | Shift)
+        press(ctl, qtbot, Qt.Key.Key_J, Ctrl | Shift)
         assert {(m[0], m[1]) for m in ctl.links.links.groups.values()} == {(2, 2)}
 
         click(ctl.canvas, 60.0, 20.0)  # select A2 and unlink it (Shift+J)
         assert ctl.doc.selected == {2}
-        _press(ctl, qtbot, Qt.Key.Key_J, Shift)
+        press(ctl, qtbot, Qt.Key.Key_J, Shift)
         assert len(ctl.links.links) == 0
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
         assert len(ctl.links.links) == 1
 
         ctl.doc.set_selection([2])  # deleting the object hides its link; undo shows it
-        _press(ctl, qtbot, Qt.Key.Key_Delete)
+        press(ctl, qtbot, Qt.Key.Key_Delete)
         assert len(ctl.links.visible()) == 0
-        _press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_Z, Ctrl)
         assert len(ctl.links.visible()) == 1
     finally:
         _close(ctl)
@@ -245,16 +220,16 @@ def test_a_09_file_opens_with_its_links_and_saves_them_back(qtbot, wait_exposed,
         assert ctl.channels.sets.active == 1 and ctl.links.reference == 0
         assert ctl.links.links.groups == groups
         qtbot.waitUntil(lambda: len(ctl.links.overlay.segments) == 3)
-        _press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: links are refused there
-        _press(ctl, qtbot, Qt.Key.Key_J)
+        press(ctl, qtbot, Qt.Key.Key_0, Alt)  # the shared set: links are refused there
+        press(ctl, qtbot, Qt.Key.Key_J)
         assert not ctl.links.link_mode
         assert "label each channel separately" in ctl.window.statusBar().currentMessage()
-        _press(ctl, qtbot, Qt.Key.Key_1, Alt)  # channel 1 (index 0): link A5 with B8 by hand
-        _press(ctl, qtbot, Qt.Key.Key_J)
+        press(ctl, qtbot, Qt.Key.Key_1, Alt)  # channel 1 (index 0): link A5 with B8 by hand
+        press(ctl, qtbot, Qt.Key.Key_J)
         click(ctl.canvas, 50.0, 85.0)
         click(ctl.canvas, 43.0, 85.0)
         assert ctl.links.links.groups[13] == {0: 5, 1: 8}  # 0.9's next_object_id was 13
-        _press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
+        press(ctl, qtbot, Qt.Key.Key_S, Ctrl)
     finally:
         _close(ctl)
     saved = cellpose_io.load_seg(seg_file)

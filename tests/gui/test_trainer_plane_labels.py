@@ -10,7 +10,7 @@ import pytest
 import tifffile
 from PyQt6 import QtCore, QtWidgets
 from trainer_gestures import key, trace
-from trainer_helpers import open_trainer
+from trainer_helpers import open_trainer, press
 
 import cellpose_io
 
@@ -34,14 +34,6 @@ def _draw(ctl, qtbot, pts) -> None:
         trace(ctl.canvas, pts)
 
 
-def _go(ctl, qtbot, k) -> None:
-    if QtWidgets.QApplication.activeWindow() is not ctl.window:
-        ctl.window.activateWindow()  # a closed question box leaves no window active
-        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window)
-    ctl.canvas.setFocus()
-    key(ctl.canvas, k)
-
-
 def test_labels_follow_the_time_and_z_controls(qtbot, wait_exposed, movie):
     ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
     try:
@@ -49,7 +41,7 @@ def test_labels_follow_the_time_and_z_controls(qtbot, wait_exposed, movie):
         square = ctl.doc.masks > 0
         assert square[20, 20] and not square[45, 40]
 
-        _go(ctl, qtbot, Qt.Key.Key_Period)  # t = 1: nothing drawn here yet
+        press(ctl, qtbot, Qt.Key.Key_Period)  # t = 1: nothing drawn here yet
         assert (ctl.files.t, ctl.files.z) == (1, 0)
         assert np.array_equal(ctl.planes[0], cellpose_io.read_image(movie).plane(1, 0)[0])
         assert not ctl.doc.masks.any()
@@ -57,14 +49,14 @@ def test_labels_follow_the_time_and_z_controls(qtbot, wait_exposed, movie):
         triangle = ctl.doc.masks > 0
         assert triangle[40, 40] and not triangle[20, 20]
 
-        _go(ctl, qtbot, Qt.Key.Key_PageUp)  # t = 1, z = 1: unlabelled
+        press(ctl, qtbot, Qt.Key.Key_PageUp)  # t = 1, z = 1: unlabelled
         assert (ctl.files.t, ctl.files.z) == (1, 1) and not ctl.doc.masks.any()
-        _go(ctl, qtbot, Qt.Key.Key_Comma)  # t = 0, z = 1: unlabelled
+        press(ctl, qtbot, Qt.Key.Key_Comma)  # t = 0, z = 1: unlabelled
         assert not ctl.doc.masks.any()
-        _go(ctl, qtbot, Qt.Key.Key_PageDown)  # back to t = 0, z = 0: the square
+        press(ctl, qtbot, Qt.Key.Key_PageDown)  # back to t = 0, z = 0: the square
         assert (ctl.files.t, ctl.files.z) == (0, 0)
         assert np.array_equal(ctl.doc.masks > 0, square)
-        _go(ctl, qtbot, Qt.Key.Key_Period)  # t = 1: the triangle
+        press(ctl, qtbot, Qt.Key.Key_Period)  # t = 1: the triangle
         assert np.array_equal(ctl.doc.masks > 0, triangle)
         assert not ctl.window.isWindowModified()
         ctl.files.autosaver.wait()
@@ -104,7 +96,7 @@ def test_changing_plane_with_autosave_off_asks_and_cancel_stays(qtbot, wait_expo
         _draw(ctl, qtbot, SQUARE)
         square = ctl.doc.masks.copy()
         QtCore.QTimer.singleShot(50, lambda: answer(Btn.Cancel))
-        _go(ctl, qtbot, Qt.Key.Key_Period)
+        press(ctl, qtbot, Qt.Key.Key_Period)
         assert len(asked) == 1
         panel = ctl.window.channel_panel
         assert (ctl.files.t, panel.t.value()) == (0, 0)  # stayed, control put back
@@ -112,7 +104,7 @@ def test_changing_plane_with_autosave_off_asks_and_cancel_stays(qtbot, wait_expo
         first = movie.with_name("movie_t0_z0_seg.npy")
         assert not first.exists()
         QtCore.QTimer.singleShot(50, lambda: answer(Btn.Save))
-        _go(ctl, qtbot, Qt.Key.Key_Period)
+        press(ctl, qtbot, Qt.Key.Key_Period)
         assert (len(asked), ctl.files.t, ctl.window.channel_panel.t.value()) == (2, 1, 1)
         assert not ctl.doc.masks.any()
         assert np.array_equal(cellpose_io.load_seg(first).masks, square)
@@ -153,7 +145,7 @@ def test_ctrl_i_of_a_multi_slice_roiset_puts_each_roi_on_its_plane(qtbot, wait_e
 
     ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
     try:
-        _go(ctl, qtbot, Qt.Key.Key_Period)  # t = 1
+        press(ctl, qtbot, Qt.Key.Key_Period)  # t = 1
         press(ctl.canvas, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
         dlg = ctl.exchange.dialog
         dlg.selectFile(str(path))

@@ -54,3 +54,30 @@ def open_trainer(qtbot, wait_exposed, path=None, region=None, size=(1000, 800)):
     if region is not None:
         frame_region_on_screen(ctl, qtbot, *region)
     return ctl
+
+
+def press(ctl, qtbot, k, mods=None) -> None:
+    """A real key press on the canvas of the Trainer ``ctl``, its window made active first
+    (a closed question box leaves no window active, and shortcuts need one)."""
+    from PyQt6 import QtWidgets
+    from trainer_gestures import key
+
+    if QtWidgets.QApplication.activeWindow() is not ctl.window:
+        ctl.window.activateWindow()
+        qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is ctl.window)
+    ctl.canvas.setFocus()
+    if mods is None:
+        key(ctl.canvas, k)
+    else:
+        key(ctl.canvas, k, mods)
+
+
+def draw_object(ctl, qtbot, pts) -> int:
+    """Trace the polygon ``pts`` (image x, y) with the mouse; the id of the object then at
+    its centre (0: nothing was made there)."""
+    from trainer_gestures import trace
+
+    with qtbot.waitSignal(ctl.canvas.traceFinished):
+        trace(ctl.canvas, pts)
+    x, y = np.mean(np.asarray(pts), axis=0)
+    return int(ctl.doc.masks[int(y), int(x)])
