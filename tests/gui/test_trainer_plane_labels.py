@@ -118,7 +118,6 @@ def test_ctrl_i_of_a_multi_slice_roiset_puts_each_roi_on_its_plane(qtbot, wait_e
     """Ctrl+I on t=1 of the movie: that slice's ROIs land in the open plane (one undo step),
     the other slices' ROIs in their own plane files; an already labelled plane is kept."""
     import roifile
-    from trainer_gestures import key as press
 
     def square(x0, y0, side, t):
         roi = roifile.ImagejRoi.frompoints(
@@ -146,7 +145,7 @@ def test_ctrl_i_of_a_multi_slice_roiset_puts_each_roi_on_its_plane(qtbot, wait_e
     ctl = open_trainer(qtbot, wait_exposed, movie, region=((0, 64), (0, 64)))
     try:
         press(ctl, qtbot, Qt.Key.Key_Period)  # t = 1
-        press(ctl.canvas, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+        key(ctl.canvas, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
         dlg = ctl.exchange.dialog
         dlg.selectFile(str(path))
         dlg.accept()
