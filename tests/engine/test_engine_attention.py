@@ -7,7 +7,11 @@ import copy
 import pytest
 import torch
 
-from guv_app.services.engine.attention import FastAttention, use_fast_attention
+from guv_app.services.engine.attention import (
+    FastAttention,
+    attention_in_chunks,
+    use_fast_attention,
+)
 from guv_app.services.engine.network import build_network
 
 
@@ -102,19 +106,38 @@ def test_lora_wrapped_attention_matches_and_trains():
         torch.testing.assert_close(g_fast[name], g_ref[name], rtol=1e-3, atol=1e-5)
 
 
-def test_shared_bias_buffer_gives_the_same_network_output_and_is_released():
-    from guv_app.services.engine import attention
-
-    net = build_network("tiny", 2, seed=3)
-    x = torch.rand((2, 3, 256, 256), generator=torch.Generator().manual_seed(4))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("hw", [(12, 12), (6, 9)])
+def test_cpu_inference_attention_is_bitwise_upstream(dtype, hw):
+    """Without autograd on a CPU the blocked path runs upstream's operations in upstream's
+    order: the same numbers, bit for bit, in float32 and in bfloat16 (Cellpose's default)."""
+    ref, fast = _pair(True)
+    ref, fast = ref.to(dtype), fast.to(dtype)
+    x = torch.randn(3, *hw, 48).to(dtype)
     with torch.inference_mode():
-        fresh = net(x)[0]
-        with attention.reuse_bias_buffer():
-            reused = net(x)[0]
-            assert attention._BUFFERS.tensor is not None  # the buffer was really used
-            again = net(x)[0]  # a second pass overwrites the buffer block by block
-    assert attention._BUFFERS.tensor is None  # nothing held after the block
-    assert torch.equal(fresh, reused) and torch.equal(fresh, again)
-    with attention.reuse_bias_buffer():  # with autograd on, fresh tensors (backward needs them)
-        net(x)[0].sum()
-        assert getattr(attention._BUFFERS, "tensor", None) is None
+        expected = ref(x)
+        got = fast(x)
+    assert torch.equal(got, expected)
+
+
+@pytest.mark.parametrize("use_rel_pos", [True, False])
+@pytest.mark.parametrize("chunk", ["one head", "two heads", "all heads"])
+def test_attention_in_chunks_equals_upstream_for_every_chunk_size(use_rel_pos, chunk):
+    from segment_anything.modeling.image_encoder import add_decomposed_rel_pos
+
+    torch.manual_seed(5)
+    b, heads, (h, w), c = 2, 3, (6, 9), 16
+    n = h * w
+    q, k, v = (torch.randn(b, heads, n, c) for _ in range(3))
+    tables = (torch.randn(2 * h - 1, c), torch.randn(2 * w - 1, c))
+    scale = c ** -0.5
+    # upstream's Attention.forward on (B * heads, N, C), written out
+    scores = (q.reshape(b * heads, n, c) * scale) @ k.reshape(b * heads, n, c).transpose(-2, -1)
+    if use_rel_pos:
+        scores = add_decomposed_rel_pos(scores, q.reshape(b * heads, n, c), *tables, (h, w),
+                                        (h, w))
+    expected = (scores.softmax(dim=-1) @ v.reshape(b * heads, n, c)).view(b, heads, n, c)
+    per_step = {"one head": n * n, "two heads": 2 * n * n, "all heads": 10 ** 9}[chunk]
+    got = attention_in_chunks(q, k, v, scale, tables if use_rel_pos else None, (h, w),
+                              chunk_scores=per_step)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)

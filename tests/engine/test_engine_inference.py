@@ -117,6 +117,37 @@ def test_batch_equals_single_and_reports_bad_files(class_model, image, tmp_path)
     assert events[0] == (0, 3) and events[-1] == (3, 3)
 
 
+def test_a_batch_of_tiles_gives_the_results_of_single_tiles_and_reports_each_pass(
+        class_model, image):
+    """A batch of 8 tiles runs two tiles per pass on a CPU: the outputs must be those of
+    one tile per pass, bit for bit, and cancel/progress come between passes."""
+    from guv_app.services.engine.inference import CPU_TILES_PER_PASS
+
+    big = np.tile(image, (1, 2, 2))  # 512 x 512: nine tiles
+    seen = []
+    batched = segment(big, class_model, SegmentParams(batch_size=8),
+                      progress=lambda d, t, m: seen.append(d))
+    single = segment(big, class_model, SegmentParams(batch_size=1))
+    assert np.array_equal(batched.flows, single.flows)
+    assert np.array_equal(batched.cellprob, single.cellprob)
+    assert np.array_equal(batched.class_probs, single.class_probs)
+    assert np.array_equal(batched.masks, single.masks)
+    step = CPU_TILES_PER_PASS
+    assert seen == sorted({*range(step, 8 + 1, step), 8, 9})  # passes in the batches 8 + 1
+
+    cancel = threading.Event()
+    done = []
+
+    def stop_after_first_pass(d, t, m):
+        done.append(d)
+        cancel.set()
+
+    with pytest.raises(SegmentationCancelled):
+        segment(big, class_model, SegmentParams(batch_size=8), progress=stop_after_first_pass,
+                cancel=cancel)
+    assert done == [step]  # stopped inside the first batch of 8
+
+
 def test_cancel_stops_between_tiles(class_model, image):
     big = np.tile(image, (1, 2, 2))  # 512 x 512: nine tiles
     cancel = threading.Event()

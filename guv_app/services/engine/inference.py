@@ -99,9 +99,18 @@ class BatchItem:
     seconds: float = 0.0
 
 
+#: tiles per forward pass on a CPU, whatever the batch size: the outputs are the same
+#: bitwise (every tile is computed on its own), but a batch of 8 vit_l tiles allocates
+#: 64 MB activations that the C allocator maps fresh from the OS on every layer (over a
+#: million page faults per batch); pairs of tiles reuse freed memory, run ~5% faster and
+#: hold a quarter of the activation memory. GPUs get the whole batch.
+CPU_TILES_PER_PASS = 2
+
+
 class WatchedNet(torch.nn.Module):
     """Wraps the network for upstream's ``run_net``/``run_3D``: cancel check before and
-    progress (tiles done) after each batch; ``device``/``dtype`` as upstream reads them."""
+    progress (tiles done) after each pass; ``device``/``dtype`` as upstream reads them.
+    On a CPU each batch runs :data:`CPU_TILES_PER_PASS` tiles at a time."""
 
     def __init__(self, net, cancel, on_tiles=None) -> None:
         super().__init__()
@@ -119,13 +128,19 @@ class WatchedNet(torch.nn.Module):
         return next(self.net.parameters()).dtype
 
     def forward(self, x):
-        if self._cancel is not None and self._cancel.is_set():
-            raise SegmentationCancelled("segmentation cancelled")
-        out = self.net(x)
-        self.tiles_done += int(x.shape[0])
-        if self._on_tiles is not None:
-            self._on_tiles(self.tiles_done)
-        return out
+        step = CPU_TILES_PER_PASS if x.device.type == "cpu" else x.shape[0]
+        parts = []
+        for start in range(0, x.shape[0], max(1, step)):
+            if self._cancel is not None and self._cancel.is_set():
+                raise SegmentationCancelled("segmentation cancelled")
+            tiles = x[start:start + step]
+            parts.append(self.net(tiles))
+            self.tiles_done += int(tiles.shape[0])
+            if self._on_tiles is not None:
+                self._on_tiles(self.tiles_done)
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(torch.cat(outs) for outs in zip(*parts, strict=True))
 
 
 def load_for(model: LoadedModel | str, params: SegmentParams) -> LoadedModel:
@@ -226,8 +241,6 @@ def run_network(
     """Network outputs for one image at its own size: (Y, X, n_cls + 3), rescale, diameter."""
     from cellpose import core, transforms
 
-    from guv_app.services.engine.attention import reuse_bias_buffer
-
     channels = params.channels if params.channels is not None else loaded.meta.channels
     x = prepare_image(image, channels)[np.newaxis]
     ly, lx = x.shape[1:3]
@@ -245,9 +258,8 @@ def run_network(
     watched = WatchedNet(net, cancel, on_tiles)
     was_training = net.training  # run_net switches to eval (rdrop off); give it back as it was
     try:
-        # no autograd bookkeeping at all (run_net: no_grad); one position-bias buffer
-        with torch.inference_mode(), reuse_bias_buffer(), \
-                inference_precision(net, params.dtype):
+        # no autograd bookkeeping at all (run_net: no_grad)
+        with torch.inference_mode(), inference_precision(net, params.dtype):
             yf, _ = core.run_net(
                 watched, x, bsize=bsize, batch_size=params.batch_size,
                 tile_overlap=params.tile_overlap, rsz=rescale if rescale != 1.0 else None,

@@ -75,8 +75,6 @@ def segment_volume(
     ValueError for a stack of fewer than 2 slices or bad channels."""
     from cellpose import core, dynamics, transforms
 
-    from guv_app.services.engine.attention import reuse_bias_buffer
-
     params = params or SegmentParams()
     loaded = load_for(model, params)
     stack = np.asarray(stack)
@@ -95,8 +93,7 @@ def segment_volume(
     net = loaded.net
     was_training = net.training
     try:
-        with torch.inference_mode(), reuse_bias_buffer(), \
-                inference_precision(net, params.dtype):
+        with torch.inference_mode(), inference_precision(net, params.dtype):
             yf, _ = core.run_3D(_FlowsOnly(net, cancel), x, batch_size=params.batch_size,
                                 tile_overlap=params.tile_overlap,
                                 bsize=int(getattr(net, "bsize", 256)))
