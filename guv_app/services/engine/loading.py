@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from guv_app.services.engine import registry
+from guv_app.services.engine import pages, registry
 from guv_app.services.engine.errors import ModelLoadError, ModelNotFoundError, load_error_line
 from guv_app.services.engine.finetune import apply_finetune, is_finetune, merged_path
 from guv_app.services.engine.meta import ModelMeta
@@ -200,18 +200,24 @@ def build_from_meta(
     adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`) -> cast.
 
     Peak memory: a float32 file is memory-mapped and the network holds its tensors (one
-    copy); for another dtype the file is read into memory and cast tensor by tensor, each
-    float32 tensor freed once cast (at most the file's size, never file + network). A
-    fine-tune's adapter is merged in float32 first.
+    copy); for another dtype the file is cast tensor by tensor, each float32 tensor let go
+    once cast -- from a memory mapping whose pages are handed back as each tensor is done
+    (:mod:`guv_app.services.engine.pages`, Linux: the cast network plus one tensor), else
+    read into memory (at most the file's size, never file + network). A fine-tune's adapter
+    is merged in float32 first.
     """
     adapter = is_finetune(meta.weights or {}) and merged_path(folder, meta.weights) is None
     cast_early = dtype != torch.float32 and not adapter
     state = base_state(meta, folder, weights_path=weights_path, progress=progress,
-                       mmap=not cast_early)
+                       mmap=not cast_early or pages.AVAILABLE)
     if cast_early and state is not None:
-        for key in list(state):  # replacing each entry frees its float32 tensor at once
-            if state[key].is_floating_point():
-                state[key] = state[key].to(dtype)
+        mapped = pages.file_backed_ranges()
+        for key in list(state):  # replacing each entry lets its float32 tensor go at once
+            tensor = state[key]
+            if tensor.is_floating_point() and tensor.dtype != dtype:
+                state[key] = tensor.to(dtype)
+                pages.release_pages(tensor, mapped)
+            del tensor
     net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
     del state  # the network holds the only reference to the weights now
     if adapter:
