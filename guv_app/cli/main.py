@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from guv_app import __version__
+from guv_app.cli.startup import preload
 
 COMMAND_MODULES = (
     "info", "models", "predict", "train", "evaluate", "make_crops", "measure", "track",
@@ -60,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, freeze_imports: bool = False) -> int:
+    """Run one command; returns its exit code. ``freeze_imports`` is for the console entry
+    (:func:`run`) only: see :mod:`guv_app.cli.startup`."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -70,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    preload(getattr(args, "preload", ()), freeze=freeze_imports)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -82,9 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if isinstance(exc, CLIError) else 1
 
 
+def run() -> None:
+    """The ``multicellpose`` console command: :func:`main` in its own process."""
+    sys.exit(main(freeze_imports=True))
+
+
 if __name__ == "__main__":
     # run the imported module, not this __main__ copy: the commands raise
     # guv_app.cli.main.CLIError, which must be the class main() checks (exit code 2)
-    from guv_app.cli.main import main as _main
+    from guv_app.cli.main import run as _run
 
-    sys.exit(_main())
+    _run()

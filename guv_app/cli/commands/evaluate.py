@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from guv_app.cli.label_args import add_label_arguments
+from guv_app.cli.startup import ENGINE_MODULES
 from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.services.params import add_arguments
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from guv_app.cli.cluster_options import add_cluster_options
 
     add_cluster_options(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, preload=ENGINE_MODULES)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from guv_app.cli.startup import ENGINE_MODULES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "own validation images are gone (default: the model's validation data)")
     bio.add_argument("--no-test", action="store_true",
                      help="skip bioimageio.core's model test (the spec is still validated)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, preload=ENGINE_MODULES)
 
 
 def run(args: argparse.Namespace) -> int:

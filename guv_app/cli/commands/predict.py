@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from guv_app.cli.startup import ENGINE_MODULES
 from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.services.params import add_arguments
 
@@ -62,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from guv_app.cli.cluster_options import add_cluster_options
 
     add_cluster_options(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, preload=ENGINE_MODULES)
 
 
 def list_inputs(path: Path) -> list[Path]:

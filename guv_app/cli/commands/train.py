@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from guv_app.cli.label_args import add_label_arguments
 from guv_app.cli.progress import cli_progress
+from guv_app.cli.startup import ENGINE_MODULES
 from guv_app.services.params import add_arguments
 from guv_app.services.training.config import TrainConfig
 from guv_app.services.training.params import TRAIN_PARAMS
@@ -65,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from guv_app.cli.cluster_options import add_cluster_options
 
     add_cluster_options(p, training=True)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, preload=ENGINE_MODULES)
 
 
 def parse_int_list(text: str | None, what: str) -> list[int] | None:
