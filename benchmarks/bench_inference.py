@@ -1,7 +1,7 @@
 """Inference speed: our ``segment`` vs upstream ``CellposeModel.eval``, same weights, one run.
 
 Both sides get the same weights (random, ``tiny`` seeded and ``vit_b``; the upstream side a
-copy running ``segment_anything``'s own attention, ours the fused one) and
+copy running ``segment_anything``'s own attention, ours ``engine.attention.FastAttention``) and
 the same 512x512 image (tests/data/labelled/stardist/img2d.tif, 3-channel as our
 ``prepare_image`` builds it), with Cellpose's defaults (flow check 0.4, tiles of 256 with 10%
 overlap). Random weights give thousands of tiny candidate objects (or none), unlike a

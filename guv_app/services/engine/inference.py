@@ -99,11 +99,12 @@ class BatchItem:
     seconds: float = 0.0
 
 
-#: tiles per forward pass on a CPU, whatever the batch size: the outputs are the same
-#: bitwise (every tile is computed on its own), but a batch of 8 vit_l tiles allocates
-#: 64 MB activations that the C allocator maps fresh from the OS on every layer (over a
-#: million page faults per batch); pairs of tiles reuse freed memory, run ~5% faster and
-#: hold a quarter of the activation memory. GPUs get the whole batch.
+#: tiles per forward pass on a CPU, whatever the batch size. Every tile is computed on its
+#: own, so the outputs are the same (bitwise, for tiny in tests/engine and for vit_l in
+#: bf16 as measured), but a batch of 8 vit_l tiles allocates 64 MB activations that the C
+#: allocator maps fresh from the OS at every layer (over a million page faults per
+#: batch); pairs of tiles reuse freed memory, run ~5% faster and hold a quarter of the
+#: activation memory. GPUs get the whole batch.
 CPU_TILES_PER_PASS = 2
 
 

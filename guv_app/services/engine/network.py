@@ -7,7 +7,8 @@ geometry CPSAM gives vit_l (8 px patches, 256 px tiles, global attention) -- che
 upstream's vit_l by ``tests/engine/test_engine_upstream_contract.py``, which fails when the
 installed cellpose changes what we rely on. The forward pass, rdrop and the flows readout are
 upstream's ``CPSAM.forward``. Attention modules are replaced by ``engine.attention.FastAttention``
-(a subclass of SAM's ``Attention`` sharing its parameters: same maths, fused, ~2x faster).
+(a subclass of SAM's ``Attention`` sharing its parameters: same maths, blocked on a CPU,
+fused elsewhere; see that module).
 
 The class head is a separate readout (``class_out`` conv + fixed ``class_W2`` unpatching
 kernel) applied to the same neck features, caught with a forward hook on the neck held for
@@ -128,7 +129,7 @@ class MultiClassCPSAM(CPSAM):
         self.arch = backbone
         self.bsize = bsize
         self.set_class_head(n_classes)
-        use_fast_attention(self.encoder)  # same maths, fused (see engine.attention)
+        use_fast_attention(self.encoder)  # same maths, faster (see engine.attention)
         self.to(dtype)
 
     def set_class_head(self, n_classes: int) -> None:
