@@ -35,12 +35,11 @@ The masks of each pair are compared (AP@0.5 and mean IoU of matched objects, ups
     python benchmarks/bench_cli.py [--repeats 3] [--folder-images 20] [--folder-size 256]
         [--matched] [--no-folder] [--work DIR]
 
-Duration (2-core CPU): vit_l takes ~6.5 s of CPU per 256 px tile in bfloat16 (~3.3 s of
-wall time on 2 free cores), so one 512x512 run is ~40 s and a folder of 20 one-tile images
-~80 s per program on a quiet machine; the default (3 repeats, single image and folder, both
-programs) is ~15 minutes plus ~2 minutes to build the model once; ``--matched`` adds float32
-runs of the single image (~6 minutes). On the loaded development machine a 512x512 run took
-~110 s.
+Duration (quiet 2-core CPU, bfloat16): a 256 px vit_l tile takes ~4 s of wall time
+upstream and ~2.5 s ours, so one 512x512 run is ~38 s upstream / ~25 s ours and a folder of
+20 one-tile images ~80 s / ~58 s; the default (3 repeats, single image and folder, both
+programs) is ~12 minutes plus ~2 minutes to build the model once; ``--matched`` adds float32
+runs of the single image (~6 minutes).
 Goals (issue 18): ours / upstream default <= 0.7 in wall time and <= 1.0 in peak RSS.
 """
 
