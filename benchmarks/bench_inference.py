@@ -101,7 +101,8 @@ def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None,
 
         use_fast_attention(net, False)
     x = prepare_image(image, None)
-    params = SegmentParams()
+    # both sides float32: the network is float32 here, and upstream's eval runs it as it is
+    params = SegmentParams(dtype="float32")
 
     def ours():
         return segment(image, loaded, params).masks
@@ -128,7 +129,7 @@ def bench(backbone: str, image: np.ndarray, repeats: int, device, labels=None,
             if device.type == "cuda":
                 torch.cuda.synchronize()
             store.append(time.perf_counter() - tic)
-    unchecked = segment(image, loaded, SegmentParams(flow_threshold=0.0)).masks
+    unchecked = segment(image, loaded, SegmentParams(flow_threshold=0.0, dtype="float32")).masks
     return {
         "backbone": backbone + ("-fit" if fitted else ""),
         "ours_s": statistics.median(t_ours),
