@@ -74,9 +74,13 @@ LOCAL_CLUSTER_CONFIG = {
 def local_cluster(n_workers: int, threads_per_worker: int = 1, gpus_per_worker: int = 0):
     """A ``LocalCluster`` of ``n_workers`` processes on 127.0.0.1 (no dashboard); with
     ``gpus_per_worker`` each worker offers that many of the ``GPU`` resource. Workers run
-    with :data:`LOCAL_CLUSTER_CONFIG` (the nannies take the configuration when they are made)."""
+    with :data:`LOCAL_CLUSTER_CONFIG` (the nannies take the configuration when they are made).
+    The nannies are :class:`~.local_nanny.LocalNanny`: this process's ``os.environ`` stays as
+    it was (Dask's nanny would leave ``OMP_NUM_THREADS=1`` etc. in it for good)."""
     import dask
     from distributed import LocalCluster
+
+    from guv_app.services.distributed.local_nanny import LocalNanny
 
     extra = {"resources": {GPU_RESOURCE: gpus_per_worker}} if gpus_per_worker else {}
 
@@ -87,6 +91,7 @@ def local_cluster(n_workers: int, threads_per_worker: int = 1, gpus_per_worker: 
             n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
             host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=None,
             silence_logs=logging.ERROR, env=worker_env(threads_per_worker),
+            worker_class=LocalNanny,
             scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES, "dashboard": False},
             **extra,
         )
