@@ -139,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             app.quit()
 
         QtCore.QTimer.singleShot(0, _shown)
-    return app.exec()
+    from guv_app.controllers.app_shutdown import shut_down_gui
+
+    try:
+        return app.exec()
+    finally:  # windows and controllers go while the QApplication exists (no crash on quit)
+        shut_down_gui(keep)
 
 
 if __name__ == "__main__":  # pragma: no cover
