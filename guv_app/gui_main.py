@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return app.exec()
-    finally:  # windows and controllers go while the QApplication exists (no crash on quit)
+    finally:  # closed windows are left to the process exit: destroying them could crash
         shut_down_gui(keep)
 
 

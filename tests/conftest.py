@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,23 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+DSB = DATA / "labelled" / "dsb2018"
+
+
+@pytest.fixture
+def dsb_folder(tmp_path) -> Callable[[Iterable[str], str], Path]:
+    """``dsb_folder(stems, name)``: a new folder ``tmp_path/name`` holding copies of the real
+    DSB2018 test images ``<stem>.png`` (tests/data/labelled/dsb2018/images)."""
+    def make(stems: Iterable[str], name: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        for stem in stems:
+            shutil.copy2(DSB / "images" / f"{stem}.png", folder / f"{stem}.png")
+        return folder
+
+    return make
 
 
 _WATCHDOG: list = []

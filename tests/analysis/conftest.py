@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-DSB = Path(__file__).resolve().parents[1] / "data" / "labelled" / "dsb2018"
 # the two smallest images (256x256 and 256x320) keep the tiny model fast on a CPU
 SMALL = ("fluorescence_573e1480b500", "histology_color_4cbd6c37f3a5")
 
@@ -20,12 +18,8 @@ def _one_thread():
 
 
 @pytest.fixture
-def small_folder(tmp_path) -> Path:
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for name in SMALL:
-        shutil.copy2(DSB / "images" / f"{name}.png", folder / f"{name}.png")
-    return folder
+def small_folder(dsb_folder) -> Path:
+    return dsb_folder(SMALL, "images")
 
 
 @pytest.fixture

@@ -10,26 +10,22 @@ from ds_helpers import DSB, STEMS, read_mask, size_classes
 
 
 @pytest.fixture
-def mask_folder(tmp_path) -> Path:
+def mask_folder(dsb_folder) -> Path:
     """Cellpose layout: <stem>.png beside <stem>_masks.tif."""
-    folder = tmp_path / "masks_layout"
-    folder.mkdir()
+    folder = dsb_folder(STEMS, "masks_layout")
     for stem in STEMS:
-        shutil.copy(DSB / "images" / f"{stem}.png", folder / f"{stem}.png")
         shutil.copy(DSB / "masks" / f"{stem}.tif", folder / f"{stem}_masks.tif")
     return folder
 
 
 @pytest.fixture
-def seg_folder(tmp_path) -> Path:
+def seg_folder(dsb_folder) -> Path:
     """<stem>.png beside <stem>_seg.npy holding classes small/large."""
     from cellpose_io import save_seg
 
-    folder = tmp_path / "seg_layout"
-    folder.mkdir()
+    folder = dsb_folder(STEMS, "seg_layout")
     for stem in STEMS:
-        image = folder / f"{stem}.png"
-        shutil.copy(DSB / "images" / f"{stem}.png", image)
         masks = read_mask(stem)
-        save_seg(image, masks, size_classes(masks), ["background", "small", "large"])
+        save_seg(folder / f"{stem}.png", masks, size_classes(masks),
+                 ["background", "small", "large"])
     return folder

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from analyzer_helpers import DSB
 
 IMAGES = ("fluorescence_02903040e19d", "fluorescence_573e1480b500",
           "histology_color_4cbd6c37f3a5")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     import torch
@@ -18,12 +18,8 @@ def _one_torch_thread():
 
 
 @pytest.fixture
-def analyzer_folder(tmp_path) -> Path:
-    folder = tmp_path / "experiment"
-    folder.mkdir()
-    for name in IMAGES:
-        shutil.copy2(DSB / "images" / f"{name}.png", folder / f"{name}.png")
-    return folder
+def analyzer_folder(dsb_folder) -> Path:
+    return dsb_folder(IMAGES, "experiment")
 
 
 @pytest.fixture
