@@ -194,7 +194,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.child:
         print("RESULT " + json.dumps(_child(args.warm, args.images, args.think)), flush=True)
-        os._exit(0)  # skip Qt/torch teardown at exit (it can crash after the windows closed)
+        from guv_app.controllers.app_shutdown import shut_down_gui
+
+        shut_down_gui()  # as the app quits: closed windows left to the exit (no -11 crash)
+        return 0
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.setdefault("LANG", "C.UTF-8")
