@@ -32,6 +32,7 @@ from guv_app.services.analysis.promote import (
     PromoteResult,
     promote,
     promote_conflicts,
+    promote_summary,
     undo_promote,
 )
 from guv_app.services.batch import PlaneSelection, SelectionError
@@ -356,19 +357,7 @@ class AnalyzerController(QtCore.QObject):
                 overwrite = [c.image for c in conflicts]
         result = promote(images, overwrite, mode or "replace")
         self.last_promote = result
-        parts = [f"{len(result.promoted)} promoted"]
-        if result.kept_existing:
-            parts.append(f"{len(result.kept_existing)} kept their labels")
-        if result.no_prediction:
-            parts.append(f"{len(result.no_prediction)} without prediction")
-        if result.failed:
-            parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
-        if result.merged:
-            parts.append(f"{len(result.merged)} merged into their labels "
-                         f"({next(iter(result.merged.values()))})")
-        if result.backups:
-            parts.append(f"{len(result.backups)} replaced file(s) kept as .bak")
-        self.window.show_message("Promote: " + ", ".join(parts))
+        self.window.show_message("Promote: " + promote_summary(result))
         self.window.files.undo_promote.setEnabled(bool(result.written or result.backups))
         return result
 
