@@ -9,11 +9,14 @@ batch is one redraw; step events may be coalesced, every other kind is urgent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from guv_app.controllers import training_format as fmt
 from guv_app.controllers.task_runner import Step
 from guv_app.services.training.events import TrainEvent
+
+if TYPE_CHECKING:
+    from guv_app.views.training.progress_panel import ProgressPanel
 
 
 def is_urgent(item) -> bool:
@@ -21,7 +24,7 @@ def is_urgent(item) -> bool:
     return not (isinstance(item, TrainEvent) and item.kind == "step")
 
 
-def show_events(panel: Any, batch: list) -> None:
+def show_events(panel: ProgressPanel, batch: list) -> None:
     """Draw one batch of reports on ``panel`` (the dialog's progress panel): dataset
     preparation steps, step losses (x in epochs), epoch losses and metrics, the status of
     the last event and one log line per epoch or stage."""
@@ -59,7 +62,7 @@ def show_events(panel: Any, batch: list) -> None:
     panel.append_log(lines)
 
 
-def show_resumed_curve(panel: Any, name: str, curve_of: str) -> None:
+def show_resumed_curve(panel: ProgressPanel, name: str, curve_of: str) -> None:
     """The curve continues where run ``name`` stopped: keep this session's points (the
     panel shows ``curve_of``'s curve), or draw the interrupted run's epoch losses (another
     session) before new steps arrive."""
