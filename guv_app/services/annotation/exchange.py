@@ -4,7 +4,8 @@ The Trainer's File ▸ Import labels / Export labels go through here (no Qt): on
 one writer per format, all from ``cellpose_io``, chosen by the file name. Class names travel
 where the format can carry them: QuPath ``classification`` names and colours, ImageJ ROI
 groups (class id) and ROI names (``<id>-<class name>``), ``_seg.npy`` class lists. A label
-image carries ids only.
+image carries ids only. Opening a ``_seg.npy`` finds its image and plane here too
+(:func:`find_image_for_seg`).
 """
 
 from __future__ import annotations
