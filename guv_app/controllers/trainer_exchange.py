@@ -69,7 +69,7 @@ class LabelExchange(QtCore.QObject):
         a["export_all_labels"].triggered.connect(self.exporter.ask_export_all)
         a["export_cellpose"].triggered.connect(self.exporter.ask_export_cellpose)
 
-    # ------------------------------------------------------- the public actions
+    # ------------------------------- what the Trainer, the Analyzer and tests call
     def import_path(self, path: Path, mode: str | None = None,
                     as_objects: bool | None = None) -> bool:
         """See :meth:`LabelImport.import_path`."""
@@ -82,10 +82,6 @@ class LabelExchange(QtCore.QObject):
     def export_all(self, folder: Path, suffix: str) -> list[Path] | None:
         """See :meth:`LabelExport.export_all`."""
         return self.exporter.export_all(folder, suffix)
-
-    def export_cellpose(self, folder: Path) -> tuple[Path, Path] | None:
-        """See :meth:`LabelExport.export_cellpose`."""
-        return self.exporter.export_cellpose(folder)
 
     def open_seg(self, seg_path: Path) -> bool:
         """See :meth:`SegOpening.open_seg`."""
