@@ -208,15 +208,17 @@ def build_from_meta(
     is merged in float32 first.
     """
     adapter = is_finetune(meta.weights or {}) and merged_path(folder, meta.weights) is None
-    cast_early = dtype != torch.float32 and not adapter
+    # the file's own float dtype need not be float32 (a float64 or float16 checkpoint):
+    # every float tensor is cast to what was asked for (an adapter is merged in float32)
+    target = torch.float32 if adapter else dtype
     state = base_state(meta, folder, weights_path=weights_path, progress=progress,
-                       mmap=not cast_early or pages.AVAILABLE)
-    if cast_early and state is not None:
+                       mmap=target == torch.float32 or pages.AVAILABLE)
+    if state is not None:
         mapped = pages.file_backed_ranges()
-        for key in list(state):  # replacing each entry lets its float32 tensor go at once
+        for key in list(state):  # replacing each entry lets its file tensor go at once
             tensor = state[key]
-            if tensor.is_floating_point() and tensor.dtype != dtype:
-                state[key] = tensor.to(dtype)
+            if tensor.is_floating_point() and tensor.dtype != target:
+                state[key] = tensor.to(target)
                 pages.release_pages(tensor, mapped)
             del tensor
     net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
