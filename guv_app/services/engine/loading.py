@@ -198,21 +198,21 @@ def build_from_meta(
     downloaded before vit_l is built) -> network built -> weights loaded -> a fine-tune's
     adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`) -> cast.
 
-    Peak memory: a float32 file is memory-mapped and copied tensor by tensor into the
-    network's own memory, each tensor's file pages handed back once copied (the network
-    plus one tensor; the loaded network never depends on the file afterwards); for another
-    dtype the file is cast tensor by tensor, each float32 tensor let go
-    once cast -- from a memory mapping whose pages are handed back as each tensor is done
-    (:mod:`guv_app.services.engine.pages`, Linux: the cast network plus one tensor), else
-    read into memory (at most the file's size, never file + network). A fine-tune's adapter
-    is merged in float32 first.
+    Peak memory: on Linux the file is memory-mapped and each tensor copied (float32) or
+    cast into the network's own memory, its file pages handed back once done
+    (:mod:`guv_app.services.engine.pages`: the network plus one tensor; the loaded network
+    never depends on the file afterwards); elsewhere the file is read into memory and the
+    network holds (float32) or casts those tensors, each let go once cast (at most the
+    file's size, never file + network). A fine-tune's adapter is merged in float32 first.
     """
     adapter = is_finetune(meta.weights or {}) and merged_path(folder, meta.weights) is None
     # the file's own float dtype need not be float32 (a float64 or float16 checkpoint):
     # every float tensor is cast to what was asked for (an adapter is merged in float32)
     target = torch.float32 if adapter else dtype
+    # mapped only where each tensor's pages can be handed back once copied (Linux): a
+    # mapping that cannot is read into memory instead (one copy of the file at any time)
     state = base_state(meta, folder, weights_path=weights_path, progress=progress,
-                       mmap=target == torch.float32 or pages.AVAILABLE)
+                       mmap=pages.AVAILABLE)
     if state is not None:
         mapped = pages.file_backed_ranges()
         for key in list(state):  # replacing each entry lets its file tensor go at once
@@ -263,12 +263,12 @@ def _own_memory(net: torch.nn.Module) -> None:
     rewritten in place (``cp new.pt model.pt``, ``torch.save`` to the same path truncate
     it): it silently takes the new file's bytes, or the process dies of SIGBUS when the new
     file is shorter; and on Windows a mapped file cannot be replaced or deleted at all. A
-    loaded model must not depend on its file. Where file mappings cannot be told apart
-    (no ``/proc``), every tensor is copied.
+    loaded model must not depend on its file. Files are only mapped where
+    :data:`pages.AVAILABLE` (elsewhere they are read into memory: nothing to do here).
     """
     ranges = pages.file_backed_ranges()
     for tensor in [*net.parameters(), *net.buffers()]:
-        if pages.AVAILABLE and not pages.lies_in(tensor, ranges):
+        if not pages.lies_in(tensor, ranges):
             continue  # already the process's own (cast, or read into memory)
         mapped = tensor.data
         tensor.data = mapped.clone()
