@@ -1,10 +1,13 @@
-"""Analyzer controller: image list, batch prediction on a worker, correction, promote.
+"""Analyzer controller: the image list, the model list and the inference form.
 
 Wires :class:`~guv_app.views.analyzer.window.AnalyzerWindow` to the Qt-free services
-(:mod:`guv_app.services.analysis`, the engine registry) and composes the Trainer's editor
-(:mod:`.analyzer_editor`) and the measurement side (:mod:`.analyzer_measure`). Questions to
-the user go through ``self.confirm(title, text) -> bool`` so tests answer them by replacing
-that callable instead of blocking on a dialog.
+(:mod:`guv_app.services.analysis`, the engine registry) and composes the parts that each
+own one job: batch prediction on a worker (:mod:`.analyzer_prediction`), the Trainer's
+editor for corrections (:mod:`.analyzer_editor`), measurement (:mod:`.analyzer_measure`),
+tracks and links (:mod:`.analyzer_tracks`, :mod:`.analyzer_links`) and promote
+(:mod:`.analyzer_promote`). Questions to the user go through ``self.confirm(title, text) ->
+bool`` and ``self.choose_promote(title, text)`` so tests answer them by replacing those
+callables instead of blocking on a dialog.
 """
 
 from __future__ import annotations
@@ -20,20 +23,15 @@ from PyQt6 import QtCore, QtWidgets, sip
 from guv_app.controllers.analyzer_editor import PredictionEditor
 from guv_app.controllers.analyzer_links import LinkPlotController
 from guv_app.controllers.analyzer_measure import MeasureController
+from guv_app.controllers.analyzer_prediction import BatchPrediction
+from guv_app.controllers.analyzer_promote import PromoteActions
 from guv_app.controllers.analyzer_tracks import TrackController
 from guv_app.controllers.gui_settings import app_settings
 from guv_app.controllers.model_catalog import default_catalog
 from guv_app.controllers.promote_question import ask_promote_mode
-from guv_app.controllers.run_on import scheduler_from_values
-from guv_app.controllers.task_runner import Step, TaskRunner, last_step, step_reporter
-from guv_app.services.analysis.batch import BatchResult, ImageStatus, list_images, predict_images
+from guv_app.services.analysis.batch import BatchResult, list_images
 from guv_app.services.analysis.predictions import has_prediction, prediction_state, settings_hash
-from guv_app.services.analysis.promote import (
-    PromoteResult,
-    promote,
-    promote_conflicts,
-    undo_promote,
-)
+from guv_app.services.analysis.promote import PromoteResult
 from guv_app.services.batch import PlaneSelection, SelectionError
 from guv_app.services.engine.params import INFERENCE_PARAMS
 from guv_app.views.analyzer.window import AnalyzerWindow
@@ -53,12 +51,6 @@ class AnalyzerController(QtCore.QObject):
         super().__init__()
         self.window = window or AnalyzerWindow()
         self.images: list[Path] = []
-        self.task = TaskRunner(self, name="prediction")
-        self.task.progress.connect(self._on_reports)
-        self.task.finished.connect(self._on_batch_done)
-        self.task.failed.connect(self._on_batch_error)
-        self.last_batch: BatchResult | None = None
-        self.last_promote: PromoteResult | None = None
         self.settings = app_settings()
         self.confirm: Callable[[str, str], bool] = self._confirm
         # promote over existing labels: "replace" / "add" / "fill" / None (keep)
@@ -73,19 +65,20 @@ class AnalyzerController(QtCore.QObject):
         self.measure.finished.connect(
             lambda run: self.tracks.set_measurements(run.table, run.class_colors))
         self.links = LinkPlotController(self.window, parent=self)  # per linked object
+        self.promotion = PromoteActions(  # choose_promote read at each promote: replaceable
+            self.window, lambda: self.images, before=self.editor.leave,
+            ask=lambda title, text: self.choose_promote(title, text), parent=self)
         self.measure.finished.connect(lambda run: self.links.set_measurements(run.table))
         w, inf, files = self.window, self.window.inference, self.window.files
         inf.set_params(FORM_PARAMS)
-        inf.runCurrent.connect(self.run_current)
-        inf.runFolder.connect(self.run_folder)
-        inf.cancelRequested.connect(self.cancel)
+        self.prediction = BatchPrediction(self, parent=self)
+        self.task = self.prediction.task
+        self.prediction.finished.connect(self.batchFinished)
         inf.refreshModels.connect(self.refresh_models)
         self.catalog = default_catalog()  # shared: a model trained in Ctrl+T shows up here
         self.catalog.models_changed.connect(self._fill_models)
         files.openFolderRequested.connect(self.ask_folder)
         files.addFilesRequested.connect(self.ask_files)
-        files.promoteRequested.connect(self.promote_selected)
-        files.undoPromoteRequested.connect(self.undo_last_promote)
         files.currentChanged.connect(self.show_row)
         w.close_guard = self.can_close
         self.refresh_models()
@@ -173,7 +166,7 @@ class AnalyzerController(QtCore.QObject):
         files = self.window.files
         files.set_files([p.name for p in self.images],
                         ["yes" if self._predicted(p) else "" for p in self.images])
-        self._update_summary()
+        self.update_summary()
         if self.images:
             files.set_current(0)
             self.show_row(0)  # row 0 may have been current already: then no signal came
@@ -204,7 +197,7 @@ class AnalyzerController(QtCore.QObject):
             self.window.files.set_prediction(row, {"none": "", "current": "yes",
                                                    "other": "other settings"}.get(state, state))
 
-    def _update_summary(self) -> None:
+    def update_summary(self) -> None:
         n = len(self.images)
         n_pred = sum(self._predicted(p) for p in self.images)
         self.window.files.summary.setText(f"{n} image(s) · {n_pred} predicted")
@@ -214,173 +207,25 @@ class AnalyzerController(QtCore.QObject):
     def running(self) -> bool:
         return self.task.running
 
-    def run_current(self) -> bool:
-        """Predict the image on screen (always reruns; asks before replacing corrections)."""
-        row = self.current_row()
-        if not 0 <= row < len(self.images):
-            return False
-        image = self.images[row]
-        on_screen = self.editor.prediction_file() if image == self.editor.path else None
-        if prediction_state(image, path=on_screen) == "edited" and not self.confirm(
-                "Replace corrected prediction?",
-                f"The prediction of {image.name} was corrected by hand. Replace it with a "
-                "new prediction?"):
-            return False
-        return self._start([row], force=True)
-
-    def run_folder(self) -> bool:
-        """Predict every image; skips those done with the same model and parameters."""
-        _, _, force = self.segment_params()
-        return self._start(list(range(len(self.images))), force=force)
-
-    def _start(self, rows: list[int], *, force: bool) -> bool:
-        if self.running or not rows or not self.editor.leave():
-            return False
-        model, params, _ = self.segment_params()
-        if not model:
-            self.window.show_message("Choose a model first")
-            return False
-        try:
-            scheduler = scheduler_from_values(self.window.inference.settings())
-        except ValueError as exc:
-            self.window.show_message(str(exc))
-            return False
-        selection = self.plane_selection()
-        if selection is None:
-            return False
-        images = [self.images[r] for r in rows]
-        for r in rows:
-            self.window.files.set_status(r, "queued")
-
-        def job(report, cancel):
-            kwargs = dict(force=force, selection=selection, progress=step_reporter(report),
-                          cancel=cancel, on_image=report)
-            if scheduler is None:
-                return predict_images(images, model, params, **kwargs)
-            from guv_app.services.distributed.executor import open_executor
-
-            with open_executor(scheduler) as executor:  # the planes run on Dask workers
-                return predict_images(images, model, params, executor=executor,
-                                      write_on_worker=scheduler.workers_write, **kwargs)
-
-        self.window.inference.set_running(True)
-        self.window.inference.show_progress(0, len(images), f"loading model {model}…")
-        self.task.start(job, urgent=lambda item: not isinstance(item, Step))
-        return True
-
-    def cancel(self) -> None:
-        if self.task.running:
-            self.task.cancel()
-            self.window.inference.progress_label.setText("cancelling…")
-
-    def _on_reports(self, batch: list) -> None:
-        for item in batch:
-            if isinstance(item, ImageStatus):
-                self._on_image(item)
-        step = last_step(batch)
-        if step is not None:
-            self.window.inference.show_progress(step.done, step.total, step.message)
-
-    def _row_of(self, image: str) -> int:
-        path = Path(image)
-        return next((i for i, p in enumerate(self.images) if p == path), -1)
-
-    def _on_image(self, status: ImageStatus) -> None:
-        row = self._row_of(status.image)
-        if row < 0:
-            return
-        text = status.reason or (f"{status.n_objects} objects in {status.seconds:.1f} s"
-                                 if status.status == "done" else "")
-        if not status.single or status.series:  # a plane of a movie / stack / series
-            text = f"{status.label}: {text or status.status}"
-        self.window.files.set_status(row, status.status, text)
-        if status.status == "done":
-            self.window.files.set_prediction(row, "yes")
-            if self.images[row] == self.editor.path:
-                self.editor.reload()
-
-    def _on_batch_done(self, result: BatchResult) -> None:
-        self.window.inference.set_running(False)
-        self.last_batch = result
-        for image, planes in result.by_image().items():  # one line per file
-            row = self._row_of(image)
-            if row < 0 or len(planes) == 1 and planes[0].status != "cancelled":
-                continue
-            status = next((s for s in ("failed", "cancelled", "done", "skipped")
-                           if any(p.status == s for p in planes)), "done")
-            counts = {s: sum(p.status == s for p in planes) for s in
-                      ("done", "skipped", "failed", "cancelled")}
-            self.window.files.set_status(row, status, f"{len(planes)} plane(s): " + ", ".join(
-                f"{n} {s}" for s, n in counts.items() if n))
-        self._update_summary()
-        failed = result.failures
-        text = (f"{result.n_files} file(s), {len(result.planes)} plane(s): "
-                f"{result.count('done')} done, {result.count('failed')} failed, "
-                f"{result.count('skipped')} skipped"
-                + (f", {result.count('cancelled')} cancelled" if result.cancelled else ""))
-        self.window.inference.progress_label.setText(text)
-        self.window.show_message(text + (f" — {failed[0]}" if failed else ""))
-        self.batchFinished.emit(result)
-
-    def _on_batch_error(self, message: str) -> None:
-        self.window.inference.set_running(False)
-        self.window.inference.progress_label.setText(f"Prediction failed: {message}")
-        self.window.show_message(f"Prediction failed: {message}")
+    @property
+    def last_batch(self) -> BatchResult | None:
+        """The last prediction run's result (:class:`.analyzer_prediction.BatchPrediction`)."""
+        return self.prediction.last
 
     # ---------------------------------------------------------------- promote
     def promote_selected(self) -> PromoteResult | None:
-        """Copy the selected images' predictions to training labels.
-
-        Images that already have training labels are replaced only if the user agrees;
-        otherwise they are kept and only the others are promoted.
-        """
-        rows = self.window.files.selected_rows()
-        images = [self.images[r] for r in rows if 0 <= r < len(self.images)]
-        if not images or not self.editor.leave():
-            return None
-        conflicts = promote_conflicts(images)
-        overwrite: list[str] = []
-        mode: str | None = None
-        if conflicts:
-            lost = sum(c.n_objects for c in conflicts)
-            lines = "\n".join(c.describe() for c in conflicts[:10])
-            more = f"\n… and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
-            mode = self.choose_promote(
-                "Replace training labels?",
-                f"{len(conflicts)} image(s) already have training labels:\n{lines}{more}"
-                f"\n\nReplacing them with the predictions loses {lost} labelled "
-                "object(s) from the training set (the files are kept as .bak backups; "
-                "Undo promote puts them back).\n"
-                "No: keep them and promote only the other images.")
-            if mode is not None:
-                overwrite = [c.image for c in conflicts]
-        result = promote(images, overwrite, mode or "replace")
-        self.last_promote = result
-        parts = [f"{len(result.promoted)} promoted"]
-        if result.kept_existing:
-            parts.append(f"{len(result.kept_existing)} kept their labels")
-        if result.no_prediction:
-            parts.append(f"{len(result.no_prediction)} without prediction")
-        if result.failed:
-            parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
-        if result.merged:
-            parts.append(f"{len(result.merged)} merged into their labels "
-                         f"({next(iter(result.merged.values()))})")
-        if result.backups:
-            parts.append(f"{len(result.backups)} replaced file(s) kept as .bak")
-        self.window.show_message("Promote: " + ", ".join(parts))
-        self.window.files.undo_promote.setEnabled(bool(result.written or result.backups))
-        return result
+        """Copy the selected images' predictions to training labels (asks first where
+        labels exist; :class:`.analyzer_promote.PromoteActions`)."""
+        return self.promotion.promote_selected()
 
     def undo_last_promote(self) -> list[str]:
         """Remove what the last promote wrote and put the replaced label files back."""
-        result, self.last_promote = self.last_promote, None
-        if result is None:
-            return []
-        restored = undo_promote(result)
-        self.window.show_message(f"Promote undone: {len(restored)} label file(s) restored")
-        self.window.files.undo_promote.setEnabled(False)
-        return restored
+        return self.promotion.undo_last()
+
+    @property
+    def last_promote(self) -> PromoteResult | None:
+        """The last promote's result (None before one, or after Undo promote)."""
+        return self.promotion.last
 
     def _confirm(self, title: str, text: str) -> bool:
         Btn = QtWidgets.QMessageBox.StandardButton

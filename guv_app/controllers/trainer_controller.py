@@ -1,8 +1,14 @@
-"""Trainer controller: canvas gestures -> label document edits; document events -> screen.
+"""Trainer controller: owns one window's parts; the image and label document -> screen.
 
 The document (plain Python) owns the labels and undo; the overlay keeps a persistent RGBA
-buffer that is recoloured only inside the bounding box of each edit. File handling is in
-:mod:`guv_app.controllers.trainer_files`.
+buffer that is recoloured only inside the bounding box of each edit. This module puts the
+image's channels (colours, contrast) and the labels (instance / class / caller's colours,
+selection) on screen as the document's events come, and shows the pixel under the cursor.
+Each feature is a part of its own that the controller owns: gestures and Edit-menu commands
+-> document edits (:mod:`~guv_app.controllers.trainer_canvas_edits`), files
+(:mod:`~guv_app.controllers.trainer_files`), import/export
+(:mod:`~guv_app.controllers.trainer_exchange`), menus, regions, label sets per channel,
+links and moving the selection with the arrow keys.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import threading
 import numpy as np
 from PyQt6 import QtCore
 
+from guv_app.controllers.trainer_canvas_edits import CanvasEdits
 from guv_app.controllers.trainer_channels import ChannelLabelSets
 from guv_app.controllers.trainer_exchange import LabelExchange
 from guv_app.controllers.trainer_files import TrainerFiles
@@ -26,10 +33,9 @@ from guv_app.services.annotation import (
     LabelEvent,
     class_lut,
     instance_lut,
-    raster,
     selection_ids_lut,
 )
-from guv_app.services.annotation.colors import pack_rgba
+from guv_app.services.annotation.colors import object_lut
 from guv_app.views.busy import busy_cursor
 from guv_app.views.trainer.canvas import Tool
 from guv_app.views.trainer.composite import (
@@ -62,10 +68,7 @@ class TrainerController(QtCore.QObject):
         self._ranges: list[tuple[float, float]] = []
         self._instance_lut = np.zeros(1, np.uint32)
         self.object_colors: np.ndarray | None = None  # (N, 3) RGB per object id, e.g. tracks
-        self._stroke_label: int | None = None
-        self._stroke_last: tuple[float, float] | None = None
         self._last_selection: set[int] = set()
-        self._erased: set[int] = set()  # objects an erase stroke touched
         self._cursor: tuple[float, float] | None = None
         self._counts_timer = QtCore.QTimer(self)
         self._counts_timer.setSingleShot(True)
@@ -80,6 +83,7 @@ class TrainerController(QtCore.QObject):
         self.channels = ChannelLabelSets(self)  # label sets per channel (issue 14)
         self.links = TrainerLinks(self)  # links across channels (issue 14), after channel sets
         self.nudge = SelectionNudge(self)  # arrow keys move the selected objects
+        self.edits = CanvasEdits(self)  # canvas gestures, Delete / Merge / Fill holes
         self.doc.events.connect(self._on_doc_event)
         self._connect()
         self.canvas.set_brush_radius(self.window.tool_panel.brush_size.value() / 2)
@@ -88,20 +92,11 @@ class TrainerController(QtCore.QObject):
     # ----------------------------------------------------------------- wiring
     def _connect(self) -> None:
         w, c, a = self.window, self.canvas, self.window.actions
-        c.traceFinished.connect(self.on_trace)
-        c.clicked.connect(self.on_click)
-        c.strokeStarted.connect(self.on_stroke_start)
-        c.strokeMoved.connect(self.on_stroke_move)
-        c.strokeFinished.connect(self.on_stroke_end)
-        c.shapeFinished.connect(self.on_shape)
         c.cursorMoved.connect(self.on_cursor)
         a["undo"].triggered.connect(self.doc.undo)
         a["redo"].triggered.connect(self.doc.redo)
-        a["delete"].triggered.connect(self.delete_selected)
-        a["merge"].triggered.connect(self.merge_selected)
-        a["fill_holes"].triggered.connect(self.fill_holes_selected)
         a["assign"].triggered.connect(
-            lambda: self._guard(self.doc.assign_class, self.doc.selected, self.doc.current_class)
+            lambda: self.guard(self.doc.assign_class, self.doc.selected, self.doc.current_class)
         )
         a["select_none"].triggered.connect(lambda: self.doc.set_selection([]))
         a["color_by_class"].toggled.connect(self.set_color_by_class)
@@ -124,17 +119,17 @@ class TrainerController(QtCore.QObject):
         tp.opacityChanged.connect(c.overlay.set_opacity)
         tp.colorByClassChanged.connect(a["color_by_class"].setChecked)
         cp = w.class_panel
-        cp.currentClassChanged.connect(lambda k: self._guard(self.doc.set_current_class, k))
+        cp.currentClassChanged.connect(lambda k: self.guard(self.doc.set_current_class, k))
         cp.addRequested.connect(self.add_class)
-        cp.renameRequested.connect(lambda k, n: self._guard(self.doc.rename_class, k, n))
-        cp.recolourRequested.connect(lambda k, col: self._guard(self.doc.recolour_class, k, col))
-        cp.removeRequested.connect(lambda k, to: self._guard(self.doc.remove_class, k, to))
-        cp.visibilityChanged.connect(lambda k, v: self._guard(self.doc.set_class_visible, k, v))
+        cp.renameRequested.connect(lambda k, n: self.guard(self.doc.rename_class, k, n))
+        cp.recolourRequested.connect(lambda k, col: self.guard(self.doc.recolour_class, k, col))
+        cp.removeRequested.connect(lambda k, to: self.guard(self.doc.remove_class, k, to))
+        cp.visibilityChanged.connect(lambda k, v: self.guard(self.doc.set_class_visible, k, v))
         ch = w.channel_panel
         ch.displayChanged.connect(self.set_displays)
         ch.autoContrastRequested.connect(self.auto_contrast)
 
-    def _guard(self, fn, *args) -> None:
+    def guard(self, fn, *args) -> None:
         """Run a document edit; a refused edit (bad name, bad id) becomes a message."""
         try:
             fn(*args)
@@ -229,11 +224,7 @@ class TrainerController(QtCore.QObject):
         lookup = self.doc.class_lookup
         table = self.doc.class_table
         if self.object_colors is not None:
-            rgb = np.full((len(lookup), 3), 160, np.uint8)
-            n = min(len(lookup), len(self.object_colors))
-            rgb[:n] = self.object_colors[:n]
-            base = pack_rgba(rgb, 255)
-            base[0] = 0
+            base = object_lut(len(lookup), self.object_colors)
         elif self.color_by_class:
             base = class_lut(lookup, table)
         else:
@@ -312,95 +303,11 @@ class TrainerController(QtCore.QObject):
         self.files.on_state_changed()
 
     # ---------------------------------------------------------------- gestures
-    def on_trace(self, points: np.ndarray) -> int:
-        return self.doc.add_polygon(points, overwrite=self.overwrite)
-
     def on_click(self, x: float, y: float, modifiers) -> None:
-        from PyQt6.QtCore import Qt
+        """A click on the canvas at image pixel (x, y): see :meth:`CanvasEdits.on_click`."""
+        self.edits.on_click(x, y, modifiers)
 
-        if self.links.on_click(x, y, modifiers):  # link mode picks objects, edits nothing
-            return
-        obj = self.doc.label_at(x, y)
-        if modifiers & Qt.KeyboardModifier.ControlModifier:
-            if obj:
-                self.doc.delete([obj])
-        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
-            targets = {obj} if obj else set()
-            if obj in self.doc.selected:
-                targets = set(self.doc.selected)
-            if targets:
-                self._guard(self.doc.assign_class, targets, self.doc.current_class)
-        else:
-            self.doc.set_selection([obj] if obj else [])
-
-    def on_stroke_start(self, x: float, y: float) -> None:
-        self.doc.begin_group(self.canvas.tool.value)
-        self._erased = set()
-        self._stroke_last = (x, y)
-        if self.canvas.tool == Tool.BRUSH:
-            under = self.doc.label_at(x, y)
-            self._stroke_label = under or None
-        self._stroke_segment([(x, y)])
-
-    def on_stroke_move(self, x: float, y: float) -> None:
-        if self._stroke_last is None:
-            return
-        self._stroke_segment([self._stroke_last, (x, y)])
-        self._stroke_last = (x, y)
-
-    def on_stroke_end(self) -> None:
-        self._stroke_last = None
-        self._stroke_label = None
-        split = self.doc.separate_parts(self._erased) if self._erased else {}
-        self._erased = set()
-        self.doc.end_group()
-        if split:  # an erase cut objects in pieces: each piece is now its own object
-            desc = "; ".join(f"object {k} -> {k} and {', '.join(map(str, v))}"
-                             for k, v in list(split.items())[:3])
-            self.window.statusBar().showMessage(
-                f"Erase cut {len(split)} object(s) apart, the pieces are separate objects: "
-                f"{desc}", 8000)
-
-    def _stroke_segment(self, pts: list[tuple[float, float]]) -> None:
-        arr = np.asarray(pts, np.float64)
-        r = self.canvas.brush_radius
-        if self.canvas.tool == Tool.ERASE:
-            hit = raster.stroke_mask(arr, r, self.doc.shape)
-            if hit is not None:
-                vals = self.doc.masks[hit[0]][hit[1]]
-                self._erased.update(np.unique(vals[vals > 0]).tolist())
-            self.doc.erase(arr, r)
-        else:
-            self._stroke_label = self.doc.paint(
-                arr, r, self._stroke_label, overwrite=self.overwrite
-            ) or None
-
-    def on_shape(self, tool: str, points: np.ndarray) -> None:
-        tool = Tool(tool)
-        if tool in (Tool.LASSO_SELECT, Tool.RECT_SELECT):
-            found = self.doc.objects_in_polygon(points)
-            self.doc.set_selection(found)
-            self.window.statusBar().showMessage(
-                f"{len(found)} object(s) selected" if found else
-                "No object lies mostly inside the shape: nothing selected", 4000)
-        elif tool == Tool.LASSO_DELETE:
-            with busy_cursor():
-                gone = self.doc.lasso_delete(points)
-            self.window.statusBar().showMessage(
-                f"Deleted {len(gone)} object(s) (Ctrl+Z undoes)" if gone else
-                "No object lies mostly inside the lasso: nothing deleted", 4000)
-        elif tool in (Tool.REGION_RECT, Tool.REGION_POLY):
-            self.regions.add(points)
-        elif tool == Tool.SPLIT:
-            pieces = self.doc.split(points)
-            if pieces:
-                self.window.statusBar().showMessage(
-                    f"Split into {len(pieces) + 1} objects", 4000)
-            else:
-                self.window.statusBar().showMessage(
-                    "The split line cuts no object in two: draw it across one object, "
-                    "from outside to outside", 8000)
-
+    # ------------------------------------------------------------- readout
     def on_cursor(self, x: float, y: float) -> None:
         self._cursor = (x, y)
         r, c = int(np.floor(y)), int(np.floor(x))
@@ -414,33 +321,6 @@ class TrainerController(QtCore.QObject):
         self.window.cursor_label.setText(text + (f" ({cls})" if obj and cls != "background" else ""))
 
     # ------------------------------------------------------------ commands
-    def delete_selected(self) -> None:
-        with busy_cursor():
-            n = len(self.doc.delete(self.doc.selected))
-        if n:
-            self.window.statusBar().showMessage(f"Deleted {n} object(s) (Ctrl+Z undoes)", 4000)
-
-    def merge_selected(self) -> None:
-        """Merge the selection; merging objects that do not touch is done but said."""
-        ids = sorted(self.doc.selected)
-        if len(ids) < 2:
-            self.window.statusBar().showMessage("Select two or more objects to merge", 4000)
-            return
-        with busy_cursor():
-            parts = self.doc.n_parts(ids)
-            target = self.doc.merge(ids)
-        if parts > 1:
-            self.window.show_message(
-                f"Merged {len(ids)} objects that do not touch: object {target} now has "
-                f"{parts} separate parts (Ctrl+Z undoes).", error=False)
-        else:
-            self.window.statusBar().showMessage(f"Merged {len(ids)} objects into {target}", 4000)
-
-    def fill_holes_selected(self) -> None:
-        with self.doc.group("fill holes"):
-            for obj in sorted(self.doc.selected):
-                self.doc.fill_holes(obj)
-
     def add_class(self, name: str) -> int:
         try:
             return self.doc.add_class(name)

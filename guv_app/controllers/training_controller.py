@@ -1,16 +1,16 @@
 """Ctrl+T: the training dialog wired to ``run_training`` on a worker thread.
 
 The controller turns dialog values into the training service's ``TrainConfig`` and
-``DatasetOptions``, saves unsaved labels first (through a callable the Trainer provides),
-runs the training in a :class:`TaskRunner`, and turns the service's progress events into
-dialog updates. Whatever happens (success, cancel, any exception) the dialog returns to
-its idle state with one message saying what happened.
+``DatasetOptions`` (:mod:`.training_values`), checks the model name (:mod:`.training_names`),
+saves unsaved labels first (through a callable the Trainer provides), runs the training in a
+:class:`TaskRunner`, and draws the service's progress events on the dialog
+(:mod:`.training_progress`). Whatever happens (success, cancel, any exception) the dialog
+returns to its idle state with one message saying what happened.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,91 +21,23 @@ from guv_app.controllers import training_format as fmt
 from guv_app.controllers import training_settings
 from guv_app.controllers.model_catalog import ModelCatalog, default_catalog, default_model
 from guv_app.controllers.run_on import scheduler_from_values
-from guv_app.controllers.task_runner import Step, TaskRunner, step_reporter
+from guv_app.controllers.task_runner import TaskRunner, step_reporter
 from guv_app.controllers.training_dataset import per_class_rows, summarize_folder
 from guv_app.controllers.training_label_set import label_set_options, label_set_specs
+from guv_app.controllers.training_names import (
+    ask_name_in_use,
+    name_status,
+    next_free_name,
+    suggest_name,
+)
+from guv_app.controllers.training_progress import is_urgent, show_events, show_resumed_curve
+from guv_app.controllers.training_values import config_from_values, field_specs
 from guv_app.services.datasets.builder import DatasetOptions
 from guv_app.services.engine import registry
-from guv_app.services.engine.errors import ModelNameError
-from guv_app.services.training.config import TrainConfig
-from guv_app.services.training.events import TrainEvent
 from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS
 from guv_app.views.training.dialog import TrainingDialog
-from guv_app.views.training.fields import BIG, FieldSpec
 
 log = logging.getLogger(__name__)
-
-
-def _urgent(item) -> bool:
-    return not (isinstance(item, TrainEvent) and item.kind == "step")
-
-
-def parse_class_weights(text) -> str | list[float]:
-    """'auto', 'none' or comma/space separated numbers (background first)."""
-    if isinstance(text, list | tuple):
-        return [float(v) for v in text]
-    t = str(text).strip().lower()
-    if t in ("", "auto"):
-        return "auto"
-    if t == "none":
-        return "none"
-    try:
-        return [float(v) for v in re.split(r"[,\s;]+", t) if v]
-    except ValueError as exc:
-        raise ValueError(f"per-class weights: expected 'auto', 'none' or numbers, got {text!r}"
-                         ) from exc
-
-
-def config_from_values(values: dict) -> tuple[TrainConfig, DatasetOptions]:
-    """Dialog values -> the service's settings; ``ValueError`` with a readable message."""
-    known = set(TrainConfig.__dataclass_fields__)
-    cfg = {k: v for k, v in values.items() if k in known}
-    cfg["class_weights"] = parse_class_weights(cfg.get("class_weights", "auto"))
-    config = TrainConfig.from_dict(cfg)
-    if values.get("val_mode") == "folder":
-        folder = str(values.get("val_folder") or "").strip()
-        if not folder:
-            raise ValueError("choose a validation folder, or validate on a share of the images")
-        if not Path(folder).is_dir():
-            raise ValueError(f"{folder}: validation folder does not exist")
-        options = DatasetOptions(test_dir=Path(folder), seed=int(values.get("val_seed", 0)),
-                                 **label_set_options(values))
-    else:
-        options = DatasetOptions(test_ratio=float(values.get("val_ratio", 0.2)),
-                                 seed=int(values.get("val_seed", 0)),
-                                 **label_set_options(values))
-    from guv_app.services.training.runner import check_crop_size
-
-    check_crop_size(config, options)  # a message before any data is prepared
-    return config, options
-
-
-def suggest_name(folder: Path | None, base: str) -> str:
-    """``<folder>-<base>`` made registry-safe, with -2, -3 … until the name is free."""
-    stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", folder.name if folder else "model").strip("._-+")
-    stem = f"{stem or 'model'}-{base}"[:90]
-    return next_free_name(stem)
-
-
-def next_free_name(stem: str) -> str:
-    """``stem``, else ``stem-2``, ``stem-3`` … : the first name no model or kept run uses."""
-    from guv_app.services.training.runner import is_name_unused
-
-    if is_name_unused(stem):
-        return stem
-    k = 2
-    while not is_name_unused(f"{stem}-{k}"):
-        k += 1
-    return f"{stem}-{k}"
-
-
-def field_specs(params) -> tuple[FieldSpec, ...]:
-    """The dialog's editors for settings of the one table (``services.training.params``)."""
-    return tuple(FieldSpec(
-        p.name, p.label or p.title, p.kind, p.help_text(),
-        p.minimum if p.minimum is not None else 0,
-        p.maximum if p.maximum is not None else BIG, p.step, p.decimals,
-        p.special, p.choices, p.editable) for p in params)
 
 
 class TrainingController(QtCore.QObject):
@@ -213,55 +145,19 @@ class TrainingController(QtCore.QObject):
             self._suggest()
 
     def check_name(self, name: str, touched: bool = True) -> bool:
+        """Show whether ``name`` can be used (:func:`.training_names.name_status`); Resume
+        is offered when it holds an interrupted run. ``touched``: typed by the user (then
+        the name is no longer replaced by suggestions)."""
         self._name_touched = self._name_touched or touched
-        name = name.strip()
-        try:
-            registry.validate_name(name)
-        except ModelNameError as exc:
-            self.dialog.basic.set_name_status(False, str(exc) if name else "Enter a name")
-            return False
-        from guv_app.services.training.runner import interrupted_run
-
-        if name in registry.BUILTIN_NAMES:
-            self.dialog.basic.set_name_status(False, f"“{name}” is taken by a built-in model")
-            return False
-        run = interrupted_run(name)
-        if not self.running:
-            self.dialog.set_can_resume(run is not None)
-        if run is not None:
-            self.dialog.basic.set_name_status(
-                True, f"“{name}” has an interrupted run ({run.describe()}): Start offers to "
-                      "resume it")
-        elif not registry.is_name_free(name):
-            self.dialog.basic.set_name_status(
-                True, f"“{name}” is taken by a saved model: Start asks whether to replace it "
-                      "or use a new name")
-        else:
-            self.dialog.basic.set_name_status(True, "name is free")
-        return True
+        status = name_status(name)
+        if status.usable and not self.running:
+            self.dialog.set_can_resume(status.run is not None)
+        self.dialog.basic.set_name_status(status.usable, status.message)
+        return status.usable
 
     def ask_existing(self, name: str, run, taken: bool) -> str | None:
         """Blocking question for a name in use: "new", "resume", "replace" or None."""
-        box = QtWidgets.QMessageBox(self.dialog)
-        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
-        box.setWindowTitle("Name in use")
-        what = (f"An interrupted run named “{name}” is kept ({run.describe()})."
-                if run is not None else f"A model named “{name}” already exists.")
-        box.setText(what + "\n\nUse a new name, "
-                    + ("resume the interrupted run, " if run is not None else "")
-                    + ("or replace it (the existing "
-                       + ("checkpoint" if run is not None and not taken else "model")
-                       + " is discarded)?"))
-        answers = {box.addButton(f"Use {next_free_name(name)}",
-                                 QtWidgets.QMessageBox.ButtonRole.AcceptRole): "new"}
-        if run is not None:
-            answers[box.addButton("Resume", QtWidgets.QMessageBox.ButtonRole.AcceptRole)] = (
-                "resume")
-        answers[box.addButton("Replace", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)] = (
-            "replace")
-        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return answers.get(box.clickedButton())
+        return ask_name_in_use(self.dialog, name, run, taken)
 
     def _ask_folder(self) -> None:
         dlg = QtWidgets.QFileDialog(self.dialog, "Folder of labelled images",
@@ -327,7 +223,7 @@ class TrainingController(QtCore.QObject):
         training_settings.save_values(values)
         self.last_outcome, self.last_error, self.events_seen = None, "", 0
         if resume:
-            self._show_resumed_curve(config.model_name)
+            show_resumed_curve(d.progress, config.model_name, self._curve_of)
         else:
             d.progress.clear()
         d.set_can_run_on_image(False)
@@ -356,22 +252,9 @@ class TrainingController(QtCore.QObject):
                                 resume=resume, overwrite=overwrite,
                                 dataset_progress=dataset_progress)
 
-        self.runner.start(job, urgent=_urgent)
+        self.runner.start(job, urgent=is_urgent)
         self.stateChanged.emit(True)
         return True
-
-    def _show_resumed_curve(self, name: str) -> None:
-        """The curve continues where the run stopped: keep this session's points, or draw
-        the interrupted run's epoch losses (another session) before new steps arrive."""
-        from guv_app.services.training.runner import interrupted_run
-
-        p = self.dialog.progress
-        if self._curve_of == name and p.n_points()["step"]:
-            return
-        p.clear()
-        run = interrupted_run(name)
-        for row in (run.rows if run is not None else []):
-            p.add_epoch(int(row.get("epoch", 0)), row.get("train_loss"), row.get("val_loss"))
 
     def cancel(self) -> None:
         if not self.running:
@@ -386,40 +269,8 @@ class TrainingController(QtCore.QObject):
 
     # ------------------------------------------------------------- progress
     def _on_progress(self, batch: list) -> None:
-        p = self.dialog.progress
-        xs: list[float] = []
-        ys: list[float] = []
-        lines: list[str] = []
-        last_ev: TrainEvent | None = None
-        for item in batch:
-            self.events_seen += 1
-            if isinstance(item, Step):  # building the training set
-                p.set_progress(item.done, item.total,
-                               f"Preparing the training data: {item.message} "
-                               f"({item.done}/{item.total})")
-                continue
-            if not isinstance(item, TrainEvent):
-                continue
-            last_ev = item
-            per_epoch = item.n_steps / max(item.n_epochs, 1)
-            if item.kind == "step" and item.train_loss is not None:
-                xs.append(item.step / max(per_epoch, 1e-9))
-                ys.append(float(item.train_loss))
-            elif item.kind == "epoch":
-                p.add_epoch(item.epoch + 1, item.train_loss, item.val_loss)
-                if item.val_loss is not None or item.metrics is not None:
-                    p.set_metrics(fmt.metrics_html(item))
-                lines.append(item.line())
-            elif item.kind in ("start", "done", "cancelled", "validation", "checkpoint"):
-                lines.append(f"{item.kind}: {item.message}" if item.message else item.kind)
-        if xs:
-            p.add_step_losses(xs, ys)
-        if last_ev is not None:
-            text = fmt.status_text(last_ev)
-            if last_ev.kind == "done":
-                text += " · evaluating and saving…"
-            p.set_progress(last_ev.step, last_ev.n_steps, text)
-        p.append_log(lines)
+        self.events_seen += len(batch)
+        show_events(self.dialog.progress, batch)
 
     def _on_finished(self, outcome) -> None:
         d = self.dialog

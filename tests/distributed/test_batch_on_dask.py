@@ -13,7 +13,8 @@ from dask_data import labelled_folder
 from dask_tasks import failing_item, flaky_item, killing_item
 
 from guv_app.cli.main import main
-from guv_app.services.analysis.batch import PredictTask, predict_images, predict_plane
+from guv_app.services.analysis.batch import predict_images
+from guv_app.services.analysis.plane_prediction import PredictTask, predict_plane
 from guv_app.services.batch import Plane, run_batch
 from guv_app.services.distributed.executor import dask_executor
 

@@ -7,8 +7,8 @@ from PyQt6 import QtCore, QtWidgets
 
 
 def test_checkbox_reaches_the_config(qtbot):
-    from guv_app.controllers.training_controller import config_from_values, field_specs
     from guv_app.controllers.training_settings import default_values
+    from guv_app.controllers.training_values import config_from_values, field_specs
     from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS
     from guv_app.views.training.dialog import TrainingDialog
 

@@ -46,9 +46,9 @@ def test_describe_error_one_readable_line():
 
 
 def test_every_training_parameter_has_an_editor(qtbot):
-    from guv_app.controllers.training_controller import config_from_values, field_specs
     from guv_app.controllers.training_label_set import label_set_specs
     from guv_app.controllers.training_settings import default_values
+    from guv_app.controllers.training_values import config_from_values, field_specs
     from guv_app.services.training.config import TrainConfig
     from guv_app.services.training.params import ADVANCED_PARAMS, BASIC_PARAMS, TRAIN_PARAMS
     from guv_app.views.training.dialog import TrainingDialog
@@ -87,7 +87,7 @@ def test_every_training_parameter_has_an_editor(qtbot):
 
 
 def test_config_errors_are_messages(tmp_path):
-    from guv_app.controllers.training_controller import config_from_values
+    from guv_app.controllers.training_values import config_from_values
 
     with pytest.raises(ValueError, match="bsize must be a multiple of 8"):
         config_from_values({"bsize": 100})
@@ -101,7 +101,7 @@ def test_config_errors_are_messages(tmp_path):
 
 def test_suggested_names_are_free_and_safe(tmp_path):
     from guv_app import paths
-    from guv_app.controllers.training_controller import suggest_name
+    from guv_app.controllers.training_names import suggest_name
 
     folder = tmp_path / "my images (2024)"
     assert suggest_name(folder, "tiny") == "my_images_2024-tiny"

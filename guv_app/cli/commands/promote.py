@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from guv_app.cli.commands.predict import list_inputs
-    from guv_app.services.analysis.promote import promote, promote_conflicts
+    from guv_app.services.analysis.promote import promote, promote_conflicts, promote_summary
 
     images = list_inputs(Path(args.input))
     overwrite = [] if args.labels == "keep" else \
@@ -44,16 +44,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"{Path(image).name}: {message}", file=sys.stderr)
     for image, summary in result.merged.items():
         print(f"{Path(image).name}: {summary}")
-    parts = [f"{len(result.promoted)} promoted"]
-    if result.merged:
-        parts.append(f"{len(result.merged)} merged into their labels ({args.labels})")
-    if result.kept_existing:
-        parts.append(f"{len(result.kept_existing)} kept their labels (--labels to change)")
-    if result.no_prediction:
-        parts.append(f"{len(result.no_prediction)} without prediction")
-    if result.backups:
-        parts.append(f"{len(result.backups)} label file(s) of before kept as .bak")
-    if result.failed:
-        parts.append(f"{len(result.failed)} failed")
-    print("promote: " + ", ".join(parts))
+    print("promote: " + promote_summary(result, kept_hint="--labels to change"))
     return 1 if result.failed else 0

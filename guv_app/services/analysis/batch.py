@@ -13,9 +13,11 @@ and parameters, or corrected by hand; ``force`` reruns it) or ``cancelled`` (not
 One bad plane never stops the others; a rerun after an interrupt skips the planes already
 written, so it resumes. The model is loaded only when at least one plane needs it.
 
-:func:`predict_plane` is the per-plane work function (top-level, plain dataclasses in and
-out): the one :func:`~guv_app.services.batch.run_batch` runs it here, in a GUI worker or on
-Dask workers (``executor``).
+:func:`~guv_app.services.analysis.plane_prediction.predict_plane` is the per-plane work
+function (top-level, plain dataclasses in and out): the one
+:func:`~guv_app.services.batch.run_batch` runs it here, in a GUI worker or on Dask workers
+(``executor``); the skip rule of a rerun is :mod:`guv_app.services.analysis.rerun_skips`.
+This module holds the run: the task list, the index rows and the statuses in file order.
 """
 
 from __future__ import annotations
@@ -29,60 +31,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guv_app.services.analysis.predictions import (
-    PRED_SUFFIX,
-    read_prediction_info,
-    save_prediction,
-    settings_hash,
+from guv_app.services.analysis.plane_prediction import (
+    ModelGate,
+    PlaneResult,
+    PredictTask,
+    predict_plane,
+    save_returned,
 )
+from guv_app.services.analysis.predictions import PRED_SUFFIX, settings_hash
+from guv_app.services.analysis.rerun_skips import kept_objects, rerun_skipper
 from guv_app.services.batch import (
-    ItemCancelled,
-    ItemFailed,
     Outcome,
     Plane,
     PlaneSelection,
     PlaneStatus,
     append_rows,
     compact,
-    current_cancel,
     list_planes,
     run_batch,
 )
 from guv_app.services.batch.index import make_row, read_index
-from guv_app.services.batch.planes import read_plane
 from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
 
 ImageStatus = PlaneStatus  # the one status record (kept under its old name for callers)
-
-
-@dataclass
-class PredictTask:
-    """One plane to predict (plain data: pickles to a Dask worker).
-
-    ``prediction`` is the file to write; ``params`` an engine ``SegmentParams``.
-    """
-
-    plane: Plane
-    model: str
-    params: Any
-    prediction: str
-    weights_path: str | None = None
-    stack: bool = False  # True: the whole Z stack of (series, t) in 3-D (plane.z is -1)
-    save: bool = True  # False (2-D planes): return the arrays, the caller writes the file
-
-
-@dataclass
-class PlaneResult:
-    """What :func:`predict_plane` returns for a plane it segmented and saved (or, with
-    ``task.save`` False, segmented: ``segmentation`` then holds masks (H, W) uint32,
-    classes (N+1,) int32, class names and colours for the caller to save)."""
-
-    n_objects: int
-    prediction: str
-    diameter: float | None = None
-    segmentation: tuple | None = None
 
 
 @dataclass
@@ -126,121 +99,6 @@ def prediction_file(plane: Plane, out_dir: str | os.PathLike | None = None) -> P
     """Where the prediction of ``plane`` is saved: beside the image, or in ``out_dir``."""
     return plane.file_for(PRED_SUFFIX, out_dir)
 
-
-def skip_reason(prediction: str | os.PathLike, settings: str) -> str | None:
-    """Why the plane whose prediction file is ``prediction`` needs no new prediction, or
-    None when it must run (no file, unreadable file, other settings)."""
-    from cellpose_io import CellposeIOError
-
-    pred = Path(prediction)
-    if not pred.exists():
-        return None
-    try:
-        info = read_prediction_info(pred)
-    except CellposeIOError as exc:
-        log.warning("prediction %s unreadable, predicting again: %s", pred, exc)
-        return None
-    if info.edited:
-        return "prediction corrected by hand (force to replace it)"
-    if info.params_hash == settings:
-        return "already predicted with this model and these parameters"
-    return None
-
-
-def predict_plane(task: PredictTask) -> PlaneResult:
-    """Segment one plane and save its prediction; the work function of every predict run.
-
-    Raises :class:`ItemFailed` (one-line reason) for an unreadable plane, a model that
-    cannot be loaded, a segmentation or save error; :class:`ItemCancelled` when the batch's
-    cancel flag is set while it runs (in-process only).
-    """
-    from cellpose_io import CellposeIOError
-    from guv_app.services.engine.errors import EngineError, SegmentationCancelled
-    from guv_app.services.engine.inference import segment
-    from guv_app.services.engine.loading import load_model
-
-    plane, params = task.plane, task.params
-    try:
-        loaded = load_model(task.model, params.device, weights_path=task.weights_path,
-                            dtype=params.dtype)
-    except (EngineError, OSError, ValueError, RuntimeError) as exc:
-        raise ItemFailed(f"cannot load model {task.model!r}: {exc}") from None
-    if task.stack:
-        return _predict_stack(task, loaded)
-    try:
-        pixels = read_plane(plane)
-    except (CellposeIOError, OSError, IndexError) as exc:
-        raise ItemFailed(str(exc)) from None
-    try:
-        res = segment(pixels, loaded, params, cancel=current_cancel())
-    except SegmentationCancelled:
-        raise ItemCancelled() from None
-    except ValueError as exc:
-        raise ItemFailed(f"{plane.label}: {exc}") from None
-    arrays = (res.masks, res.classes, res.class_names, res.class_colors)
-    if not task.save:
-        return PlaneResult(res.n_objects, task.prediction, res.diameter, arrays)
-    return PlaneResult(res.n_objects, str(_save(task, arrays, res.diameter)), res.diameter)
-
-
-def _save(task: PredictTask, arrays: tuple, diameter: float | None) -> Path:
-    """Write a plane's prediction file; ItemFailed (one line) when it cannot be written."""
-    masks, classes, names, colors = arrays
-    try:
-        return save_prediction(task.plane.image, masks, classes, names, colors,
-                               model=task.model, params=task.params, diameter=diameter,
-                               out_path=task.prediction)
-    except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
-        raise ItemFailed(f"cannot save prediction: {exc}") from None
-
-
-def _save_returned(outcome: Outcome[PredictTask]) -> None:
-    """Client side of ``save=False``: write the arrays a worker sent back, then drop them
-    (10,000 planes must not stay in memory); a write error fails that plane only."""
-    result: PlaneResult | None = outcome.result
-    if outcome.status != "done" or result is None or result.segmentation is None:
-        return
-    try:
-        result.prediction = str(_save(outcome.task, result.segmentation, result.diameter))
-    except ItemFailed as exc:
-        outcome.status, outcome.reason, outcome.result = "failed", str(exc), None
-    else:
-        result.segmentation = None
-
-
-def _predict_stack(task: PredictTask, loaded) -> PlaneResult:
-    """3-D: segment every slice of (series, t) at once (engine.volume, Cellpose's 3-D path,
-    anisotropy from the file's Z step and pixel size) and save one (Z, Y, X) file."""
-    import numpy as np
-
-    from cellpose_io import CellposeIOError
-    from cellpose_io.seg import save_seg_volume
-    from guv_app.services.analysis.predictions import prediction_keys
-    from guv_app.services.batch.planes import open_image
-    from guv_app.services.engine.errors import SegmentationCancelled
-    from guv_app.services.engine.volume import anisotropy_for, segment_volume
-
-    plane = task.plane
-    try:
-        image = open_image(plane.image, plane.series)
-        stack = np.stack([image.plane(plane.t, z) for z in range(image.size_z)])
-    except (CellposeIOError, OSError, IndexError) as exc:
-        raise ItemFailed(str(exc)) from None
-    anisotropy = anisotropy_for(image.z_step, image.pixel_size)
-    try:
-        res = segment_volume(stack, loaded, task.params, anisotropy=anisotropy,
-                             cancel=current_cancel())
-    except SegmentationCancelled:
-        raise ItemCancelled() from None
-    except ValueError as exc:
-        raise ItemFailed(f"{plane.label}: {exc}") from None
-    try:
-        out = save_seg_volume(plane.image, res.masks, task.prediction, diameter=res.diameter,
-                              metadata={**prediction_keys(task.model, task.params),
-                                        "mcp_anisotropy": float(anisotropy)})
-    except Exception as exc:  # noqa: BLE001 - one item's fault stays that item's
-        raise ItemFailed(f"cannot save prediction: {exc}") from None
-    return PlaneResult(res.n_objects, str(out), res.diameter)
 
 
 def stack_tasks(planes: list[Plane], model: str, params: Any, out: Path | None,
@@ -334,7 +192,7 @@ def predict_images(
     folders: dict[Path, dict] = {}  # index folder -> its rows before this run, by plane
 
     def on_outcome(outcome: Outcome[PredictTask]) -> None:
-        _save_returned(outcome)
+        save_returned(outcome)
         status = _status(outcome)
         folder = _index_folder(outcome.task)
         if folder not in folders:
@@ -346,7 +204,7 @@ def predict_images(
         if status.status == "skipped" and status.file:  # kept: its count from before
             before = folders[folder].get(row.key)
             row.n_objects = before.n_objects if before is not None and \
-                before.prediction == row.prediction else _kept_objects(status)
+                before.prediction == row.prediction else kept_objects(status)
             status.n_objects = 0  # nothing segmented in this run
         append_rows(folder, [row])
         if on_image is not None:
@@ -355,8 +213,8 @@ def predict_images(
     for status in early:
         if on_image is not None:
             on_image(status)
-    skip = None if force else _skipper(settings)
-    work = predict_plane if executor is not None else _ModelGate()
+    skip = None if force else rerun_skipper(settings)
+    work = predict_plane if executor is not None else ModelGate()
     counted = progress
     if progress is not None and early:  # unreadable files count as finished items
         def counted(done: int, total: int, message: str) -> None:
@@ -372,55 +230,6 @@ def predict_images(
     result.planes = _in_file_order(early, [_status(o) for o in report.outcomes], images)
     result.cancelled = report.cancelled
     return result
-
-
-def _skipper(settings: str) -> Callable[[PredictTask], str | None]:
-    """The skip rule: a plane by its prediction file's fingerprint; a 3-D stack (whose file
-    ``load_seg`` does not read) by its done row in the run index."""
-    from guv_app.services.batch.index import resolve
-
-    done: dict[Path, set] = {}
-
-    def indexed(task: PredictTask) -> str | None:
-        folder = Path(task.prediction).parent
-        if folder not in done:
-            done[folder] = {resolve(folder, r.prediction).resolve() for r in read_index(folder)
-                            if r.status in ("done", "skipped") and r.prediction
-                            and r.settings_hash == settings}
-        pred = Path(task.prediction)
-        if pred.exists() and pred.resolve() in done[folder]:
-            return "already predicted with this model and these parameters"
-        return None
-
-    return lambda task: indexed(task) if task.stack else skip_reason(task.prediction, settings)
-
-
-def _kept_objects(status: PlaneStatus) -> int:
-    """Objects in a prediction kept by a skip (read only when the index needs it)."""
-    if status.status != "skipped" or not status.file or status.z < 0:
-        return 0
-    try:
-        return read_prediction_info(status.file).n_objects
-    except Exception:  # noqa: BLE001 - the count is informative only
-        return 0
-
-
-@dataclass
-class _ModelGate:
-    """In-process work function: :func:`predict_plane`, but once the model failed to load
-    every further plane fails at once with that reason (no reload per plane)."""
-
-    failure: str | None = None
-
-    def __call__(self, task: PredictTask) -> PlaneResult:
-        if self.failure is not None:
-            raise ItemFailed(self.failure)
-        try:
-            return predict_plane(task)
-        except ItemFailed as exc:
-            if str(exc).startswith("cannot load model"):
-                self.failure = str(exc)
-            raise
 
 
 def _in_file_order(early: list[PlaneStatus], planes: list[PlaneStatus], images) -> list:

@@ -45,6 +45,7 @@ class PromoteResult:
 
     ``backups`` maps each label file that was replaced to the backup it was renamed to;
     ``written`` lists the new ``_seg.npy`` files (both are what :func:`undo_promote` undoes).
+    ``mode`` is how existing labels were changed (``"replace"``, ``"add"``, ``"fill"``).
     """
 
     promoted: list[str] = field(default_factory=list)
@@ -54,6 +55,34 @@ class PromoteResult:
     backups: dict[str, str] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     merged: dict[str, str] = field(default_factory=dict)  # image -> what the merge did
+    mode: str = "replace"
+
+
+def promote_summary(result: PromoteResult, kept_hint: str = "") -> str:
+    """The one-line summary of a promote, the same for the CLI and the Analyzer.
+
+    Why here: both front ends report the same facts, and a user of either must see all of
+    them -- counts of promoted, merged (with the mode and what the first merge did), kept,
+    unpredicted and failed images (with the first failure message, last because it is free
+    text), and how many label files of before were kept as ``.bak``. ``kept_hint`` is the
+    front end's way to change the kept images (the CLI's ``--labels``), shown after their
+    count. E.g. ``"2 promoted, 1 merged into their labels (add): added 3 of 5 predicted
+    object(s)..., 1 kept their labels, 1 label file(s) of before kept as .bak"``.
+    """
+    parts = [f"{len(result.promoted)} promoted"]
+    if result.merged:
+        parts.append(f"{len(result.merged)} merged into their labels ({result.mode}): "
+                     f"{next(iter(result.merged.values()))}")
+    if result.kept_existing:
+        hint = f" ({kept_hint})" if kept_hint else ""
+        parts.append(f"{len(result.kept_existing)} kept their labels{hint}")
+    if result.no_prediction:
+        parts.append(f"{len(result.no_prediction)} without prediction")
+    if result.backups:
+        parts.append(f"{len(result.backups)} label file(s) of before kept as .bak")
+    if result.failed:
+        parts.append(f"{len(result.failed)} failed: {next(iter(result.failed.values()))}")
+    return ", ".join(parts)
 
 
 def _training_sources(image: Path):
@@ -114,7 +143,7 @@ def promote(
 
     check_mode(mode)
     allowed = {_key(p) for p in overwrite}
-    result = PromoteResult()
+    result = PromoteResult(mode=mode)
     for image in images:
         image = Path(image)
         pred, labels = pred_path_for(image), label_path_for(image)

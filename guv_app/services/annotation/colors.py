@@ -57,6 +57,17 @@ def class_lut(class_lookup: np.ndarray, table: ClassTable, alpha: int = 255) -> 
     return lut
 
 
+def object_lut(n: int, object_colors: np.ndarray, alpha: int = 255) -> np.ndarray:
+    """LUT of ``n`` ids from a caller's colour per object id (``(M, 3)`` uint8 RGB, e.g.
+    each object's track); ids beyond the table are grey, id 0 transparent."""
+    rgb = np.full((n, 3), 160, np.uint8)
+    m = min(n, len(object_colors))
+    rgb[:m] = object_colors[:m]
+    lut = pack_rgba(rgb, alpha)
+    lut[0] = 0
+    return lut
+
+
 def selection_ids_lut(
     lut: np.ndarray,
     class_lookup: np.ndarray,

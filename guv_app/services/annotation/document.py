@@ -4,8 +4,11 @@ Plain Python and numpy (no Qt) so every edit can be tested without a GUI and reu
 scripts. Views follow it through :attr:`LabelDocument.events`. This module holds the state
 and the three public, undoable primitives every edit goes through (:meth:`write_block`,
 :meth:`set_object_classes`, :meth:`set_class_table`), which keep areas, bounding boxes,
-history and the dirty flag consistent. The edits themselves are functions of
-:mod:`guv_app.services.annotation.edits` over that public API, offered here as methods.
+history and the dirty flag consistent; the per-id areas, classes and bounding boxes they
+update are kept by :class:`~guv_app.services.annotation.object_tables.ObjectTables`. The
+edits themselves are functions of :mod:`guv_app.services.annotation.edits` and
+:mod:`guv_app.services.annotation.class_edits` over that public API, offered here as
+methods.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from guv_app.services.annotation import edits, label_import, parts
+from guv_app.services.annotation import class_edits, edits, label_import, parts
 from guv_app.services.annotation.class_table import ClassTable
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.history import (
@@ -27,7 +30,7 @@ from guv_app.services.annotation.history import (
     Step,
     TableAtom,
 )
-from guv_app.services.annotation.raster import scipy_ndimage
+from guv_app.services.annotation.object_tables import ObjectTables
 
 
 class LabelDocument:
@@ -78,16 +81,7 @@ class LabelDocument:
         # must not change with them
         self._masks = np.array(masks, dtype=np.uint32, order="C")
         self._table = class_table.copy() if class_table is not None else ClassTable()
-        n = int(self._masks.max()) + 1 if self._masks.size else 1
-        self._areas = np.bincount(self._masks.ravel(), minlength=n).astype(np.int64)
-        self._classes = np.zeros(len(self._areas), np.int32)
-        if classes is not None:
-            cl = np.asarray(classes, dtype=np.int64).ravel()[: len(self._classes)]
-            cl = np.where((cl >= 0) & (cl < len(self._table)), cl, 0)
-            self._classes[: len(cl)] = cl
-        self._classes[0] = 0
-        self._next_id = n
-        self._bboxes: dict[int, list[int]] | None = None
+        self._objects = ObjectTables(self._masks, classes, len(self._table))
         self.selected = set()
         self.current_class = 1 if len(self._table) > 1 else 0
         self._history.clear()
@@ -133,31 +127,33 @@ class LabelDocument:
 
     @property
     def max_id(self) -> int:
-        nz = np.flatnonzero(self._areas[1:])
+        nz = np.flatnonzero(self._objects.areas[1:])
         return int(nz[-1]) + 1 if len(nz) else 0
 
     @property
     def classes(self) -> np.ndarray:
         """``classes[id]`` for ids 0..max_id (the ``_seg.npy`` contract)."""
-        return self._classes[: self.max_id + 1].copy()
+        return self._objects.classes[: self.max_id + 1].copy()
 
     @property
     def class_lookup(self) -> np.ndarray:
         """Class of every id that may appear in :attr:`masks` (a live view, read-only)."""
-        return self._classes[: len(self._areas)]
+        return self._objects.classes[: len(self._objects.areas)]
 
     def object_ids(self) -> np.ndarray:
-        return np.flatnonzero(self._areas[1:]) + 1
+        return np.flatnonzero(self._objects.areas[1:]) + 1
 
     @property
     def n_objects(self) -> int:
-        return int(np.count_nonzero(self._areas[1:]))
+        return int(np.count_nonzero(self._objects.areas[1:]))
 
     def area(self, obj: int) -> int:
-        return int(self._areas[obj]) if 0 <= obj < len(self._areas) else 0
+        areas = self._objects.areas
+        return int(areas[obj]) if 0 <= obj < len(areas) else 0
 
     def class_of(self, obj: int) -> int:
-        return int(self._classes[obj]) if 0 <= obj < len(self._classes) else 0
+        classes = self._objects.classes
+        return int(classes[obj]) if 0 <= obj < len(classes) else 0
 
     def label_at(self, x: float, y: float) -> int:
         """Object id under view point (x, y), 0 outside the image or on background."""
@@ -168,21 +164,14 @@ class LabelDocument:
     def counts_per_class(self) -> np.ndarray:
         """Number of objects per class id (index 0 = unassigned)."""
         ids = self.object_ids()
-        return np.bincount(self._classes[ids], minlength=len(self._table))[: len(self._table)]
+        return np.bincount(self._objects.classes[ids],
+                           minlength=len(self._table))[: len(self._table)]
 
     def bbox_of(self, obj: int) -> Slices | None:
         """A bounding box that contains every pixel of ``obj`` (may be slightly larger)."""
         if self.area(obj) == 0:
             return None
-        if self._bboxes is None:
-            self._bboxes = {}
-            for i, sl in enumerate(scipy_ndimage().find_objects(self._masks), start=1):
-                if sl is not None:
-                    self._bboxes[i] = [sl[0].start, sl[0].stop, sl[1].start, sl[1].stop]
-        b = self._bboxes.get(obj)
-        if b is None:  # pragma: no cover - the cache is maintained on every write
-            return None
-        return slice(b[0], b[1]), slice(b[2], b[3])
+        return self._objects.box(obj, self._masks)
 
     # ---------------------------------------------------------- dirty / history
     @property
@@ -278,18 +267,7 @@ class LabelDocument:
     # --------------------------------------------------------------- primitives
     def new_object_id(self) -> int:
         """A fresh object id (never reused within the document)."""
-        new = self._next_id
-        self._next_id += 1
-        self._ensure_capacity(new + 1)
-        return new
-
-    def _ensure_capacity(self, n: int) -> None:
-        if n > len(self._areas):
-            grow = max(n, 2 * len(self._areas))
-            self._areas = np.concatenate([self._areas, np.zeros(grow - len(self._areas), np.int64)])
-            self._classes = np.concatenate(
-                [self._classes, np.zeros(grow - len(self._classes), np.int32)]
-            )
+        return self._objects.new_id()
 
     def write_block(self, sl: Slices, new_block: np.ndarray) -> None:
         """Set ``masks[sl] = new_block`` (uint32 ids) as an undoable atom.
@@ -306,27 +284,10 @@ class LabelDocument:
     def _apply_block(self, sl: Slices, block: np.ndarray) -> None:
         cur = self._masks[sl]
         changed = cur != block
-        old_vals = cur[changed]
-        new_vals = np.asarray(block)[changed]
-        if new_vals.size:
-            top = int(new_vals.max()) + 1
-            self._ensure_capacity(top)
-            self._next_id = max(self._next_id, top)
-        n = len(self._areas)
-        lost = np.bincount(old_vals, minlength=n)
-        gained = np.bincount(new_vals, minlength=n)
-        self._areas += gained - lost
+        ids = self._objects.count_write(sl, cur[changed], np.asarray(block)[changed])
         cur[...] = block
-        ids = np.flatnonzero(lost + gained)
-        if self._bboxes is not None:
-            r0, r1, c0, c1 = sl[0].start, sl[0].stop, sl[1].start, sl[1].stop
-            for i in np.flatnonzero(gained).tolist():
-                b = self._bboxes.get(i)
-                if b is None or self._areas[i] == gained[i]:
-                    self._bboxes[i] = [r0, r1, c0, c1]
-                else:
-                    b[0], b[1], b[2], b[3] = min(b[0], r0), max(b[1], r1), min(b[2], c0), max(b[3], c1)
-        gone = [i for i in ids.tolist() if i and self._areas[i] == 0 and i in self.selected]
+        areas = self._objects.areas
+        gone = [i for i in ids.tolist() if i and areas[i] == 0 and i in self.selected]
         self.selected.difference_update(gone)
         self.events.emit(LabelEvent("labels", sl, ids[ids > 0]))
 
@@ -334,8 +295,8 @@ class LabelDocument:
         """Set ``classes[ids] = values`` as an undoable atom (no check of the class table)."""
         ids = np.asarray(ids, np.int64)
         values = np.broadcast_to(np.asarray(values, np.int32), ids.shape).copy()
-        self._ensure_capacity(int(ids.max()) + 1 if ids.size else 1)
-        old = self._classes[ids].copy()
+        self._objects.ensure_capacity(int(ids.max()) + 1 if ids.size else 1)
+        old = self._objects.classes[ids].copy()
         keep = old != values
         if not keep.any():
             return
@@ -344,7 +305,7 @@ class LabelDocument:
         self._apply_classes(ids, values)
 
     def _apply_classes(self, ids: np.ndarray, values: np.ndarray) -> None:
-        self._classes[ids] = values
+        self._objects.classes[ids] = values
         self.events.emit(LabelEvent("classes", None, ids))
 
     def set_class_table(self, table: ClassTable) -> None:
@@ -365,23 +326,16 @@ class LabelDocument:
         bounding boxes instead of one write per object (8,000 objects of a 4096x4096
         image: ~0.1 s instead of ~10 s). ``to`` must be 0 or existing ids not in ``ids``.
         """
-        ids = np.asarray(ids, np.int64)
-        ids = ids[(ids > 0) & (ids < len(self._areas))]
-        ids = ids[self._areas[ids] > 0]
+        ids = self._objects.existing(np.asarray(ids, np.int64))
         if not ids.size:
             return
         to = np.broadcast_to(np.asarray(to, np.int64), ids.shape).copy()
-        saved = None
-        sl = (slice(0, self.shape[0]), slice(0, self.shape[1]))
-        if self._bboxes is not None:  # joint box; without the cache, scanning costs more
-            saved = {int(i): list(self._bboxes[int(i)]) for i in ids if int(i) in self._bboxes}
-            if len(saved) == len(ids):
-                b = np.asarray(list(saved.values()))
-                sl = (slice(int(b[:, 0].min()), int(b[:, 1].max())),
-                      slice(int(b[:, 2].min()), int(b[:, 3].max())))
-        small = np.uint16 if len(self._areas) <= 1 << 16 else np.uint32
+        saved, joint = self._objects.saved_boxes(ids)
+        sl = joint or (slice(0, self.shape[0]), slice(0, self.shape[1]))
+        n = len(self._objects.areas)
+        small = np.uint16 if n <= 1 << 16 else np.uint32
         atom = RemapAtom(sl, ids, to, self._masks[sl].astype(small),
-                         self._areas[ids].copy(), saved)
+                         self._objects.areas[ids].copy(), saved)
         self._record(atom)
         self._apply_remap(atom, True)
 
@@ -391,37 +345,23 @@ class LabelDocument:
         cleared = None
         if forward:
             if not to.any():
-                hit = np.zeros(len(self._areas), bool)
+                hit = np.zeros(len(self._objects.areas), bool)
                 hit[ids] = True
                 cleared = hit.take(block, mode="clip")
                 np.copyto(block, 0, where=cleared)
             else:
-                lut = np.arange(len(self._areas), dtype=np.uint32)
+                lut = np.arange(len(self._objects.areas), dtype=np.uint32)
                 lut[ids] = to
                 np.take(lut, block, out=block, mode="clip")
-            np.add.at(self._areas, to, self._areas[ids])
-            self._areas[ids] = 0
-            self._areas[0] = int(self._masks.size - self._areas[1:].sum())
-            if self._bboxes is not None:
-                for i, t in zip(ids.tolist(), to.tolist(), strict=True):
-                    b = self._bboxes.pop(i, None)
-                    if t and b is not None:
-                        tb = self._bboxes.setdefault(t, list(b))
-                        tb[0], tb[1] = min(tb[0], b[0]), max(tb[1], b[1])
-                        tb[2], tb[3] = min(tb[2], b[2]), max(tb[3], b[3])
+            self._objects.count_remap(ids, to, self._masks.size)
             self.selected.difference_update(ids.tolist())
         else:
             block[...] = atom.old
-            np.subtract.at(self._areas, to, atom.areas)
-            self._areas[ids] = atom.areas
-            self._areas[0] = int(self._masks.size - self._areas[1:].sum())
-            if self._bboxes is not None and atom.boxes:
-                for i, b in atom.boxes.items():
-                    self._bboxes[i] = list(b)
+            self._objects.uncount_remap(ids, to, atom.areas, atom.boxes, self._masks.size)
         touched = np.union1d(ids, to[to > 0])
         self.events.emit(LabelEvent("labels", atom.slices, touched, cleared))
 
-    # -------------------------------------------------- edits (see edits.py)
+    # ------------------------------- edits (see edits.py and class_edits.py)
     add_polygon = edits.add_polygon
     paint = edits.paint
     erase = edits.erase
@@ -431,13 +371,13 @@ class LabelDocument:
     lasso_delete = edits.lasso_delete
     merge = edits.merge
     split = edits.split
-    assign_class = edits.assign_class
-    add_class = edits.add_class
-    rename_class = edits.rename_class
-    recolour_class = edits.recolour_class
-    remove_class = edits.remove_class
-    set_class_visible = edits.set_class_visible
-    set_current_class = edits.set_current_class
+    assign_class = class_edits.assign_class
+    add_class = class_edits.add_class
+    rename_class = class_edits.rename_class
+    recolour_class = class_edits.recolour_class
+    remove_class = class_edits.remove_class
+    set_class_visible = class_edits.set_class_visible
+    set_current_class = class_edits.set_current_class
     set_selection = edits.set_selection
     replace_labels = edits.replace_labels
     accept_prediction = edits.accept_prediction

@@ -1,4 +1,5 @@
-"""Every editing operation of the label document, each one undo step.
+"""The pixel, object, selection and whole-image edits of the label document, each one
+undo step (class edits: :mod:`guv_app.services.annotation.class_edits`).
 
 Plain functions over the document's public API: they read ``masks``, ``class_table``,
 ``class_lookup``, ``area``/``class_of``/``bbox_of`` and change the document only through its
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from guv_app.services.annotation import raster
-from guv_app.services.annotation.class_table import ClassTable, Color
+from guv_app.services.annotation.class_table import ClassTable
 from guv_app.services.annotation.events import EventEmitter, LabelEvent
 from guv_app.services.annotation.raster import scipy_ndimage as _ndimage
 
@@ -280,84 +281,6 @@ def split(doc: EditableDocument, line_xy: np.ndarray, obj: int | None = None) ->
             doc.set_object_classes(np.array(new_ids), np.full(len(new_ids), cls))
         doc.write_block(sl, out)
     return new_ids
-
-
-# ---------------------------------------------------------------- classes
-def assign_class(doc: EditableDocument, ids: Iterable[int] | int, class_id: int) -> None:
-    doc.class_table.check_id(class_id)
-    ids = [i for i in _ids(ids) if doc.area(i) > 0]
-    if ids:
-        with doc.group("assign class"):
-            doc.set_object_classes(np.array(ids), np.full(len(ids), class_id))
-
-
-def add_class(doc: EditableDocument, name: str, color: Color | None = None) -> int:
-    name = name.strip()
-    if not name or name in doc.class_table.names:
-        raise ValueError(f"class name {name!r} is empty or already used")
-    table = doc.class_table.copy()
-    table.names.append(name)
-    table.colors.append(tuple(color) if color else table.next_color())  # type: ignore[arg-type]
-    table.visible.append(True)
-    with doc.group("add class"):
-        doc.current_class = len(table) - 1
-        doc.set_class_table(table)
-    return doc.current_class
-
-
-def rename_class(doc: EditableDocument, class_id: int, name: str) -> None:
-    doc.class_table.check_id(class_id, allow_background=False)
-    name = name.strip()
-    if not name or name in doc.class_table.names[:class_id] + doc.class_table.names[class_id + 1 :]:
-        raise ValueError(f"class name {name!r} is empty or already used")
-    table = doc.class_table.copy()
-    table.names[class_id] = name
-    with doc.group("rename class"):
-        doc.set_class_table(table)
-
-
-def recolour_class(doc: EditableDocument, class_id: int, color: Color) -> None:
-    doc.class_table.check_id(class_id, allow_background=False)
-    table = doc.class_table.copy()
-    table.colors[class_id] = tuple(int(v) for v in color[:3])  # type: ignore[assignment]
-    with doc.group("recolour class"):
-        doc.set_class_table(table)
-
-
-def remove_class(doc: EditableDocument, class_id: int, reassign_to: int = 0) -> None:
-    """Remove a class; its objects move to ``reassign_to`` (ids above shift down)."""
-    doc.class_table.check_id(class_id, allow_background=False)
-    doc.class_table.check_id(reassign_to)
-    if reassign_to == class_id:
-        raise ValueError("objects cannot move to the class being removed")
-    cur = doc.class_lookup.copy()
-    new = np.where(cur == class_id, reassign_to, cur)
-    new = np.where(new > class_id, new - 1, new).astype(np.int32)
-    table = doc.class_table.copy()
-    del table.names[class_id], table.colors[class_id], table.visible[class_id]
-    with doc.group("remove class"):
-        ids = np.flatnonzero(new != cur)
-        if ids.size:
-            doc.set_object_classes(ids, new[ids])
-        # inside the step, so that undo/redo bring the current class back with the table
-        if doc.current_class == class_id:
-            target = reassign_to - (reassign_to > class_id)
-            doc.current_class = min(max(target, 0), len(table) - 1)
-        elif doc.current_class > class_id:
-            doc.current_class -= 1
-        doc.set_class_table(table)
-
-
-def set_class_visible(doc: EditableDocument, class_id: int, visible: bool) -> None:
-    """Show or hide a class on screen (a view setting: not undoable, not dirty)."""
-    doc.class_table.check_id(class_id)
-    doc.class_table.visible[class_id] = bool(visible)
-    doc.events.emit(LabelEvent("table"))
-
-
-def set_current_class(doc: EditableDocument, class_id: int) -> None:
-    doc.class_table.check_id(class_id)
-    doc.current_class = class_id
 
 
 # --------------------------------------------------------------- selection

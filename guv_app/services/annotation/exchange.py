@@ -4,7 +4,8 @@ The Trainer's File ▸ Import labels / Export labels go through here (no Qt): on
 one writer per format, all from ``cellpose_io``, chosen by the file name. Class names travel
 where the format can carry them: QuPath ``classification`` names and colours, ImageJ ROI
 groups (class id) and ROI names (``<id>-<class name>``), ``_seg.npy`` class lists. A label
-image carries ids only.
+image carries ids only. Opening a ``_seg.npy`` finds its image and plane here too
+(:func:`find_image_for_seg`).
 """
 
 from __future__ import annotations
@@ -300,3 +301,30 @@ def export_planes(
         if progress is not None:
             progress(k + 1, len(planes), item.name)
     return written, failed
+
+
+def find_image_for_seg(seg_path: Path, recorded: str = ""
+                       ) -> tuple[Path | None, tuple[int, int | None, int | None] | None]:
+    """The image a ``_seg.npy`` belongs to and which plane ``(series, t, z)``: the recorded
+    file name if it exists, else an image beside the file whose label file name this is
+    (``<stem>[_s<k>][_t<t>_z<z>]_seg.npy``). ``(None, None)`` when there is none."""
+    import cellpose_io
+    from cellpose_io.seg import plane_of_file
+
+    seg_path = Path(seg_path)
+    try:
+        candidates = [Path(p) for p in cellpose_io.list_image_files(seg_path.parent)]
+    except OSError:
+        candidates = []
+    best: tuple[Path, tuple] | None = None
+    for img in candidates:  # the longest matching stem wins (cells_s1.tif over cells.tif)
+        plane = plane_of_file(seg_path.name, img.stem, SEG_SUFFIX)
+        if plane is not None and (best is None or len(img.stem) > len(best[0].stem)):
+            best = (img, plane)
+    if recorded:
+        p = Path(recorded)
+        for cand in (p, seg_path.parent / p.name):
+            if p.name and cand.is_file():
+                plane = plane_of_file(seg_path.name, cand.stem, SEG_SUFFIX)
+                return cand, plane
+    return best if best is not None else (None, None)

@@ -15,7 +15,7 @@ Public API (plain Python, no Qt; everything a Dask worker receives pickles):
 * ``index`` -- the CSV index of a prediction run (``predictions_index.csv``):
   :func:`append_rows`, :func:`read_index`, :func:`predictions_by_plane`.
 
-The work functions themselves live with their domain: ``analysis.batch.predict_plane``,
+The work functions themselves live with their domain: ``analysis.plane_prediction.predict_plane``,
 ``measurement.folder.measure_plane``, ``training.evaluate.evaluate_pair``.
 """
 

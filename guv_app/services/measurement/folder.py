@@ -50,9 +50,6 @@ from guv_app.services.progress import CancelCheck, Progress
 
 log = logging.getLogger(__name__)
 
-ImageStatus = PlaneStatus  # the one status record (kept under its old name for callers)
-
-
 @dataclass
 class MeasureTask:
     """One plane to measure (plain data: pickles to a Dask worker).
