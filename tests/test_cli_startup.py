@@ -48,3 +48,31 @@ def test_console_entry_exits_with_the_commands_code_and_message(tmp_path, capsys
                           capture_output=True, text=True)
     assert code != 0 and proc.returncode == code
     assert proc.stderr.strip().splitlines()[-1] == line and "missing.tif" in line
+
+
+def test_ctrl_c_while_the_engine_modules_load_is_a_clean_interrupt(tmp_path):
+    """Ctrl-C during the console entry's ~3 s of torch imports: one line and exit code 130
+    (a command's own interrupt), not a traceback from the preload."""
+    import os
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guv_app.cli.main", "predict", "--model", "tiny",
+         "--input", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "out")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    maps = Path(f"/proc/{proc.pid}/maps")
+    while time.monotonic() < deadline:  # torch's C library is mapped: the preload is running
+        try:
+            if "libtorch_cpu" in maps.read_text():
+                break
+        except OSError:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "multicellpose: interrupted"

@@ -73,8 +73,11 @@ def main(argv: Sequence[str] | None = None, *, freeze_imports: bool = False) -> 
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    preload(getattr(args, "preload", ()), freeze=freeze_imports)
     try:
+        # inside the try: Ctrl-C during the ~3 s of torch imports is an interrupt like any
+        # other (exit 130, one line), and an import that fails for a reason other than a
+        # missing module (a broken torch install: OSError) is reported as one line
+        preload(getattr(args, "preload", ()), freeze=freeze_imports)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("multicellpose: interrupted", file=sys.stderr)

@@ -12,18 +12,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PyQt6 import QtCore
 
 from guv_app.controllers.open_dialogs import label_filters
 from guv_app.controllers.task_runner import step_reporter
+from guv_app.controllers.trainer_parts import ExchangeHost
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ExchangeError
 from guv_app.views.busy import busy_cursor
-
-if TYPE_CHECKING:
-    from guv_app.controllers.trainer_exchange import LabelExchange
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +28,7 @@ log = logging.getLogger(__name__)
 class LabelExport(QtCore.QObject):
     """The export direction of one :class:`~guv_app.controllers.trainer_exchange.LabelExchange`."""
 
-    def __init__(self, host: LabelExchange) -> None:
+    def __init__(self, host: ExchangeHost) -> None:
         super().__init__(host)
         self.host = host
         self.ctl = host.ctl

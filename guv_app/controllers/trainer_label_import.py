@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PyQt6 import QtCore
 
 from guv_app.controllers.open_dialogs import label_filters
+from guv_app.controllers.trainer_parts import ExchangeHost
 from guv_app.services.annotation import exchange
 from guv_app.services.annotation.exchange import ImportedLabels
 from guv_app.views.busy import busy_cursor
-
-if TYPE_CHECKING:
-    from guv_app.controllers.trainer_exchange import LabelExchange
 
 log = logging.getLogger(__name__)
 MERGE, REPLACE = "Merge with current labels", "Replace current labels"
@@ -32,7 +29,7 @@ AS_OBJECTS, AS_IS = "Label each blob as an object", "Keep the values as they are
 class LabelImport(QtCore.QObject):
     """The import direction of one :class:`~guv_app.controllers.trainer_exchange.LabelExchange`."""
 
-    def __init__(self, host: LabelExchange) -> None:
+    def __init__(self, host: ExchangeHost) -> None:
         super().__init__(host)
         self.host = host
         self.ctl = host.ctl

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PyQt6 import QtCore
 
+from guv_app.controllers.trainer_parts import ExchangeHost
 from guv_app.services.annotation.exchange import find_image_for_seg
-
-if TYPE_CHECKING:
-    from guv_app.controllers.trainer_exchange import LabelExchange
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +23,7 @@ class SegOpening(QtCore.QObject):
     """Opens a ``_seg.npy`` with its image for one
     :class:`~guv_app.controllers.trainer_exchange.LabelExchange`."""
 
-    def __init__(self, host: LabelExchange) -> None:
+    def __init__(self, host: ExchangeHost) -> None:
         super().__init__(host)
         self.host = host
         self.ctl = host.ctl

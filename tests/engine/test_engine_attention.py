@@ -141,3 +141,29 @@ def test_attention_in_chunks_equals_upstream_for_every_chunk_size(use_rel_pos, c
     got = attention_in_chunks(q, k, v, scale, tables if use_rel_pos else None, (h, w),
                               chunk_scores=per_step)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cpu_inference_is_bitwise_upstreams_network_in_passes_of_tiles(dtype):
+    """What the docstrings claim, held to it: on a CPU without autograd the blocked
+    attention, run in passes of CPU_TILES_PER_PASS tiles (an odd batch: a last pass of
+    one), gives exactly upstream's outputs for the whole batch, bfloat16 weights included;
+    non-zero relative-position tables, so their addition order counts."""
+    from guv_app.services.engine.inference import WatchedNet
+
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    net = build_network("tiny", 2, seed=3).eval()
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, FastAttention):
+                module.rel_pos_h.normal_(0, 0.5)
+                module.rel_pos_w.normal_(0, 0.5)
+    net.dtype = dtype  # upstream BaseModel's setter, as upstream's use_bfloat16 does
+    upstream = copy.deepcopy(net)
+    use_fast_attention(upstream, False)
+    x = torch.randn(3, 3, 256, 256, generator=torch.Generator().manual_seed(4)).to(dtype)
+    with torch.inference_mode():
+        ours = WatchedNet(net, None)(x)
+        theirs = upstream(x)
+    assert len(ours) == len(theirs)
+    assert ours[0].dtype == dtype and torch.equal(ours[0], theirs[0])  # flows, cellprob

@@ -61,3 +61,53 @@ def test_bfloat16_load_of_a_file_equals_the_file_cast(tmp_path):
         assert torch.equal(got[name], want), name
     if pages.AVAILABLE:  # nothing of the file is left mapped once the load is done
         assert _resident_kb_of(path) == 0
+
+
+def _rewrite_in_place(path, state) -> None:
+    """What ``cp new.pt model.pt`` does: the same inode truncated and written again."""
+    tmp = path.with_name("new_" + path.name)
+    torch.save(state, tmp)
+    path.write_bytes(tmp.read_bytes())  # open("wb"): truncate, then write
+
+
+@pytest.mark.parametrize("saved, dtype", [("float32", "float32"), ("float32", "bfloat16"),
+                                          ("bfloat16", "bfloat16")])
+def test_a_loaded_model_does_not_change_when_its_file_is_rewritten(tmp_path, saved, dtype):
+    """The network must hold its own weights: a file copied over the model's file (same
+    inode) may not change a model already loaded, in any dtype, tensor kind included."""
+    first = build_network("tiny", 0, seed=1).to(getattr(torch, saved)).state_dict()
+    other = build_network("tiny", 0, seed=2).to(getattr(torch, saved)).state_dict()
+    path = tmp_path / "model.pt"
+    torch.save(first, path)
+    loaded = load_model(str(path), "cpu", dtype=dtype, cache=False)
+    before = {k: v.clone() for k, v in loaded.net.state_dict().items()}
+    if pages.AVAILABLE:
+        assert _resident_kb_of(path) == 0  # nothing of the file is held by the network
+    _rewrite_in_place(path, other)
+    assert any(not torch.equal(first[k], other[k]) for k in first)  # the file did change
+    for name, tensor in loaded.net.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+
+
+def test_a_shorter_file_over_a_loaded_model_does_not_kill_the_process(tmp_path):
+    """Rewriting the file of a float32 model with a shorter one: the process carries on
+    (a network reading the file's pages dies of SIGBUS on its next forward)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "model.pt"
+    torch.save(build_network("tiny", 0, seed=1).state_dict(), path)
+    script = (
+        "import sys, torch\n"
+        "from guv_app.services.engine.loading import load_model\n"
+        f"net = load_model({str(path)!r}, 'cpu', dtype='float32', cache=False).net\n"
+        f"open({str(path)!r}, 'wb').write(b'short')\n"
+        "with torch.inference_mode():\n"
+        "    y = net(torch.ones(1, 3, 256, 256))[0]\n"
+        "print(bool(torch.isfinite(y).all()))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True"]

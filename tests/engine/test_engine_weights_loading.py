@@ -162,3 +162,27 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA"):
             resolve_device("cuda:0")
+
+
+@pytest.mark.parametrize("saved", [torch.float64, torch.float16])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_checkpoint_in_another_float_dtype_loads_in_the_dtype_asked_for(tmp_path, saved,
+                                                                          dtype):
+    """A float64 or float16 checkpoint (a ``.double()``/``.half()`` model saved as it was)
+    gives a network in the dtype asked for, equal to the file cast, and it segments."""
+    import numpy as np
+
+    from guv_app.services.engine.inference import SegmentParams, segment
+
+    state = build_network("tiny", 0, seed=6).to(saved).state_dict()
+    path = tmp_path / "other_dtype.pt"
+    torch.save(state, path)
+    loaded = load_model(str(path), "cpu", dtype=dtype, cache=False)
+    want_dtype = getattr(torch, dtype)
+    got = loaded.net.state_dict()
+    assert {t.dtype for t in got.values()} == {want_dtype}
+    for name, tensor in state.items():
+        assert torch.equal(got[name], tensor.to(want_dtype)), name
+    result = segment(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64), loaded,
+                     SegmentParams(dtype=dtype))
+    assert result.flows.shape == (2, 64, 64) and np.isfinite(result.flows).all()

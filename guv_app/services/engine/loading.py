@@ -13,7 +13,6 @@ an error rather than silently random weights.
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -199,23 +198,27 @@ def build_from_meta(
     downloaded before vit_l is built) -> network built -> weights loaded -> a fine-tune's
     adapter applied (:func:`guv_app.services.engine.finetune.apply_finetune`) -> cast.
 
-    Peak memory: a float32 file is memory-mapped and the network holds its tensors (one
-    copy); for another dtype the file is cast tensor by tensor, each float32 tensor let go
-    once cast -- from a memory mapping whose pages are handed back as each tensor is done
-    (:mod:`guv_app.services.engine.pages`, Linux: the cast network plus one tensor), else
-    read into memory (at most the file's size, never file + network). A fine-tune's adapter
-    is merged in float32 first.
+    Peak memory: on Linux the file is memory-mapped and each tensor copied (float32) or
+    cast into the network's own memory, its file pages handed back once done
+    (:mod:`guv_app.services.engine.pages`: the network plus one tensor; the loaded network
+    never depends on the file afterwards); elsewhere the file is read into memory and the
+    network holds (float32) or casts those tensors, each let go once cast (at most the
+    file's size, never file + network). A fine-tune's adapter is merged in float32 first.
     """
     adapter = is_finetune(meta.weights or {}) and merged_path(folder, meta.weights) is None
-    cast_early = dtype != torch.float32 and not adapter
+    # the file's own float dtype need not be float32 (a float64 or float16 checkpoint):
+    # every float tensor is cast to what was asked for (an adapter is merged in float32)
+    target = torch.float32 if adapter else dtype
+    # mapped only where each tensor's pages can be handed back once copied (Linux): a
+    # mapping that cannot is read into memory instead (one copy of the file at any time)
     state = base_state(meta, folder, weights_path=weights_path, progress=progress,
-                       mmap=not cast_early or pages.AVAILABLE)
-    if cast_early and state is not None:
+                       mmap=pages.AVAILABLE)
+    if state is not None:
         mapped = pages.file_backed_ranges()
-        for key in list(state):  # replacing each entry lets its float32 tensor go at once
+        for key in list(state):  # replacing each entry lets its file tensor go at once
             tensor = state[key]
-            if tensor.is_floating_point() and tensor.dtype != dtype:
-                state[key] = tensor.to(dtype)
+            if tensor.is_floating_point() and tensor.dtype != target:
+                state[key] = tensor.to(target)
                 pages.release_pages(tensor, mapped)
             del tensor
     net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
@@ -233,7 +236,8 @@ def _network_holding(meta: ModelMeta, state: dict | None, *, source: str) -> tor
     When ``state`` fills every tensor of the network, the network is built on the meta
     device (no random initialisation: building vit_l that way took ~3 s of a CPU and 1.2 GB
     that the weights then overwrote) and takes the state's tensors as they are
-    (``assign``: a memory-mapped file stays mapped, no second copy). Otherwise (a fresh
+    (``assign``), then copies what still lies in a memory-mapped file into its own memory
+    (:func:`_own_memory`: no second copy of the file at any time). Otherwise (a fresh
     class head, or no state: the seeded ``tiny``) it is built for real and the state copied in.
     """
     if state is not None:
@@ -242,14 +246,34 @@ def _network_holding(meta: ModelMeta, state: dict | None, *, source: str) -> tor
         fitting, own = _fitting_state(skeleton, state)
         if set(fitting) == set(own):
             load_state_into(skeleton, fitting, source=source, assign=True)
-            if os.name == "nt":  # a mapped file cannot be replaced or deleted on Windows
-                for tensor in [*skeleton.parameters(), *skeleton.buffers()]:
-                    tensor.data = tensor.data.clone()
+            _own_memory(skeleton)
             return skeleton.eval()
     net = build_network(meta.backbone, meta.n_classes)
     if state is not None:
         load_state_into(net, state, source=source)
     return net
+
+
+def _own_memory(net: torch.nn.Module) -> None:
+    """Copy every tensor of ``net`` that still lies in a memory-mapped weights file into the
+    process's own memory, handing each tensor's file pages back as it goes (peak: the
+    network plus one tensor).
+
+    Why: a network that reads its weights from the file's pages changes when that file is
+    rewritten in place (``cp new.pt model.pt``, ``torch.save`` to the same path truncate
+    it): it silently takes the new file's bytes, or the process dies of SIGBUS when the new
+    file is shorter; and on Windows a mapped file cannot be replaced or deleted at all. A
+    loaded model must not depend on its file. Files are only mapped where
+    :data:`pages.AVAILABLE` (elsewhere they are read into memory: nothing to do here).
+    """
+    ranges = pages.file_backed_ranges()
+    for tensor in [*net.parameters(), *net.buffers()]:
+        if not pages.lies_in(tensor, ranges):
+            continue  # already the process's own (cast, or read into memory)
+        mapped = tensor.data
+        tensor.data = mapped.clone()
+        pages.release_pages(mapped, ranges)
+        del mapped
 
 
 def describe_model(name_or_path: str | Path) -> ModelMeta:

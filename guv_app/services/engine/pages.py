@@ -54,6 +54,16 @@ def file_backed_ranges() -> list[tuple[int, int]]:
     return ranges
 
 
+def lies_in(tensor: torch.Tensor, ranges: list[tuple[int, int]]) -> bool:
+    """Whether ``tensor``'s bytes lie in one of the file mappings ``ranges``
+    (:func:`file_backed_ranges`): a tensor read from a memory-mapped file."""
+    if tensor.device.type != "cpu" or tensor.numel() == 0:
+        return False
+    start = tensor.data_ptr()
+    end = start + tensor.numel() * tensor.element_size()
+    return any(lo <= start and end <= hi for lo, hi in ranges)
+
+
 def release_pages(tensor: torch.Tensor, ranges: list[tuple[int, int]]) -> bool:
     """Unmap the whole pages of ``tensor``'s bytes from this process when they lie in one
     of the file mappings ``ranges`` (:func:`file_backed_ranges`); True when released.
@@ -63,12 +73,10 @@ def release_pages(tensor: torch.Tensor, ranges: list[tuple[int, int]]) -> bool:
     mapping is never touched (unmapping it would zero it), nor are pages shared with a
     neighbouring tensor.
     """
-    if _madvise is None or tensor.device.type != "cpu" or tensor.numel() == 0:
+    if _madvise is None or not lies_in(tensor, ranges):
         return False
     start = tensor.data_ptr()
     end = start + tensor.numel() * tensor.element_size()
-    if not any(lo <= start and end <= hi for lo, hi in ranges):
-        return False
     first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
     last = end // mmap.PAGESIZE * mmap.PAGESIZE
     if last <= first:
