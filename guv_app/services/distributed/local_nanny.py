@@ -10,13 +10,14 @@ nannies in *our* process — the GUI or the CLI — so after the first cluster e
 run, export or other subprocess the app starts later ran with one BLAS/OpenMP thread.
 
 :class:`LocalNanny` undoes exactly those writes once the worker process exists (it has
-inherited them), on every start: the first one and each restart of a worker that died.
-While a worker is being spawned (about a second) the variables are set in this process,
-as they must be for the child to inherit them; nothing here can avoid that window.
+inherited them: as soon as it has a pid), on every start: the first one, each restart
+and each replacement of a worker that died. While a worker process is being spawned (a few
+ms) the variables are set in this process, as they must be for the child to inherit them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Set by distributed.proctitle.enable_proctitle_on_children when a worker process starts.
 PARENT_PID_VARIABLE = "__DASK_PARENT_PID"
+# how often a starting nanny looks whether its worker process exists yet (s)
+SPAWN_POLL_S = 0.005
 
 
 class _EnvironmentKeeper:
@@ -66,6 +69,14 @@ class _EnvironmentKeeper:
 _KEEPER = _EnvironmentKeeper()
 
 
+def _spawned_process(nanny: Nanny) -> object | None:
+    """The nanny's worker process (``distributed.process.AsyncProcess``) once it has a pid,
+    i.e. once the child exists and has inherited the environment; else None."""
+    worker_process = getattr(nanny, "process", None)
+    process = getattr(worker_process, "process", None)
+    return process if getattr(process, "pid", None) is not None else None
+
+
 class LocalNanny(Nanny):
     """A ``distributed.Nanny`` that leaves the environment of the process running it as it
     found it (see the module docstring); the workers get the same environment as under a
@@ -75,7 +86,26 @@ class LocalNanny(Nanny):
         # pre_spawn_env holds the variables WorkerProcess.start writes (PYTHONHASHSEED
         # included); the proctitle variable is written by the same call.
         _KEEPER.enter({*self.pre_spawn_env, PARENT_PID_VARIABLE})
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                _KEEPER.exit()
+
+        previous = _spawned_process(self)
+
+        async def release_once_spawned() -> None:
+            # the worker registers with the scheduler before instantiate() returns: put the
+            # variables back as soon as the child exists, not a second later
+            while _spawned_process(self) in (None, previous):
+                await asyncio.sleep(SPAWN_POLL_S)
+            release()
+
+        watcher = asyncio.ensure_future(release_once_spawned())
         try:
             return await super().instantiate()
         finally:
-            _KEEPER.exit()
+            watcher.cancel()
+            release()
