@@ -214,13 +214,7 @@ def build_from_meta(
     state = base_state(meta, folder, weights_path=weights_path, progress=progress,
                        mmap=pages.AVAILABLE)
     if state is not None:
-        mapped = pages.file_backed_ranges()
-        for key in list(state):  # replacing each entry lets its file tensor go at once
-            tensor = state[key]
-            if tensor.is_floating_point() and tensor.dtype != target:
-                state[key] = tensor.to(target)
-                pages.release_pages(tensor, mapped)
-            del tensor
+        pages.cast_floats(state, target)
     net = _network_holding(meta, state, source=f"weights of model {meta.name!r}")
     del state  # the network holds the only reference to the weights now
     if adapter:
@@ -237,7 +231,7 @@ def _network_holding(meta: ModelMeta, state: dict | None, *, source: str) -> tor
     device (no random initialisation: building vit_l that way took ~3 s of a CPU and 1.2 GB
     that the weights then overwrote) and takes the state's tensors as they are
     (``assign``), then copies what still lies in a memory-mapped file into its own memory
-    (:func:`_own_memory`: no second copy of the file at any time). Otherwise (a fresh
+    (:func:`pages.own_memory`: no second copy of the file at any time). Otherwise (a fresh
     class head, or no state: the seeded ``tiny``) it is built for real and the state copied in.
     """
     if state is not None:
@@ -246,34 +240,12 @@ def _network_holding(meta: ModelMeta, state: dict | None, *, source: str) -> tor
         fitting, own = _fitting_state(skeleton, state)
         if set(fitting) == set(own):
             load_state_into(skeleton, fitting, source=source, assign=True)
-            _own_memory(skeleton)
+            pages.own_memory(skeleton)
             return skeleton.eval()
     net = build_network(meta.backbone, meta.n_classes)
     if state is not None:
         load_state_into(net, state, source=source)
     return net
-
-
-def _own_memory(net: torch.nn.Module) -> None:
-    """Copy every tensor of ``net`` that still lies in a memory-mapped weights file into the
-    process's own memory, handing each tensor's file pages back as it goes (peak: the
-    network plus one tensor).
-
-    Why: a network that reads its weights from the file's pages changes when that file is
-    rewritten in place (``cp new.pt model.pt``, ``torch.save`` to the same path truncate
-    it): it silently takes the new file's bytes, or the process dies of SIGBUS when the new
-    file is shorter; and on Windows a mapped file cannot be replaced or deleted at all. A
-    loaded model must not depend on its file. Files are only mapped where
-    :data:`pages.AVAILABLE` (elsewhere they are read into memory: nothing to do here).
-    """
-    ranges = pages.file_backed_ranges()
-    for tensor in [*net.parameters(), *net.buffers()]:
-        if not pages.lies_in(tensor, ranges):
-            continue  # already the process's own (cast, or read into memory)
-        mapped = tensor.data
-        tensor.data = mapped.clone()
-        pages.release_pages(mapped, ranges)
-        del mapped
 
 
 def describe_model(name_or_path: str | Path) -> ModelMeta:

@@ -9,6 +9,9 @@ in the OS page cache, nothing is written: the file is mapped copy-on-write and n
 modified), so the peak is the cast network plus one tensor. Only pages inside a
 mapping of a file (``/proc/self/maps``) are released. Linux only: elsewhere
 :data:`AVAILABLE` is False and callers read the file instead of mapping it.
+
+:func:`cast_floats` and :func:`own_memory` are the two ways the engine's loading
+(``engine.loading.build_from_meta``) takes tensors out of a mapped file.
 """
 
 from __future__ import annotations
@@ -85,3 +88,38 @@ def release_pages(tensor: torch.Tensor, ranges: list[tuple[int, int]]) -> bool:
         log.debug("madvise failed (errno %d); pages stay mapped", ctypes.get_errno())
         return False
     return True
+
+
+def cast_floats(state: dict[str, torch.Tensor], dtype: torch.dtype) -> None:
+    """Cast every floating-point tensor of ``state`` that is not ``dtype`` to ``dtype``, in
+    place, handing each file-mapped original's pages back as soon as it is cast (peak: the
+    cast tensors plus one original)."""
+    ranges = file_backed_ranges()
+    for key in list(state):  # replacing each entry lets its original go at once
+        tensor = state[key]
+        if tensor.is_floating_point() and tensor.dtype != dtype:
+            state[key] = tensor.to(dtype)
+            release_pages(tensor, ranges)
+        del tensor
+
+
+def own_memory(net: torch.nn.Module) -> None:
+    """Copy every parameter and buffer of ``net`` that still lies in a memory-mapped file
+    into the process's own memory, handing each one's file pages back as it goes (peak:
+    the network plus one tensor).
+
+    Why: a network that reads its weights from the file's pages changes when that file is
+    rewritten in place (``cp new.pt model.pt``, ``torch.save`` to the same path truncate
+    it): it silently takes the new file's bytes, or the process dies of SIGBUS when the new
+    file is shorter; and on Windows a mapped file cannot be replaced or deleted at all. A
+    loaded model must not depend on its file. Files are only mapped where
+    :data:`AVAILABLE` (elsewhere they are read into memory: nothing to do here).
+    """
+    ranges = file_backed_ranges()
+    for tensor in [*net.parameters(), *net.buffers()]:
+        if not lies_in(tensor, ranges):
+            continue  # already the process's own (cast, or read into memory)
+        mapped = tensor.data
+        tensor.data = mapped.clone()
+        release_pages(mapped, ranges)
+        del mapped
